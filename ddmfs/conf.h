@@ -1,0 +1,74 @@
+/*
+ * conf.h: ddmfs's configuration, as loaded from ddmfs.conf (libconfig).
+ *
+ * The loader checks everything a typo could break and reports the first
+ * problem as "FILE:LINE: message".  See conf/ddmfs.conf for the keys.
+ */
+#ifndef DDMFS_CONF_H
+#define DDMFS_CONF_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CONF_NAME_MAX  32 /* bus and device names: [a-z0-9_-]{1,32} */
+#define CONF_PORTS_MAX 8  /* port ranges per device */
+#define CONF_ERR_MAX   512
+
+enum conf_transport {
+	CONF_TRANSPORT_AUTO,
+	CONF_TRANSPORT_FUSE,
+	CONF_TRANSPORT_CUSE,
+};
+
+struct conf_ports {
+	unsigned int base; /* first port */
+	unsigned int len;  /* number of ports, >= 1 */
+};
+
+struct conf_device {
+	char name[CONF_NAME_MAX + 1];
+	char *driver;	/* bare binary name, "ddm-rtc" */
+	char *io;	/* "sim", "pio" or "devport" */
+	mode_t mode;	/* permission bits, <= 07777 */
+	uid_t uid;	/* owner of the node */
+	gid_t gid;	/* group of the node */
+	uid_t run_uid;	/* user the driver runs as */
+	gid_t run_gid;
+	struct conf_ports ports[CONF_PORTS_MAX];
+	unsigned int n_ports;
+	char **args;	/* extra driver arguments, NULL-terminated */
+	unsigned int line; /* where the entry starts, for messages */
+};
+
+struct conf_bus {
+	char name[CONF_NAME_MAX + 1];
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct conf_device *devices;
+	unsigned int n_devices;
+	unsigned int line;
+};
+
+struct conf {
+	char *file;	   /* the file it came from */
+	char *mountpoint;  /* "/ddm" */
+	char *state_dir;   /* "/var/lib/ddmfs" */
+	char *driver_path; /* colon-separated; NULL: the built-in default */
+	enum conf_transport transport;
+	uid_t driver_uid;  /* default user drivers run as */
+	gid_t driver_gid;
+	struct conf_bus *buses;
+	unsigned int n_buses;
+};
+
+/*
+ * Loads path into *ret.  On failure returns -errno (-EINVAL for a bad conf,
+ * -ENOENT etc. for a file that can't be read) and writes "FILE:LINE:
+ * message" (or "FILE: message") into err.
+ */
+int conf_load(const char *path, struct conf **ret, char *err, size_t errlen);
+/* NULL is fine. */
+void conf_free(struct conf *c);
+
+#endif /* DDMFS_CONF_H */

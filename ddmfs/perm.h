@@ -1,0 +1,46 @@
+/*
+ * perm.h: the permission store: mode, owner and group of each node that
+ * differ from the conf's defaults, kept in <state_dir>/perms.
+ *
+ * The file is text, one node per line, "PATH MODE UID GID" with MODE in
+ * octal, for example "isa0/rtc0 0600 65534 0".  It is replaced atomically
+ * (temp file, fsync, rename, fsync of the directory), so a crash leaves
+ * either the old or the new file, never a mix.
+ */
+#ifndef DDMFS_PERM_H
+#define DDMFS_PERM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct perm_entry {
+	char *path; /* "isa0" or "isa0/rtc0" */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct perm_store {
+	char *file; /* <state_dir>/perms */
+	struct perm_entry *entries;
+	size_t n;
+	size_t cap;
+};
+
+/*
+ * Reads file into a new store.  A missing file gives an empty store.
+ * Malformed lines are skipped; *ret_bad (if not NULL) counts them.
+ */
+int perm_store_open(const char *file, struct perm_store **ret,
+		    unsigned int *ret_bad);
+void perm_store_free(struct perm_store *ps);
+/* Returns the entry for path, or NULL. */
+const struct perm_entry *perm_store_get(const struct perm_store *ps,
+					const char *path);
+/* Sets path's values in memory (adding it if new).  0 or -ENOMEM. */
+int perm_store_set(struct perm_store *ps, const char *path, mode_t mode,
+		   uid_t uid, gid_t gid);
+/* Writes the store to its file atomically.  0 or -errno. */
+int perm_store_save(const struct perm_store *ps);
+
+#endif /* DDMFS_PERM_H */

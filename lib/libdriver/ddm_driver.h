@@ -1,0 +1,157 @@
+/*
+ * ddm_driver.h: the API a ddmfs driver is written against.
+ *
+ * A driver is an ops table plus one call:
+ *
+ *	static const struct ddm_driver_ops rtc_ops = {
+ *		.init = rtc_init,
+ *		.read = rtc_read,
+ *		.write = rtc_write,
+ *		.ioctl = rtc_ioctl,
+ *	};
+ *
+ *	int
+ *	main(int argc, char **argv)
+ *	{
+ *		return ddm_driver_main(argc, argv, &rtc_ops, sizeof(rtc_ops),
+ *		    &rtc_softc);
+ *	}
+ *
+ * libdriver parses the command line ddmfs gives the driver, opens the libio
+ * backend named by --io=, calls init, then serves requests on one thread
+ * until ddmfs goes away or SIGTERM arrives, and finally calls fini.  Hooks
+ * run one at a time on that thread, so a driver needs no locks.
+ *
+ * Hooks return 0 or a positive count on success and -errno on failure.  A
+ * NULL hook gets the library default: open and release succeed, read gives
+ * -EIO, write gives -EIO (-EINVAL if the node has no read hook either), ioctl
+ * gives -ENOTTY, poll reports POLLIN | POLLOUT.
+ *
+ * A hook that cannot answer at once (a read waiting for a key) keeps the
+ * struct ddm_req pointer, returns DDM_SUSPEND, and answers later with
+ * ddm_reply() or ddm_reply_error().  Never block the request loop: use a
+ * timer (ddm_timer_add()) to come back.
+ *
+ * The same driver source serves both transports (FUSE forwarding through
+ * ddmfs, and CUSE); libdriver hides which one is in use.
+ */
+#ifndef DDM_DRIVER_H
+#define DDM_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct io;
+struct ddm_dev; /* the driver process's context; one per process */
+struct ddm_req; /* one request in flight */
+
+/* Returned by read, write and ioctl hooks that will reply later. */
+#define DDM_SUSPEND (-100000)
+
+/* One open file of the node. */
+struct ddm_handle {
+	void *sc;   /* the softc given to ddm_driver_main() */
+	void *priv; /* per-open data; the driver owns it */
+	int flags;  /* open(2) flags */
+	uid_t uid;  /* the process that opened the node */
+	gid_t gid;
+	pid_t pid;
+};
+
+/* One ioctl call.  in/out point into buffers owned by libdriver. */
+struct ddm_ioctl {
+	unsigned int cmd;
+	unsigned long arg; /* the raw argument, for value ioctls (KDSKBMODE) */
+	const void *in;	   /* data the caller passed in */
+	size_t in_len;
+	void *out; /* data to copy back to the caller */
+	size_t out_len;
+};
+
+/*
+ * Sizes of ioctls whose command does not encode them (_IOC_SIZE == 0, as
+ * LPGETSTATUS or KDGKBMODE).  Only the CUSE transport can serve those; over
+ * FUSE the kernel passes no data and libdriver answers -ENOTTY when a
+ * listed ioctl needs some.  The table ends with a zero cmd.
+ */
+struct ddm_ioctl_desc {
+	unsigned int cmd;
+	uint32_t in_size;
+	uint32_t out_size;
+};
+
+struct ddm_driver_ops {
+	/* Called once before serving; nonzero fails the driver start. */
+	int (*init)(struct ddm_dev *dev, void *sc);
+	/* Called once when the driver stops. */
+	void (*fini)(struct ddm_dev *dev, void *sc);
+	int (*open)(struct ddm_handle *h);
+	void (*release)(struct ddm_handle *h);
+	ssize_t (*read)(struct ddm_handle *h, struct ddm_req *r, void *buf,
+			size_t size);
+	ssize_t (*write)(struct ddm_handle *h, struct ddm_req *r,
+			 const void *buf, size_t size);
+	int (*ioctl)(struct ddm_handle *h, struct ddm_req *r,
+		     struct ddm_ioctl *io);
+	/* Returns the poll(2) events that are ready now. */
+	unsigned int (*poll)(struct ddm_handle *h);
+	/* A suspended request was interrupted: forget r; libdriver replies
+	 * -EINTR. */
+	void (*cancel)(struct ddm_handle *h, struct ddm_req *r);
+	const struct ddm_ioctl_desc *ioctls;
+};
+
+/*
+ * Runs the driver; returns the process exit status.  ops_size is
+ * sizeof(*ops), so the table can grow without breaking old drivers.
+ */
+int ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
+		    size_t ops_size, void *sc);
+
+/* The libio backend chosen with --io=. */
+struct io *ddm_io(struct ddm_dev *dev);
+/* The node's path below the mount, e.g. "isa0/rtc0". */
+const char *ddm_node(struct ddm_dev *dev);
+/* The node's own name, e.g. "rtc0". */
+const char *ddm_name(struct ddm_dev *dev);
+/* ddmfs's state directory (the driver may keep files below it). */
+const char *ddm_state_dir(struct ddm_dev *dev);
+
+/* The handle a request belongs to. */
+struct ddm_handle *ddm_req_handle(struct ddm_req *r);
+/* For a suspended read: how many bytes the caller asked for. */
+size_t ddm_req_size(struct ddm_req *r);
+
+/*
+ * Answers a suspended request: result >= 0 with len bytes of data (read,
+ * ioctl out), or -errno.  Frees r.
+ */
+void ddm_reply(struct ddm_req *r, long result, const void *data, size_t len);
+void ddm_reply_error(struct ddm_req *r, int err);
+
+/* Tells waiting poll(2) callers on h that its ready events may have changed. */
+void ddm_poll_notify(struct ddm_handle *h);
+
+typedef void ddm_timer_fn(struct ddm_dev *dev, void *arg);
+
+/* Calls fn(dev, arg) once, delay_us from now.  Returns a timer id > 0 or
+ * -errno. */
+int ddm_timer_add(struct ddm_dev *dev, uint64_t delay_us, ddm_timer_fn *fn,
+		  void *arg);
+/* Cancels a pending timer; an unknown or expired id is ignored. */
+void ddm_timer_cancel(struct ddm_dev *dev, int id);
+
+typedef void ddm_fd_fn(struct ddm_dev *dev, int fd, unsigned int events,
+		       void *arg);
+
+/* Calls fn when fd has any of events (EPOLLIN...).  Returns 0 or -errno. */
+int ddm_fd_watch(struct ddm_dev *dev, int fd, unsigned int events,
+		 ddm_fd_fn *fn, void *arg);
+void ddm_fd_unwatch(struct ddm_dev *dev, int fd);
+
+/* Logs to stderr with the driver and node name in front. */
+void ddm_log(struct ddm_dev *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* DDM_DRIVER_H */

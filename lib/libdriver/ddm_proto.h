@@ -1,0 +1,159 @@
+/*
+ * ddm_proto.h: the wire protocol between ddmfs and driver processes.
+ *
+ * This is the only header ddmfs and libdriver share.  Each driver process
+ * owns one end of a SOCK_SEQPACKET socketpair made by ddmfs (passed to the
+ * driver as --ddm-fd=N).  Every message is exactly one packet: a fixed
+ * struct ddm_msg header followed by msg.len payload bytes, at most
+ * DDM_PAYLOAD_MAX.
+ *
+ *   ddmfs -> driver   DDM_OPEN DDM_RELEASE DDM_READ DDM_WRITE DDM_IOCTL
+ *                     DDM_POLL DDM_FLUSH DDM_INTERRUPT
+ *   driver -> ddmfs   DDM_HELLO (once, when init succeeded), DDM_REPLY,
+ *                     DDM_NOTIFY
+ *
+ * Every request except DDM_RELEASE and DDM_INTERRUPT gets exactly one
+ * DDM_REPLY carrying the same id.  Replies may come in any order: a driver
+ * may hold a request (a blocking read) and answer later ones first.
+ *
+ * Field use per op (unused fields are zero):
+ *
+ *   op             fh  arg0          arg1          arg2      payload
+ *   DDM_HELLO      -   version       -             -         -
+ *   DDM_OPEN       fh  open flags    -             -         -
+ *   DDM_RELEASE    fh  -             -             -         -
+ *   DDM_READ       fh  -             size wanted   -         -
+ *   DDM_WRITE      fh  -             -             -         data
+ *   DDM_IOCTL      fh  cmd           raw arg       out size  in data
+ *   DDM_POLL       fh  events        1: notify me  -         -
+ *   DDM_FLUSH      fh  -             -             -         -
+ *   DDM_INTERRUPT  -   -             -             -         (id: target)
+ *   DDM_REPLY      -   -             -             -         read/ioctl out
+ *   DDM_NOTIFY     fh  -             -             -         -
+ *
+ * DDM_REPLY.result is >= 0 on success (a byte count for read and write, the
+ * ready events for poll, the ioctl's return value) or -errno.
+ */
+#ifndef DDM_PROTO_H
+#define DDM_PROTO_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define DDM_PROTO_VERSION 1
+#define DDM_MAGIC	  0x444d3144u /* "D1MD" in memory order */
+#define DDM_PAYLOAD_MAX	  (64 * 1024)
+
+enum ddm_op {
+	DDM_HELLO = 1,
+	DDM_OPEN,
+	DDM_RELEASE,
+	DDM_READ,
+	DDM_WRITE,
+	DDM_IOCTL,
+	DDM_POLL,
+	DDM_FLUSH,
+	DDM_INTERRUPT,
+	DDM_REPLY,
+	DDM_NOTIFY,
+	DDM_OP_MAX /* one past the last valid op */
+};
+
+struct ddm_msg {
+	uint32_t magic;	 /* DDM_MAGIC */
+	uint16_t op;	 /* enum ddm_op */
+	uint16_t flags;	 /* reserved, 0 */
+	uint64_t id;	 /* request id, echoed in DDM_REPLY */
+	uint64_t fh;	 /* handle, chosen by ddmfs at DDM_OPEN */
+	int32_t result;	 /* DDM_REPLY: >= 0 or -errno */
+	uint32_t arg0;	 /* see the table above */
+	uint64_t arg1;	 /* see the table above */
+	uint64_t arg2;	 /* see the table above */
+	uint32_t uid;	 /* the calling process, for the driver's logs */
+	uint32_t gid;
+	uint32_t pid;
+	uint32_t len;	 /* payload bytes after this header */
+};
+
+#define DDM_MSG_MAX (sizeof(struct ddm_msg) + DDM_PAYLOAD_MAX)
+
+/* Lowest valid -errno in a reply; anything below is a protocol error. */
+#define DDM_ERRNO_MIN (-4095)
+
+static inline const char *
+ddm_op_name(unsigned int op)
+{
+	static const char *const names[DDM_OP_MAX] = {
+		[DDM_HELLO] = "hello",	   [DDM_OPEN] = "open",
+		[DDM_RELEASE] = "release", [DDM_READ] = "read",
+		[DDM_WRITE] = "write",	   [DDM_IOCTL] = "ioctl",
+		[DDM_POLL] = "poll",	   [DDM_FLUSH] = "flush",
+		[DDM_INTERRUPT] = "interrupt", [DDM_REPLY] = "reply",
+		[DDM_NOTIFY] = "notify",
+	};
+
+	if (op == 0 || op >= DDM_OP_MAX)
+		return "?";
+	return names[op];
+}
+
+/* Fills a header for op; everything else zero. */
+static inline void
+ddm_msg_init(struct ddm_msg *m, enum ddm_op op, uint64_t id, uint64_t fh)
+{
+	memset(m, 0, sizeof(*m));
+	m->magic = DDM_MAGIC;
+	m->op = (uint16_t)op;
+	m->id = id;
+	m->fh = fh;
+}
+
+/*
+ * Packs header m and len payload bytes into buf (capacity cap).  Sets
+ * m->len.  Returns the packet size or -EMSGSIZE.
+ */
+static inline long
+ddm_msg_pack(void *buf, size_t cap, struct ddm_msg *m, const void *payload,
+	     size_t len)
+{
+	if (len > DDM_PAYLOAD_MAX || cap < sizeof(*m) + len)
+		return -EMSGSIZE;
+	m->len = (uint32_t)len;
+	memcpy(buf, m, sizeof(*m));
+	if (len > 0)
+		memcpy((char *)buf + sizeof(*m), payload, len);
+	return (long)(sizeof(*m) + len);
+}
+
+/*
+ * Checks that the n bytes at buf are one well-formed packet and copies its
+ * header to *ret_msg and a pointer to its payload to *ret_payload.  Never
+ * trusts the peer: sizes, magic, op and result range are all checked.
+ * Returns 0 or -EBADMSG; the out-parameters are untouched on failure.
+ */
+static inline int
+ddm_msg_unpack(const void *buf, size_t n, struct ddm_msg *ret_msg,
+	       const void **ret_payload)
+{
+	struct ddm_msg m;
+
+	if (n < sizeof(m))
+		return -EBADMSG;
+	memcpy(&m, buf, sizeof(m));
+	if (m.magic != DDM_MAGIC || m.flags != 0)
+		return -EBADMSG;
+	if (m.op == 0 || m.op >= DDM_OP_MAX)
+		return -EBADMSG;
+	if (m.len > DDM_PAYLOAD_MAX || m.len != n - sizeof(m))
+		return -EBADMSG;
+	if (m.op == DDM_REPLY &&
+	    (m.result < DDM_ERRNO_MIN || m.result > DDM_PAYLOAD_MAX))
+		return -EBADMSG;
+	*ret_msg = m;
+	*ret_payload = (const char *)buf + sizeof(m);
+	return 0;
+}
+
+#endif /* DDM_PROTO_H */
