@@ -19,13 +19,16 @@
  *
  * libdriver parses the command line ddmfs gives the driver, opens the libio
  * backend named by --io=, calls init, then serves requests on one thread
- * until ddmfs goes away or SIGTERM arrives, and finally calls fini.  Hooks
- * run one at a time on that thread, so a driver needs no locks.
+ * until ddmfs goes away or SIGTERM arrives, and finally answers -EINTR to
+ * suspended requests (cancel first), releases open handles and calls fini.
+ * Hooks run one at a time on that thread, so a driver needs no locks.
  *
  * Hooks return 0 or a positive count on success and -errno on failure.  A
  * NULL hook gets the library default: open and release succeed, read gives
- * -EIO, write gives -EIO (-EINVAL if the node has no read hook either), ioctl
- * gives -ENOTTY, poll reports POLLIN | POLLOUT.
+ * -EIO, write gives -EINVAL (a node without a write hook is read-only), ioctl
+ * gives -ENOTTY, poll reports POLLIN | POLLOUT.  Buffers passed to a hook
+ * (read's buf, write's buf, ioctl's in and out) are valid only until it
+ * returns; a suspended request answers with its own data in ddm_reply().
  *
  * A hook that cannot answer at once (a read waiting for a key) keeps the
  * struct ddm_req pointer, returns DDM_SUSPEND, and answers later with

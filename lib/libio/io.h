@@ -18,6 +18,7 @@
 #ifndef IO_H
 #define IO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -65,5 +66,26 @@ int io_write32(struct io_region *r, uint64_t off, uint32_t v);
  */
 typedef int io_clock_fn(void *arg, struct timespec *ret);
 int io_sim_set_clock(struct io *io, io_clock_fn *clock, void *arg);
+
+/*
+ * sim only, for tests and the demo.  port names the model (any port it
+ * decodes); the model is created if no region has asked for it yet.  All
+ * return -EINVAL on other backends, -ENODEV if no model decodes port and
+ * -EOPNOTSUPP if that model has no such hook.
+ *
+ * io_sim_feed: queues bytes as if the device had sent them (i8042: set-1
+ * scancodes from the keyboard).  Returns how many were queued; the rest
+ * overflowed the model's queue and were dropped and counted.
+ * io_sim_dropped: how many input bytes the model has dropped so far.
+ * io_sim_take: moves up to cap bytes the device received (parallel port:
+ * the printed bytes, oldest first, the last 4096 kept) into buf and
+ * returns how many.
+ * io_sim_set_state: sets the device's condition (parallel port: "ready",
+ * "busy", "busy:MS", "paperout", "offline", "error"); -EINVAL if unknown.
+ */
+int io_sim_feed(struct io *io, uint16_t port, const void *buf, size_t len);
+int io_sim_dropped(struct io *io, uint16_t port, uint64_t *ret);
+int io_sim_take(struct io *io, uint16_t port, void *buf, size_t cap);
+int io_sim_set_state(struct io *io, uint16_t port, const char *state);
 
 #endif /* IO_H */

@@ -5,6 +5,7 @@
 #ifndef IO_IMPL_H
 #define IO_IMPL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "io.h"
@@ -75,8 +76,21 @@ struct sim_model_ops {
 	void (*destroy)(void *m);
 	uint8_t (*read)(void *m, uint16_t off);
 	void (*write)(void *m, uint16_t off, uint8_t v);
+	/* Optional test hooks behind io_sim_feed() and friends. */
+	int (*feed)(void *m, const void *buf, size_t len);
+	uint64_t (*dropped)(void *m);
+	int (*take)(void *m, void *buf, size_t cap);
+	int (*set_state)(void *m, const char *state);
 };
 
+/*
+ * Sets *ret to a malloc'd "<sim_dir>/<name><ext>".  -ENOENT when the io has
+ * no sim_dir or no name (the model then keeps its state in memory).
+ */
+int sim_path(const struct io *io, const char *ext, char **ret);
+
 extern const struct sim_model_ops sim_mc146818_ops;
+extern const struct sim_model_ops sim_i8042_ops;
+extern const struct sim_model_ops sim_lpt_ops;
 
 #endif /* IO_IMPL_H */

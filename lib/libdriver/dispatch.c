@@ -1,0 +1,535 @@
+/*
+ * dispatch.c: request dispatch.  Turns each request a transport delivers
+ * into a call of the driver's hook, keeps the open handles (by fh) and the
+ * suspended requests, and checks every answer before it goes out: a hook
+ * that claims more bytes than there are is a driver bug and gives -EIO.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver_impl.h"
+
+#define HBUCKETS_MIN     64 /* initial size of the handle table */
+#define DISPATCH_BATCH   64 /* requests served per wakeup, for fairness */
+#define POLL_EVENTS_MASK 0xffffu
+
+static size_t
+hslot(const struct ddm_dev *dev, uint64_t fh)
+{
+	return (size_t)((fh * 0x9e3779b97f4a7c15ull) >> 32) &
+	       (dev->hbuckets - 1);
+}
+
+static struct hnd *
+hlookup(struct ddm_dev *dev, uint64_t fh)
+{
+	struct hnd *hp;
+
+	for (hp = dev->htab[hslot(dev, fh)]; hp != NULL; hp = hp->next)
+		if (hp->fh == fh)
+			return hp;
+	return NULL;
+}
+
+/* Doubles the table when chains grow long; on ENOMEM keeps the old one. */
+static void
+hgrow(struct ddm_dev *dev)
+{
+	struct hnd **old = dev->htab, *hp, *next;
+	size_t i, n = dev->hbuckets;
+
+	dev->htab = calloc(n * 2, sizeof(*dev->htab));
+	if (dev->htab == NULL) {
+		dev->htab = old;
+		return;
+	}
+	dev->hbuckets = n * 2;
+	for (i = 0; i < n; i++) {
+		for (hp = old[i]; hp != NULL; hp = next) {
+			next = hp->next;
+			hp->next = dev->htab[hslot(dev, hp->fh)];
+			dev->htab[hslot(dev, hp->fh)] = hp;
+		}
+	}
+	free(old);
+}
+
+static void
+hinsert(struct ddm_dev *dev, struct hnd *hp)
+{
+	size_t i;
+
+	if (dev->nhandles >= 2 * dev->hbuckets)
+		hgrow(dev);
+	i = hslot(dev, hp->fh);
+	hp->next = dev->htab[i];
+	dev->htab[i] = hp;
+	dev->nhandles++;
+}
+
+static void
+hremove(struct ddm_dev *dev, struct hnd *hp)
+{
+	struct hnd **php;
+
+	for (php = &dev->htab[hslot(dev, hp->fh)]; *php != NULL;
+	     php = &(*php)->next) {
+		if (*php == hp) {
+			*php = hp->next;
+			dev->nhandles--;
+			return;
+		}
+	}
+}
+
+static struct ddm_req *
+req_new(struct ddm_dev *dev, const struct ddm_rq *rq, struct hnd *hp)
+{
+	struct ddm_req *r;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->dev = dev;
+	r->hnd = hp;
+	r->id = rq->id;
+	r->tctx = rq->tctx;
+	r->op = rq->op;
+	r->next = dev->reqs;
+	if (dev->reqs != NULL)
+		dev->reqs->prev = r;
+	dev->reqs = r;
+	return r;
+}
+
+static void
+req_free(struct ddm_req *r)
+{
+	struct ddm_dev *dev = r->dev;
+
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		dev->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	free(r);
+}
+
+static int
+send_reply(struct ddm_dev *dev, uint64_t id, void *tctx, long result,
+           const void *data, size_t len)
+{
+	int err;
+
+	err = dev->tp->ops->send_reply(dev->tp, id, tctx, result, data, len);
+	if (err < 0 && err != -EPIPE && err != -ECONNRESET)
+		ddm_log(dev, "cannot send a reply: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * Checks an answer against what the request allows and returns the result
+ * to send; *len is trimmed to the bytes that go with it.
+ */
+static long
+check_answer(struct ddm_req *r, long result, size_t *len)
+{
+	if (result < 0) {
+		*len = 0;
+		if (result >= DDM_ERRNO_MIN)
+			return result;
+		ddm_log(r->dev, "%s hook gave %ld, not -errno",
+		        ddm_op_name(r->op), result);
+		return -EIO;
+	}
+	switch (r->op) {
+	case DDM_READ:
+		if ((size_t)result > r->size || (size_t)result > *len)
+			goto bug;
+		*len = (size_t)result;
+		return result;
+	case DDM_WRITE:
+		if ((size_t)result > r->size)
+			goto bug;
+		break;
+	case DDM_IOCTL:
+		if (result > DDM_PAYLOAD_MAX || *len > r->size)
+			goto bug;
+		return result;
+	default:
+		if (result > DDM_PAYLOAD_MAX)
+			goto bug;
+		break;
+	}
+	*len = 0;
+	return result;
+
+bug:
+	ddm_log(r->dev, "%s hook gave %ld for %zu bytes: a driver bug",
+	        ddm_op_name(r->op), result, r->size);
+	*len = 0;
+	return -EIO;
+}
+
+void
+ddm_reply(struct ddm_req *r, long result, const void *data, size_t len)
+{
+	if (r == NULL)
+		return;
+	if (r->done) {
+		ddm_log(r->dev, "%s request answered twice",
+		        ddm_op_name(r->op));
+		return;
+	}
+	result = check_answer(r, result, &len);
+	send_reply(r->dev, r->id, r->tctx, result, data, len);
+	r->done = true;
+	if (!r->in_hook)
+		req_free(r);
+}
+
+void
+ddm_reply_error(struct ddm_req *r, int err)
+{
+	ddm_reply(r, err, NULL, 0);
+}
+
+struct ddm_handle *
+ddm_req_handle(struct ddm_req *r)
+{
+	return r->hnd != NULL ? &r->hnd->h : NULL;
+}
+
+size_t
+ddm_req_size(struct ddm_req *r)
+{
+	return r->size;
+}
+
+void
+ddm_poll_notify(struct ddm_handle *h)
+{
+	struct hnd *hp = (struct hnd *)h;
+	int err;
+
+	if (hp == NULL || !hp->want_notify)
+		return;
+	hp->want_notify = false;
+	err = hp->dev->tp->ops->send_notify(hp->dev->tp, hp->fh);
+	if (err < 0 && err != -EPIPE && err != -ECONNRESET)
+		ddm_log(hp->dev, "cannot send a poll notification: %s",
+		        strerror(-err));
+}
+
+/*
+ * Ends a hook call on r that returned rc: keeps r if the hook suspended it,
+ * frees it if the hook already answered, and otherwise answers rc with len
+ * bytes of data.
+ */
+static void
+finish(struct ddm_req *r, long rc, const void *data, size_t len)
+{
+	r->in_hook = false;
+	if (r->done) {
+		if (rc != DDM_SUSPEND)
+			ddm_log(r->dev, "%s hook answered and returned %ld",
+			        ddm_op_name(r->op), rc);
+		req_free(r);
+	} else if (rc != DDM_SUSPEND) {
+		ddm_reply(r, rc, data, len);
+	}
+}
+
+/* Lets the driver forget suspended r, then answers -EINTR. */
+static void
+cancel(struct ddm_req *r)
+{
+	struct ddm_dev *dev = r->dev;
+
+	r->in_hook = true;
+	if (dev->ops.cancel != NULL && r->hnd != NULL)
+		dev->ops.cancel(&r->hnd->h, r);
+	finish(r, -EINTR, NULL, 0);
+}
+
+static void
+do_open(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
+{
+	struct hnd *hp;
+	int rc = 0;
+
+	if (hlookup(dev, rq->fh) != NULL) {
+		finish(r, -EBADF, NULL, 0);
+		return;
+	}
+	hp = calloc(1, sizeof(*hp));
+	if (hp == NULL) {
+		finish(r, -ENOMEM, NULL, 0);
+		return;
+	}
+	hp->h = (struct ddm_handle){
+		.sc = dev->sc,
+		.flags = (int)rq->arg0,
+		.uid = rq->uid,
+		.gid = rq->gid,
+		.pid = (pid_t)rq->pid,
+	};
+	hp->dev = dev;
+	hp->fh = rq->fh;
+	hinsert(dev, hp);
+	if (dev->ops.open != NULL)
+		rc = dev->ops.open(&hp->h);
+	if (rc > 0)
+		rc = 0;
+	else if (rc < DDM_ERRNO_MIN)
+		rc = -EIO;
+	if (rc < 0) {
+		hremove(dev, hp);
+		free(hp);
+	}
+	finish(r, rc, NULL, 0);
+}
+
+static void
+do_release(struct ddm_dev *dev, uint64_t fh)
+{
+	struct hnd *hp = hlookup(dev, fh);
+	struct ddm_req *r, *next;
+
+	if (hp == NULL) {
+		ddm_log(dev, "release of unknown handle %llu",
+		        (unsigned long long)fh);
+		return;
+	}
+	for (r = dev->reqs; r != NULL; r = next) {
+		next = r->next;
+		if (r->hnd == hp)
+			cancel(r);
+	}
+	if (dev->ops.release != NULL)
+		dev->ops.release(&hp->h);
+	hremove(dev, hp);
+	free(hp);
+}
+
+static void
+do_interrupt(struct ddm_dev *dev, uint64_t id)
+{
+	struct ddm_req *r;
+
+	for (r = dev->reqs; r != NULL; r = r->next) {
+		if (r->id == id && !r->in_hook) {
+			cancel(r);
+			return;
+		}
+	}
+}
+
+static void
+do_read(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
+{
+	ssize_t rc;
+	void *buf;
+
+	r->size = rq->arg1 > DDM_PAYLOAD_MAX ? DDM_PAYLOAD_MAX : rq->arg1;
+	if (dev->ops.read == NULL) {
+		finish(r, -EIO, NULL, 0);
+		return;
+	}
+	buf = malloc(r->size > 0 ? r->size : 1);
+	if (buf == NULL) {
+		finish(r, -ENOMEM, NULL, 0);
+		return;
+	}
+	r->in_hook = true;
+	rc = dev->ops.read(&r->hnd->h, r, buf, r->size);
+	finish(r, rc, buf, rc > 0 ? (size_t)rc : 0);
+	free(buf);
+}
+
+static void
+do_write(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
+{
+	ssize_t rc;
+
+	r->size = rq->len;
+	if (dev->ops.write == NULL) {
+		finish(r, -EINVAL, NULL, 0);
+		return;
+	}
+	r->in_hook = true;
+	rc = dev->ops.write(&r->hnd->h, r, rq->payload, rq->len);
+	finish(r, rc, NULL, 0);
+}
+
+/* The size table entry for cmd, or NULL when the driver lists none. */
+static const struct ddm_ioctl_desc *
+ioctl_desc(const struct ddm_dev *dev, unsigned int cmd)
+{
+	const struct ddm_ioctl_desc *d;
+
+	for (d = dev->ops.ioctls; d != NULL && d->cmd != 0; d++)
+		if (d->cmd == cmd)
+			return d;
+	return NULL;
+}
+
+static void
+do_ioctl(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
+{
+	const struct ddm_ioctl_desc *d = ioctl_desc(dev, rq->arg0);
+	struct ddm_ioctl io;
+	int rc;
+
+	if (rq->arg2 > DDM_PAYLOAD_MAX) {
+		finish(r, -EINVAL, NULL, 0);
+		return;
+	}
+	r->size = rq->arg2;
+	if (dev->ops.ioctl == NULL ||
+	    (d != NULL && (rq->len < d->in_size || r->size < d->out_size))) {
+		finish(r, -ENOTTY, NULL, 0);
+		return;
+	}
+	io = (struct ddm_ioctl){
+		.cmd = rq->arg0,
+		.arg = (unsigned long)rq->arg1,
+		.in = rq->payload,
+		.in_len = rq->len,
+		.out = calloc(1, r->size > 0 ? r->size : 1),
+		.out_len = r->size,
+	};
+	if (io.out == NULL) {
+		finish(r, -ENOMEM, NULL, 0);
+		return;
+	}
+	r->in_hook = true;
+	rc = dev->ops.ioctl(&r->hnd->h, r, &io);
+	finish(r, rc, io.out, io.out_len);
+	free(io.out);
+}
+
+static void
+do_poll(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
+{
+	struct hnd *hp = r->hnd;
+	unsigned int rev = POLLIN | POLLOUT;
+
+	if (dev->ops.poll != NULL)
+		rev = dev->ops.poll(&hp->h) & POLL_EVENTS_MASK;
+	if (rq->arg1 != 0 && (rev & rq->arg0) == 0)
+		hp->want_notify = true;
+	finish(r, rev, NULL, 0);
+}
+
+static void
+dispatch(struct ddm_dev *dev, const struct ddm_rq *rq)
+{
+	struct ddm_req *r;
+
+	if (rq->op == DDM_RELEASE) {
+		do_release(dev, rq->fh);
+		return;
+	}
+	if (rq->op == DDM_INTERRUPT) {
+		do_interrupt(dev, rq->id);
+		return;
+	}
+	r = req_new(dev, rq, hlookup(dev, rq->fh));
+	if (r == NULL) {
+		send_reply(dev, rq->id, rq->tctx, -ENOMEM, NULL, 0);
+		return;
+	}
+	if (rq->op == DDM_OPEN) {
+		do_open(dev, r, rq);
+		return;
+	}
+	if (r->hnd == NULL) {
+		finish(r, -EBADF, NULL, 0);
+		return;
+	}
+	switch (rq->op) {
+	case DDM_READ:
+		do_read(dev, r, rq);
+		break;
+	case DDM_WRITE:
+		do_write(dev, r, rq);
+		break;
+	case DDM_IOCTL:
+		do_ioctl(dev, r, rq);
+		break;
+	case DDM_POLL:
+		do_poll(dev, r, rq);
+		break;
+	case DDM_FLUSH:
+		finish(r, 0, NULL, 0);
+		break;
+	default:
+		finish(r, -ENOSYS, NULL, 0);
+		break;
+	}
+}
+
+void
+dispatch_ready(struct ddm_dev *dev)
+{
+	struct ddm_rq rq;
+	int i, err;
+
+	for (i = 0; i < DISPATCH_BATCH && !dev->quit; i++) {
+		err = dev->tp->ops->next(dev->tp, &rq);
+		if (err == -EAGAIN)
+			return;
+		if (err == -EBADMSG)
+			continue;
+		if (err == -EPIPE) {
+			loop_quit(dev, 0);
+			return;
+		}
+		if (err < 0) {
+			ddm_log(dev, "%s transport: %s", dev->tp->ops->name,
+			        strerror(-err));
+			loop_quit(dev, 1);
+			return;
+		}
+		dispatch(dev, &rq);
+	}
+}
+
+int
+dispatch_init(struct ddm_dev *dev)
+{
+	dev->htab = calloc(HBUCKETS_MIN, sizeof(*dev->htab));
+	if (dev->htab == NULL)
+		return -ENOMEM;
+	dev->hbuckets = HBUCKETS_MIN;
+	return 0;
+}
+
+void
+dispatch_fini(struct ddm_dev *dev)
+{
+	struct hnd *hp;
+	size_t i;
+
+	if (dev->htab == NULL)
+		return;
+	while (dev->reqs != NULL)
+		cancel(dev->reqs);
+	for (i = 0; i < dev->hbuckets; i++) {
+		while ((hp = dev->htab[i]) != NULL) {
+			dev->htab[i] = hp->next;
+			if (dev->ops.release != NULL)
+				dev->ops.release(&hp->h);
+			free(hp);
+		}
+	}
+	free(dev->htab);
+	dev->htab = NULL;
+	dev->nhandles = 0;
+}

@@ -1,0 +1,306 @@
+/*
+ * driver.c: ddm_driver_main(), the life of a driver process.  Parses the
+ * command line ddmfs gives it, opens the libio backend, calls init, says
+ * HELLO, serves requests until ddmfs goes away or SIGTERM arrives, then
+ * cancels what is left, calls fini and closes the backend.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "io.h"
+#include "driver_impl.h"
+
+#define EXIT_USAGE   2 /* bad command line: not started by ddmfs */
+#define LOG_LINE_MAX 1024
+
+struct args {
+	const char *io;
+	const char *node;
+	const char *state_dir;
+	const char *ports;
+	int fd;
+	bool help;
+};
+
+static const char *const backends[] = { "sim", "pio", "devport" };
+
+static const char *
+basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL ? s + 1 : path;
+}
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s --ddm-fd=N --node=BUS/NAME [--io=sim|pio|devport]\n"
+	       "       [--state-dir=DIR] [--ports=0x70-0x71,...]\n"
+	       "A ddmfs driver: ddmfs starts it and passes these options.\n",
+	       prog);
+	fflush(stdout);
+}
+
+/* Parses "N" as a file descriptor number; -1 if it is not one. */
+static int
+parse_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 65535)
+		return -1;
+	return (int)v;
+}
+
+/*
+ * Takes "--key=value" and "--key value".  Returns 0, or -1 after printing
+ * one line saying what is wrong.
+ */
+static int
+parse_args(const char *prog, int argc, char **argv, struct args *ret)
+{
+	static const char *const keys[] = { "io", "node", "state-dir", "ports",
+		                            "ddm-fd" };
+	struct args a = { .io = "sim", .fd = -1 };
+	const char *vals[5] = { NULL };
+	const char *arg, *eq, *val;
+	size_t i, k, klen;
+
+	for (i = 1; i < (size_t)argc; i++) {
+		arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			a.help = true;
+			continue;
+		}
+		if (strncmp(arg, "--", 2) != 0)
+			goto unknown;
+		eq = strchr(arg + 2, '=');
+		klen = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+		for (k = 0; k < 5; k++)
+			if (strlen(keys[k]) == klen &&
+			    strncmp(arg + 2, keys[k], klen) == 0)
+				break;
+		if (k == 5)
+			goto unknown;
+		if (eq != NULL) {
+			val = eq + 1;
+		} else if (i + 1 < (size_t)argc) {
+			val = argv[++i];
+		} else {
+			fprintf(stderr, "%s: option '%s' needs a value\n", prog,
+			        arg);
+			return -1;
+		}
+		vals[k] = val;
+	}
+	if (vals[0] != NULL)
+		a.io = vals[0];
+	a.node = vals[1];
+	a.state_dir = vals[2];
+	a.ports = vals[3];
+	if (vals[4] != NULL) {
+		a.fd = parse_fd(vals[4]);
+		if (a.fd < 0) {
+			fprintf(stderr, "%s: bad --ddm-fd '%s'\n", prog,
+			        vals[4]);
+			return -1;
+		}
+	}
+	*ret = a;
+	return 0;
+
+unknown:
+	fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, arg);
+	return -1;
+}
+
+/* Checks the arguments a started driver needs; prints why not. */
+static int
+check_args(const char *prog, const struct args *a)
+{
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+	size_t i;
+
+	if (a->fd < 0) {
+		fprintf(stderr, "%s: must be started by ddmfs: no --ddm-fd\n",
+		        prog);
+		return -1;
+	}
+	if (a->node == NULL || *basename_of(a->node) == '\0') {
+		fprintf(stderr, "%s: must be started by ddmfs: no --node\n",
+		        prog);
+		return -1;
+	}
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(a->io, backends[i]) == 0)
+			break;
+	if (i == sizeof(backends) / sizeof(backends[0])) {
+		fprintf(stderr, "%s: unknown I/O backend '%s'\n", prog, a->io);
+		return -1;
+	}
+	if (getsockopt(a->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+	    type != SOCK_SEQPACKET) {
+		fprintf(stderr,
+		        "%s: --ddm-fd=%d is not a SOCK_SEQPACKET socket\n",
+		        prog, a->fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens the backend; the sim models keep their files in STATE/sim. */
+static int
+open_io(struct ddm_dev *dev, const struct args *a)
+{
+	char *sim_dir = NULL;
+	int err;
+
+	if (a->state_dir != NULL) {
+		if (asprintf(&sim_dir, "%s/sim", a->state_dir) < 0)
+			return -ENOMEM;
+		if (strcmp(a->io, "sim") == 0)
+			mkdir(sim_dir, 0755); /* ddmfs may have made it */
+	}
+	err = io_open(&(struct io_opts){ .backend = a->io,
+	                                 .grants = a->ports,
+	                                 .sim_dir = sim_dir,
+	                                 .name = dev->name },
+	              &dev->io);
+	free(sim_dir);
+	return err;
+}
+
+int
+ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
+                size_t ops_size, void *sc)
+{
+	const char *prog = argc > 0 ? basename_of(argv[0]) : "ddm-driver";
+	struct ddm_dev dev = {
+		.prog = prog, .sc = sc, .epfd = -1, .sigfd = -1
+	};
+	struct args a;
+	int err, status = 1;
+
+	if (parse_args(prog, argc, argv, &a) < 0)
+		return EXIT_USAGE;
+	if (a.help) {
+		usage(prog);
+		return 0;
+	}
+	if (check_args(prog, &a) < 0)
+		return EXIT_USAGE;
+	if (ops != NULL)
+		memcpy(&dev.ops, ops,
+		       ops_size < sizeof(dev.ops) ? ops_size : sizeof(dev.ops));
+	dev.node = a.node;
+	dev.name = basename_of(a.node);
+	dev.state_dir = a.state_dir;
+	fcntl(a.fd, F_SETFD, FD_CLOEXEC);
+
+	err = open_io(&dev, &a);
+	if (err < 0) {
+		ddm_log(&dev, "cannot open the %s I/O backend: %s", a.io,
+		        strerror(-err));
+		return 1;
+	}
+	err = loop_init(&dev);
+	if (err < 0) {
+		ddm_log(&dev, "cannot set up the event loop: %s",
+		        strerror(-err));
+		goto close_io;
+	}
+	err = dispatch_init(&dev);
+	if (err < 0)
+		goto fini_loop;
+	err = chan_open(&dev, a.fd, &dev.tp);
+	if (err < 0)
+		goto fini_dispatch;
+	if (dev.ops.init != NULL) {
+		err = dev.ops.init(&dev, sc);
+		if (err != 0) {
+			ddm_log(&dev, "init failed: %s",
+			        err < 0 ? strerror(-err) : "error");
+			goto close_chan;
+		}
+	}
+	err = dev.tp->ops->send_hello(dev.tp);
+	if (err < 0) {
+		ddm_log(&dev, "cannot say hello to ddmfs: %s", strerror(-err));
+		goto fini_driver;
+	}
+	status = loop_run(&dev);
+
+fini_driver:
+	dispatch_fini(&dev);
+	if (dev.ops.fini != NULL)
+		dev.ops.fini(&dev, sc);
+close_chan:
+	dev.tp->ops->close(dev.tp);
+fini_dispatch:
+	dispatch_fini(&dev);
+fini_loop:
+	loop_fini(&dev);
+close_io:
+	io_close(dev.io);
+	return status;
+}
+
+struct io *
+ddm_io(struct ddm_dev *dev)
+{
+	return dev->io;
+}
+
+const char *
+ddm_node(struct ddm_dev *dev)
+{
+	return dev->node;
+}
+
+const char *
+ddm_name(struct ddm_dev *dev)
+{
+	return dev->name;
+}
+
+const char *
+ddm_state_dir(struct ddm_dev *dev)
+{
+	return dev->state_dir;
+}
+
+void
+ddm_log(struct ddm_dev *dev, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	int n;
+
+	if (dev->node != NULL)
+		n = snprintf(line, sizeof(line), "%s[%s]: ", dev->prog,
+		             dev->node);
+	else
+		n = snprintf(line, sizeof(line), "%s: ", dev->prog);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(line);
+	if (n == 0 || line[n - 1] != '\n')
+		strcpy(line + n, "\n");
+	fputs(line, stderr);
+}

@@ -1,0 +1,130 @@
+/*
+ * driver_impl.h: libdriver's private structures, shared by driver.c (start
+ * and stop), dispatch.c (requests and handles), loop.c (event loop, timers,
+ * fd watches) and chan.c (the socket transport).  Not for drivers.
+ */
+#ifndef DRIVER_IMPL_H
+#define DRIVER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddm_driver.h"
+#include "ddm_proto.h"
+
+struct ddm_transport;
+
+/*
+ * One request as a transport decoded it, independent of the wire.  payload
+ * stays valid until the transport's next() is called again.  tctx is the
+ * transport's own cookie for answering (a fuse_req_t under CUSE).
+ */
+struct ddm_rq {
+	enum ddm_op op;
+	uint64_t id;
+	uint64_t fh;
+	uint32_t arg0;
+	uint64_t arg1;
+	uint64_t arg2;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t pid;
+	const void *payload;
+	size_t len;
+	void *tctx;
+};
+
+/*
+ * A transport moves requests in and answers out.  The loop watches fd for
+ * EPOLLIN and then pulls requests with next() until it returns -EAGAIN.
+ */
+struct ddm_transport_ops {
+	const char *name;
+	/*
+	 * Fills *ret with the next request: 0, -EAGAIN when none is ready,
+	 * -EPIPE when the peer is gone, -EBADMSG when a malformed packet was
+	 * dropped (already logged), or another -errno that is fatal.
+	 */
+	int (*next)(struct ddm_transport *t, struct ddm_rq *ret);
+	int (*send_hello)(struct ddm_transport *t);
+	int (*send_reply)(struct ddm_transport *t, uint64_t id, void *tctx,
+	                  long result, const void *data, size_t len);
+	int (*send_notify)(struct ddm_transport *t, uint64_t fh);
+	/* Frees t; NULL is fine. */
+	void (*close)(struct ddm_transport *t);
+};
+
+struct ddm_transport {
+	const struct ddm_transport_ops *ops;
+	struct ddm_dev *dev;
+	int fd;
+};
+
+/* The socket transport (FUSE forwarding through ddmfs) on fd. */
+int chan_open(struct ddm_dev *dev, int fd, struct ddm_transport **ret);
+
+/* One open file of the node, as libdriver tracks it. */
+struct hnd {
+	struct ddm_handle h; /* what the driver sees; first member */
+	struct ddm_dev *dev;
+	uint64_t fh;
+	bool want_notify; /* a poll asked to be told of changes */
+	struct hnd *next; /* hash chain */
+};
+
+struct ddm_req {
+	struct ddm_dev *dev;
+	struct hnd *hnd; /* NULL for requests on an unknown fh */
+	uint64_t id;
+	void *tctx;
+	enum ddm_op op;
+	size_t size;  /* read: bytes asked; write: bytes given; ioctl: out */
+	bool in_hook; /* a hook runs with r: replies must not free it */
+	bool done;    /* answered */
+	struct ddm_req *prev, *next; /* dev->reqs */
+};
+
+struct watch;
+struct timer;
+
+struct ddm_dev {
+	const char *prog;      /* "ddm-rtc" */
+	const char *node;      /* "isa0/rtc0" */
+	const char *name;      /* "rtc0" */
+	const char *state_dir; /* may be NULL */
+	struct ddm_driver_ops ops;
+	void *sc;
+	struct io *io;
+	struct ddm_transport *tp;
+
+	struct hnd **htab; /* handles by fh, chained */
+	size_t hbuckets;   /* a power of two */
+	size_t nhandles;
+	struct ddm_req *reqs; /* every request not answered yet */
+
+	int epfd;
+	int sigfd;
+	struct watch *watches;
+	struct timer *timers; /* sorted by deadline */
+	int last_timer_id;
+	uint64_t timer_seq;
+	bool quit;
+	int status; /* exit status once quit */
+};
+
+/* dispatch.c */
+int dispatch_init(struct ddm_dev *dev);
+/* Serves every request the transport has ready. */
+void dispatch_ready(struct ddm_dev *dev);
+/* Answers -EINTR to suspended requests and releases every handle. */
+void dispatch_fini(struct ddm_dev *dev);
+
+/* loop.c */
+int loop_init(struct ddm_dev *dev);
+/* Runs until loop_quit(); returns the exit status. */
+int loop_run(struct ddm_dev *dev);
+void loop_quit(struct ddm_dev *dev, int status);
+void loop_fini(struct ddm_dev *dev);
+
+#endif /* DRIVER_IMPL_H */

@@ -1,0 +1,331 @@
+/*
+ * io.c: libio's core: picks a backend, parses the port grants, keeps the
+ * table of held regions and checks every access against its region before
+ * handing it to the backend.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io_impl.h"
+
+static const struct io_backend_ops *const backends[] = {
+	&io_sim_ops,
+	&io_pio_ops,
+	&io_devport_ops,
+};
+
+#define PORT_MAX 0xffffu
+
+int
+io_open(const struct io_opts *opts, struct io **ret)
+{
+	const struct io_backend_ops *ops = NULL;
+	struct io *io;
+	size_t i;
+	int r;
+
+	if (!opts || !opts->backend || !ret)
+		return -EINVAL;
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->name, opts->backend) == 0)
+			ops = backends[i];
+	if (!ops)
+		return -EINVAL;
+
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return -ENOMEM;
+	io->ops = ops;
+	r = io_parse_grants(io, opts->grants);
+	if (r < 0)
+		goto free_io;
+	r = -ENOMEM;
+	if (opts->sim_dir && !(io->sim_dir = strdup(opts->sim_dir)))
+		goto free_io;
+	if (opts->name && !(io->name = strdup(opts->name)))
+		goto free_strings;
+	r = ops->open(io, opts);
+	if (r < 0)
+		goto free_strings;
+	*ret = io;
+	return 0;
+
+free_strings:
+	free(io->name);
+	free(io->sim_dir);
+free_io:
+	free(io);
+	return r;
+}
+
+void
+io_close(struct io *io)
+{
+	if (!io)
+		return;
+	while (io->regions)
+		io_region_release(io->regions);
+	io->ops->close(io);
+	free(io->name);
+	free(io->sim_dir);
+	free(io);
+}
+
+const char *
+io_backend(const struct io *io)
+{
+	return io ? io->ops->name : NULL;
+}
+
+/* Parses one number, hex with 0x or decimal, at most PORT_MAX. */
+static int
+parse_port(const char *s, const char **ret_end, uint64_t *ret)
+{
+	unsigned long long v;
+	int base = 10;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		base = 16;
+	}
+	/* strtoull would also take blanks and signs: refuse them here. */
+	if (!isxdigit((unsigned char)*s) ||
+	    (base == 10 && !isdigit((unsigned char)*s)))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || v > PORT_MAX)
+		return -EINVAL;
+	*ret_end = end;
+	*ret = v;
+	return 0;
+}
+
+/* Keeps io->grants untouched unless the whole string parses. */
+int
+io_parse_grants(struct io *io, const char *s)
+{
+	struct io_grant g[IO_GRANTS_MAX];
+	unsigned int n = 0, i, j;
+	uint64_t lo, hi;
+	const char *p = s;
+	int r;
+
+	if (!s) {
+		io->n_grants = 0;
+		return 0;
+	}
+	while (*p) {
+		r = parse_port(p, &p, &lo);
+		if (r < 0)
+			return r;
+		hi = lo;
+		if (*p == '-') {
+			r = parse_port(p + 1, &p, &hi);
+			if (r < 0)
+				return r;
+		}
+		if (hi < lo || n == IO_GRANTS_MAX)
+			return -EINVAL;
+		if (*p == ',' && p[1] == '\0')
+			return -EINVAL;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			return -EINVAL;
+		g[n].base = lo;
+		g[n].len = hi - lo + 1;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (g[i].base < g[j].base + g[j].len &&
+			    g[j].base < g[i].base + g[i].len)
+				return -EINVAL;
+	memcpy(io->grants, g, n * sizeof(g[0]));
+	io->n_grants = n;
+	return 0;
+}
+
+int
+io_check_grant(const struct io *io, uint64_t base, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < io->n_grants; i++) {
+		const struct io_grant *g = &io->grants[i];
+
+		if (base >= g->base && len <= g->len &&
+		    base - g->base <= g->len - len)
+			return 0;
+	}
+	return -EACCES;
+}
+
+int
+io_now(const struct io *io, struct timespec *ret)
+{
+	struct timespec ts;
+	int r;
+
+	if (io->clock) {
+		r = io->clock(io->clock_arg, &ts);
+		if (r < 0)
+			return r;
+	} else if (clock_gettime(CLOCK_REALTIME, &ts) < 0) {
+		return -errno;
+	}
+	*ret = ts;
+	return 0;
+}
+
+int
+io_region_request(struct io *io, enum io_space space, uint64_t base,
+                  uint64_t len, struct io_region **ret)
+{
+	struct io_region *reg, *o;
+	int r;
+
+	if (!io || !ret || len == 0 || base + len < base)
+		return -EINVAL;
+	switch (space) {
+	case IO_SPACE_PORT:
+		if (base > PORT_MAX || len > PORT_MAX + 1 - base)
+			return -EINVAL;
+		break;
+	case IO_SPACE_MEM:
+		/* The mmio backend will map a PCI BAR as a region here. */
+		return -EOPNOTSUPP;
+	default:
+		return -EINVAL;
+	}
+	for (o = io->regions; o; o = o->next)
+		if (o->space == space && base < o->base + o->len &&
+		    o->base < base + len)
+			return -EBUSY;
+
+	reg = calloc(1, sizeof(*reg));
+	if (!reg)
+		return -ENOMEM;
+	reg->io = io;
+	reg->space = space;
+	reg->base = base;
+	reg->len = len;
+	r = io->ops->request(io, reg);
+	if (r < 0) {
+		free(reg);
+		return r;
+	}
+	reg->next = io->regions;
+	io->regions = reg;
+	*ret = reg;
+	return 0;
+}
+
+void
+io_region_release(struct io_region *reg)
+{
+	struct io_region **pp;
+
+	if (!reg)
+		return;
+	for (pp = &reg->io->regions; *pp; pp = &(*pp)->next) {
+		if (*pp == reg) {
+			*pp = reg->next;
+			break;
+		}
+	}
+	if (reg->io->ops->release)
+		reg->io->ops->release(reg);
+	free(reg);
+}
+
+/* -ERANGE unless [off, off+width) lies inside r. */
+static int
+check_access(const struct io_region *r, uint64_t off, unsigned int width)
+{
+	if (!r)
+		return -EINVAL;
+	if (off >= r->len || width > r->len - off)
+		return -ERANGE;
+	return 0;
+}
+
+static int
+rd(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
+{
+	int e = check_access(r, off, width);
+
+	if (e < 0)
+		return e;
+	return r->io->ops->read(r, off, width, ret);
+}
+
+static int
+wr(struct io_region *r, uint64_t off, unsigned int width, uint32_t v)
+{
+	int e = check_access(r, off, width);
+
+	if (e < 0)
+		return e;
+	return r->io->ops->write(r, off, width, v);
+}
+
+int
+io_read8(struct io_region *r, uint64_t off, uint8_t *ret)
+{
+	uint32_t v;
+	int e = rd(r, off, 1, &v);
+
+	if (e < 0)
+		return e;
+	*ret = v;
+	return 0;
+}
+
+int
+io_read16(struct io_region *r, uint64_t off, uint16_t *ret)
+{
+	uint32_t v;
+	int e = rd(r, off, 2, &v);
+
+	if (e < 0)
+		return e;
+	*ret = v;
+	return 0;
+}
+
+int
+io_read32(struct io_region *r, uint64_t off, uint32_t *ret)
+{
+	uint32_t v;
+	int e = rd(r, off, 4, &v);
+
+	if (e < 0)
+		return e;
+	*ret = v;
+	return 0;
+}
+
+int
+io_write8(struct io_region *r, uint64_t off, uint8_t v)
+{
+	return wr(r, off, 1, v);
+}
+
+int
+io_write16(struct io_region *r, uint64_t off, uint16_t v)
+{
+	return wr(r, off, 2, v);
+}
+
+int
+io_write32(struct io_region *r, uint64_t off, uint32_t v)
+{
+	return wr(r, off, 4, v);
+}

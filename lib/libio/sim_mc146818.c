@@ -1,0 +1,335 @@
+/*
+ * sim_mc146818.c: a software MC146818 real-time clock, as on a PC: index
+ * port 0x70 (bit 7, NMI disable, is ignored), data port 0x71.
+ *
+ * The clock runs on io_now() plus a whole-second offset.  Reads of the time
+ * registers show that time in the format register B selects (BCD or binary,
+ * 12 or 24 hours); changing B changes the format of the next reads.  While
+ * B.SET is 1 the time registers hold what was last shown or written, and
+ * clearing SET makes the written date-time the clock's time.  A write to a
+ * time register with SET clear takes effect at once.  UIP (A bit 7) reads 1
+ * in the last 244 us of each second, when the real chip is about to update.
+ * Garbage written (bad BCD, month 0) is normalised, never trusted.
+ *
+ * With a sim_dir and a name the offset lives in <sim_dir>/<name>.offset
+ * (decimal seconds and a newline), loaded at create and replaced
+ * atomically whenever it changes; an unreadable file counts as 0.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io_impl.h"
+
+#define MC_BASE 0x70
+#define MC_LEN  2
+#define MC_ADDR 0 /* index port */
+#define MC_DATA 1
+
+#define MC_SEC       0x00
+#define MC_MIN       0x02
+#define MC_HOUR      0x04
+#define MC_HOUR_PM   0x80 /* 12-hour mode: 1 = PM */
+#define MC_WDAY      0x06 /* 1 = Sunday */
+#define MC_MDAY      0x07
+#define MC_MONTH     0x08
+#define MC_YEAR      0x09 /* two digits */
+#define MC_REGA      0x0a
+#define MC_REGA_UIP  0x80 /* 1 = update in progress soon; read-only */
+#define MC_REGB      0x0b
+#define MC_REGB_SET  0x80 /* 1 = updates inhibited, time being set */
+#define MC_REGB_DM   0x04 /* 1 = binary, 0 = BCD */
+#define MC_REGB_24HR 0x02 /* 1 = 24 hours, 0 = 12 hours */
+#define MC_REGC      0x0c /* interrupt flags; read-only, reads 0 here */
+#define MC_REGD      0x0d
+#define MC_REGD_VRT  0x80 /* 1 = battery good; read-only */
+#define MC_CENTURY   0x32
+#define MC_NREGS     128
+
+#define MC_REGA_DEFAULT 0x26 /* 32.768 kHz time base, 1.024 kHz square wave */
+#define MC_REGB_DEFAULT 0x02 /* BCD, 24 hours, as a PC BIOS leaves it */
+#define UIP_WINDOW_NS   244000L /* UIP reads 1 this long before each update */
+
+struct mc {
+	struct io *io;
+	uint8_t index;
+	uint8_t reg[MC_NREGS];
+	int64_t offset; /* clock time minus io_now(), seconds */
+	char *path;     /* offset file, or NULL */
+};
+
+static int
+is_time_reg(unsigned int i)
+{
+	return i == MC_SEC || i == MC_MIN || i == MC_HOUR || i == MC_WDAY ||
+	       i == MC_MDAY || i == MC_MONTH || i == MC_YEAR || i == MC_CENTURY;
+}
+
+/* io_now(), or the epoch if a test clock fails: never a crash. */
+static struct timespec
+now(const struct mc *mc)
+{
+	struct timespec ts = { 0, 0 };
+
+	(void)io_now(mc->io, &ts);
+	return ts;
+}
+
+static uint8_t
+enc(const struct mc *mc, int v)
+{
+	v %= 100;
+	if (mc->reg[MC_REGB] & MC_REGB_DM)
+		return v;
+	return (v / 10) << 4 | v % 10;
+}
+
+/* Decodes any byte, valid BCD or not. */
+static int
+dec(const struct mc *mc, uint8_t v)
+{
+	if (mc->reg[MC_REGB] & MC_REGB_DM)
+		return v;
+	return (v >> 4) * 10 + (v & 0x0f);
+}
+
+/* Fills the time registers with the clock's current time. */
+static void
+show_time(struct mc *mc)
+{
+	time_t t = now(mc).tv_sec + mc->offset;
+	struct tm tm;
+	int h;
+
+	if (!gmtime_r(&t, &tm))
+		memset(&tm, 0, sizeof(tm));
+	mc->reg[MC_SEC] = enc(mc, tm.tm_sec);
+	mc->reg[MC_MIN] = enc(mc, tm.tm_min);
+	if (mc->reg[MC_REGB] & MC_REGB_24HR) {
+		mc->reg[MC_HOUR] = enc(mc, tm.tm_hour);
+	} else {
+		h = tm.tm_hour % 12;
+		mc->reg[MC_HOUR] = enc(mc, h ? h : 12);
+		if (tm.tm_hour >= 12)
+			mc->reg[MC_HOUR] |= MC_HOUR_PM;
+	}
+	mc->reg[MC_WDAY] = enc(mc, tm.tm_wday + 1);
+	mc->reg[MC_MDAY] = enc(mc, tm.tm_mday);
+	mc->reg[MC_MONTH] = enc(mc, tm.tm_mon + 1);
+	mc->reg[MC_YEAR] = enc(mc, (tm.tm_year + 1900) % 100);
+	mc->reg[MC_CENTURY] = enc(mc, (tm.tm_year + 1900) / 100);
+}
+
+static void
+save_offset(const struct mc *mc)
+{
+	char *tmp, buf[32];
+	int fd, n, dfd;
+	char *slash;
+
+	if (!mc->path || asprintf(&tmp, "%s.XXXXXX", mc->path) < 0)
+		return;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto free_tmp;
+	n = snprintf(buf, sizeof(buf), "%lld\n", (long long)mc->offset);
+	if (write(fd, buf, n) != n || fsync(fd) < 0)
+		goto unlink_tmp;
+	if (close(fd) < 0 || rename(tmp, mc->path) < 0)
+		goto unlink_tmp_closed;
+	slash = strrchr(tmp, '/');
+	if (slash) {
+		*slash = '\0';
+		dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	free(tmp);
+	return;
+
+unlink_tmp:
+	close(fd);
+unlink_tmp_closed:
+	unlink(tmp);
+free_tmp:
+	free(tmp);
+}
+
+/* The offset in path, or 0 if the file is missing or not one number. */
+static int64_t
+load_offset(const char *path)
+{
+	char buf[32];
+	long long v;
+	ssize_t n;
+	char *end;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno || end == buf || (*end != '\n' && *end != '\0') ||
+	    (*end == '\n' && end[1] != '\0'))
+		return 0;
+	/* Keep the clock within what gmtime_r() can show. */
+	if (v > (long long)1 << 40 || v < -((long long)1 << 40))
+		return 0;
+	return v;
+}
+
+/* Makes the date-time in the time registers the clock's time. */
+static void
+commit_time(struct mc *mc)
+{
+	struct tm tm = { 0 };
+	uint8_t hr = mc->reg[MC_HOUR];
+	int64_t off;
+	time_t t;
+
+	tm.tm_sec = dec(mc, mc->reg[MC_SEC]);
+	tm.tm_min = dec(mc, mc->reg[MC_MIN]);
+	if (mc->reg[MC_REGB] & MC_REGB_24HR) {
+		tm.tm_hour = dec(mc, hr);
+	} else {
+		tm.tm_hour = dec(mc, hr & ~MC_HOUR_PM) % 12;
+		if (hr & MC_HOUR_PM)
+			tm.tm_hour += 12;
+	}
+	tm.tm_mday = dec(mc, mc->reg[MC_MDAY]);
+	tm.tm_mon = dec(mc, mc->reg[MC_MONTH]) - 1;
+	tm.tm_year = dec(mc, mc->reg[MC_CENTURY]) * 100 +
+	             dec(mc, mc->reg[MC_YEAR]) - 1900;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return;
+	off = (int64_t)t - now(mc).tv_sec;
+	if (off == mc->offset)
+		return;
+	mc->offset = off;
+	save_offset(mc);
+}
+
+static int
+mc_create(struct io *io, void **ret)
+{
+	struct mc *mc = calloc(1, sizeof(*mc));
+	int r;
+
+	if (!mc)
+		return -ENOMEM;
+	mc->io = io;
+	mc->reg[MC_REGA] = MC_REGA_DEFAULT;
+	mc->reg[MC_REGB] = MC_REGB_DEFAULT;
+	r = sim_path(io, ".offset", &mc->path);
+	if (r == -ENOMEM) {
+		free(mc);
+		return r;
+	}
+	if (mc->path)
+		mc->offset = load_offset(mc->path);
+	*ret = mc;
+	return 0;
+}
+
+static void
+mc_destroy(void *m)
+{
+	struct mc *mc = m;
+
+	if (!mc)
+		return;
+	free(mc->path);
+	free(mc);
+}
+
+static uint8_t
+mc_read(void *m, uint16_t off)
+{
+	struct mc *mc = m;
+	unsigned int i = mc->index;
+	uint8_t b = mc->reg[MC_REGB];
+
+	if (off == MC_ADDR)
+		return 0xff; /* the index port is write-only */
+	if (is_time_reg(i)) {
+		if (!(b & MC_REGB_SET))
+			show_time(mc);
+		return mc->reg[i];
+	}
+	switch (i) {
+	case MC_REGA:
+		if (!(b & MC_REGB_SET) &&
+		    now(mc).tv_nsec >= 1000000000L - UIP_WINDOW_NS)
+			return mc->reg[i] | MC_REGA_UIP;
+		return mc->reg[i] & ~MC_REGA_UIP;
+	case MC_REGC:
+		return 0;
+	case MC_REGD:
+		return MC_REGD_VRT;
+	default:
+		return mc->reg[i];
+	}
+}
+
+static void
+mc_write(void *m, uint16_t off, uint8_t v)
+{
+	struct mc *mc = m;
+	unsigned int i = mc->index;
+	uint8_t old = mc->reg[MC_REGB];
+
+	if (off == MC_ADDR) {
+		mc->index = v & (MC_NREGS - 1);
+		return;
+	}
+	if (is_time_reg(i)) {
+		if (!(old & MC_REGB_SET))
+			show_time(mc);
+		mc->reg[i] = v;
+		if (!(old & MC_REGB_SET))
+			commit_time(mc);
+		return;
+	}
+	switch (i) {
+	case MC_REGA:
+		mc->reg[i] = v & ~MC_REGA_UIP;
+		break;
+	case MC_REGB:
+		mc->reg[i] = v;
+		if (!(old & MC_REGB_SET) && (v & MC_REGB_SET))
+			show_time(mc);
+		else if ((old & MC_REGB_SET) && !(v & MC_REGB_SET))
+			commit_time(mc);
+		break;
+	case MC_REGC:
+	case MC_REGD:
+		break;
+	default:
+		mc->reg[i] = v;
+	}
+}
+
+const struct sim_model_ops sim_mc146818_ops = {
+	.name = "mc146818",
+	.base = MC_BASE,
+	.len = MC_LEN,
+	.create = mc_create,
+	.destroy = mc_destroy,
+	.read = mc_read,
+	.write = mc_write,
+};
