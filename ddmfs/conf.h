@@ -36,7 +36,7 @@ struct conf_device {
 	gid_t run_gid;
 	struct conf_ports ports[CONF_PORTS_MAX];
 	unsigned int n_ports;
-	char **args;	/* extra driver arguments, NULL-terminated */
+	char **args;	/* extra driver arguments, NULL-terminated, never NULL */
 	unsigned int line; /* where the entry starts, for messages */
 };
 
@@ -52,8 +52,8 @@ struct conf_bus {
 
 struct conf {
 	char *file;	   /* the file it came from */
-	char *mountpoint;  /* "/ddm" */
-	char *state_dir;   /* "/var/lib/ddmfs" */
+	char *mountpoint;  /* "/ddm" (also the default) */
+	char *state_dir;   /* "/var/lib/ddmfs" (also the default) */
 	char *driver_path; /* colon-separated; NULL: the built-in default */
 	enum conf_transport transport;
 	uid_t driver_uid;  /* default user drivers run as */

@@ -37,7 +37,11 @@ void perm_store_free(struct perm_store *ps);
 /* Returns the entry for path, or NULL. */
 const struct perm_entry *perm_store_get(const struct perm_store *ps,
 					const char *path);
-/* Sets path's values in memory (adding it if new).  0 or -ENOMEM. */
+/*
+ * Sets path's values in memory (adding it if new).  0, -EINVAL for a path
+ * the file can't hold (not [a-z0-9_/-], leading/trailing/double '/'), a mode
+ * above 07777 or an id of -1, or -ENOMEM.
+ */
 int perm_store_set(struct perm_store *ps, const char *path, mode_t mode,
 		   uid_t uid, gid_t gid);
 /* Writes the store to its file atomically.  0 or -errno. */
