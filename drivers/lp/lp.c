@@ -1,0 +1,496 @@
+/*
+ * lp.c: ddm-lp, the driver for the PC parallel printer port.
+ *
+ * Open is exclusive (-EBUSY for a second open).  Read gives one status line
+ * "busy=B select=S paperout=P error=E\n" per open, then EOF.  Write sends
+ * the bytes one at a time with the strobe handshake.  LPGETSTATUS returns
+ * the raw status register as an int (CUSE transport only).
+ *
+ * Handshake per byte: read the status; paper end gives -ENOSPC, a printer
+ * offline (SELECT 0) or reporting an error (nERROR 0) gives -EIO; a busy
+ * printer is polled for LP_SPIN_US, then the write is suspended and polled
+ * from a timer, 1 ms growing to 10 ms, for up to LP_BUSY_TIMEOUT_MS per
+ * byte (-ETIMEDOUT).  Whatever stops a write after some bytes went out,
+ * the write returns that short count instead, so no byte is sent twice.
+ * Writes are served one at a time, in the order they arrived.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/lp.h>
+
+#include "ddm_driver.h"
+#include "io.h"
+#include "lpreg.h"
+
+/* Longest wait for a busy printer to take one byte, in milliseconds. */
+#define LP_BUSY_TIMEOUT_MS 1000
+/* A busy printer is polled in the request loop this long, in us. */
+#define LP_SPIN_US 50
+/* Minimum strobe pulse width and data setup time, in us. */
+#define LP_STROBE_US 1
+/* Timer polls of a busy printer start at this delay and double. */
+#define LP_POLL_MIN_US 1000
+#define LP_POLL_MAX_US 10000
+
+/* One suspended write: the bytes not sent yet, copied from the caller. */
+struct lp_job {
+	struct ddm_req *lj_req;
+	uint8_t *lj_buf;
+	size_t lj_len;
+	size_t lj_off;     /* bytes of lj_buf sent */
+	size_t lj_before;  /* bytes sent before the write was suspended */
+	uint64_t lj_dead;  /* give up on the current byte then, mono us */
+	uint64_t lj_delay; /* next poll delay, us */
+	struct lp_job *lj_next;
+};
+
+struct lp_softc {
+	struct ddm_dev *sc_dev;
+	struct io_region *sc_ior; /* ports 0x378-0x37a */
+	unsigned int sc_timeout_ms;
+	int sc_open;            /* a handle holds the port */
+	struct lp_job *sc_jobs; /* queued writes, the first one active */
+	int sc_timer;           /* pending poll timer id, or 0 */
+};
+
+/* Per-open state: the status line handed out by read. */
+struct lp_open {
+	char lo_line[64];
+	size_t lo_len;
+	size_t lo_off;
+	int lo_filled;
+};
+
+static struct lp_softc lp_sc;
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Busy-waits us microseconds: the short holds the handshake needs. */
+static void
+spin_us(uint64_t us)
+{
+	uint64_t end = mono_us() + us;
+
+	while (mono_us() < end)
+		;
+}
+
+static int
+lpt_read_status(struct lp_softc *sc, uint8_t *ret)
+{
+	return io_read8(sc->sc_ior, lpt_status, ret);
+}
+
+static int
+lpt_write_data(struct lp_softc *sc, uint8_t v)
+{
+	return io_write8(sc->sc_ior, lpt_data, v);
+}
+
+static int
+lpt_write_control(struct lp_softc *sc, uint8_t v)
+{
+	return io_write8(sc->sc_ior, lpt_control, v);
+}
+
+/*
+ * Waits up to LP_SPIN_US for the printer to be ready: 0, -EAGAIN if it
+ * stays busy, -ENOSPC for paper end, -EIO if offline or in error.
+ */
+static int
+lp_wait_ready(struct lp_softc *sc)
+{
+	uint64_t start = mono_us();
+	uint8_t st;
+	int err;
+
+	for (;;) {
+		err = lpt_read_status(sc, &st);
+		if (err < 0)
+			return err;
+		if (st & LPS_NOPAPER)
+			return -ENOSPC;
+		if (!(st & LPS_SELECT) || !(st & LPS_NERR))
+			return -EIO;
+		if (st & LPS_NBUSY)
+			return 0;
+		if (mono_us() - start >= LP_SPIN_US)
+			return -EAGAIN;
+	}
+}
+
+/* Latches b and pulses STROBE; the printer takes it at the falling edge. */
+static int
+lp_put(struct lp_softc *sc, uint8_t b)
+{
+	const uint8_t ctl = LPC_NINIT | LPC_SELECTIN;
+	int err;
+
+	err = lpt_write_data(sc, b);
+	if (err < 0)
+		return err;
+	spin_us(LP_STROBE_US);
+	err = lpt_write_control(sc, ctl | LPC_STROBE);
+	if (err < 0)
+		return err;
+	spin_us(LP_STROBE_US);
+	return lpt_write_control(sc, ctl);
+}
+
+/*
+ * Sends buf[*off..len) while the printer takes bytes; advances *off past
+ * each byte strobed.  Returns 0 when all went out, -EAGAIN when the
+ * printer stays busy, or another -errno.
+ */
+static int
+lp_push(struct lp_softc *sc, const uint8_t *buf, size_t len, size_t *off)
+{
+	int err;
+
+	while (*off < len) {
+		err = lp_wait_ready(sc);
+		if (err < 0)
+			return err;
+		err = lp_put(sc, buf[*off]);
+		if (err < 0)
+			return err;
+		(*off)++;
+	}
+	return 0;
+}
+
+/* A write's result: the bytes sent if any, else err (0 when all went). */
+static long
+lp_result(size_t sent, int err)
+{
+	return sent > 0 || err == 0 ? (long)sent : err;
+}
+
+static void
+lp_job_free(struct lp_job *lj)
+{
+	if (lj == NULL)
+		return;
+	free(lj->lj_buf);
+	free(lj);
+}
+
+static void lp_tick(struct ddm_dev *dev, void *arg);
+
+/* Polls again after the job's current delay; -errno if no timer. */
+static int
+lp_arm(struct lp_softc *sc, struct lp_job *lj)
+{
+	int id;
+
+	id = ddm_timer_add(sc->sc_dev, lj->lj_delay, lp_tick, sc);
+	if (id < 0)
+		return id;
+	sc->sc_timer = id;
+	return 0;
+}
+
+/* Answers the active job with err (or its count) and drops it. */
+static void
+lp_job_done(struct lp_softc *sc, int err)
+{
+	struct lp_job *lj = sc->sc_jobs;
+
+	sc->sc_jobs = lj->lj_next;
+	ddm_reply(lj->lj_req, lp_result(lj->lj_before + lj->lj_off, err), NULL,
+	          0);
+	lp_job_free(lj);
+}
+
+/* Starts the poll clock of the job now at the head of the queue. */
+static void
+lp_job_start(struct lp_softc *sc)
+{
+	struct lp_job *lj = sc->sc_jobs;
+
+	lj->lj_dead = mono_us() + (uint64_t)sc->sc_timeout_ms * 1000;
+	lj->lj_delay = LP_POLL_MIN_US;
+}
+
+/* The poll timer: moves the active job on, answers it when it ends. */
+static void
+lp_tick(struct ddm_dev *dev, void *arg)
+{
+	struct lp_softc *sc = arg;
+	struct lp_job *lj;
+	size_t off;
+	int err;
+
+	sc->sc_timer = 0;
+	while ((lj = sc->sc_jobs) != NULL) {
+		off = lj->lj_off;
+		err = lp_push(sc, lj->lj_buf, lj->lj_len, &lj->lj_off);
+		if (err == -EAGAIN) {
+			if (lj->lj_off != off) {
+				lp_job_start(sc); /* a byte went: new bound */
+			} else if (mono_us() >= lj->lj_dead) {
+				lp_job_done(sc, -ETIMEDOUT);
+				goto next;
+			} else {
+				lj->lj_delay *= 2;
+				if (lj->lj_delay > LP_POLL_MAX_US)
+					lj->lj_delay = LP_POLL_MAX_US;
+			}
+			err = lp_arm(sc, lj);
+			if (err == 0)
+				return;
+		}
+		lp_job_done(sc, err);
+next:
+		if (sc->sc_jobs != NULL)
+			lp_job_start(sc);
+	}
+}
+
+/* Takes the ports and sets the printer running and selected. */
+static int
+lp_attach(struct lp_softc *sc, struct ddm_dev *dev, struct io *io)
+{
+	int err;
+
+	sc->sc_dev = dev;
+	sc->sc_timeout_ms = LP_BUSY_TIMEOUT_MS;
+	err = io_region_request(io, IO_SPACE_PORT, LPT_IO_BASE, LPT_IO_LEN,
+	                        &sc->sc_ior);
+	if (err < 0)
+		return err;
+	err = lpt_write_control(sc, LPC_NINIT | LPC_SELECTIN);
+	if (err < 0)
+		goto release_region;
+	return 0;
+
+release_region:
+	io_region_release(sc->sc_ior);
+	sc->sc_ior = NULL;
+	return err;
+}
+
+static void
+lp_detach(struct lp_softc *sc)
+{
+	struct lp_job *lj;
+
+	if (sc->sc_timer > 0)
+		ddm_timer_cancel(sc->sc_dev, sc->sc_timer);
+	sc->sc_timer = 0;
+	while ((lj = sc->sc_jobs) != NULL) {
+		sc->sc_jobs = lj->lj_next;
+		lp_job_free(lj);
+	}
+	io_region_release(sc->sc_ior);
+	sc->sc_ior = NULL;
+}
+
+static int
+lp_init(struct ddm_dev *dev, void *arg)
+{
+	int err;
+
+	err = lp_attach(arg, dev, ddm_io(dev));
+	if (err < 0)
+		ddm_log(dev, "cannot take ports 0x378-0x37a: %s",
+		        strerror(-err));
+	return err;
+}
+
+static void
+lp_fini(struct ddm_dev *dev, void *arg)
+{
+	lp_detach(arg);
+}
+
+static int
+lp_open(struct ddm_handle *h)
+{
+	struct lp_softc *sc = h->sc;
+	struct lp_open *lo;
+
+	if (sc->sc_open)
+		return -EBUSY;
+	lo = calloc(1, sizeof(*lo));
+	if (lo == NULL)
+		return -ENOMEM;
+	h->priv = lo;
+	sc->sc_open = 1;
+	return 0;
+}
+
+static void
+lp_release(struct ddm_handle *h)
+{
+	struct lp_softc *sc = h->sc;
+
+	free(h->priv);
+	h->priv = NULL;
+	sc->sc_open = 0;
+}
+
+/* Formats the status register as the node's status line. */
+static void
+lp_format(uint8_t st, char *buf, size_t size)
+{
+	snprintf(buf, size, "busy=%d select=%d paperout=%d error=%d\n",
+	         !(st & LPS_NBUSY), !!(st & LPS_SELECT), !!(st & LPS_NOPAPER),
+	         !(st & LPS_NERR));
+}
+
+static ssize_t
+lp_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+{
+	struct lp_open *lo = h->priv;
+	uint8_t st;
+	size_t n;
+	int err;
+
+	if (!lo->lo_filled) {
+		err = lpt_read_status(h->sc, &st);
+		if (err < 0)
+			return err;
+		lp_format(st, lo->lo_line, sizeof(lo->lo_line));
+		lo->lo_len = strlen(lo->lo_line);
+		lo->lo_filled = 1;
+	}
+	n = lo->lo_len - lo->lo_off;
+	if (n > size)
+		n = size;
+	memcpy(buf, lo->lo_line + lo->lo_off, n);
+	lo->lo_off += n;
+	return (ssize_t)n;
+}
+
+/*
+ * Sends what it can at once; if the printer stays busy (or another write
+ * is waiting), keeps a copy of the rest and suspends.
+ */
+static ssize_t
+lp_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size)
+{
+	struct lp_softc *sc = h->sc;
+	struct lp_job *lj, **tail;
+	size_t off = 0;
+	int err;
+
+	if (size == 0)
+		return 0;
+	if (sc->sc_jobs == NULL) {
+		err = lp_push(sc, buf, size, &off);
+		if (err != -EAGAIN)
+			return lp_result(off, err);
+	}
+	lj = calloc(1, sizeof(*lj));
+	if (lj == NULL)
+		return lp_result(off, -ENOMEM);
+	lj->lj_buf = malloc(size - off);
+	if (lj->lj_buf == NULL)
+		goto free_job;
+	memcpy(lj->lj_buf, (const uint8_t *)buf + off, size - off);
+	lj->lj_len = size - off;
+	lj->lj_before = off;
+	lj->lj_req = r;
+	for (tail = &sc->sc_jobs; *tail != NULL; tail = &(*tail)->lj_next)
+		;
+	*tail = lj;
+	if (sc->sc_jobs != lj)
+		return DDM_SUSPEND; /* lp_tick starts it after the others */
+	lp_job_start(sc);
+	err = lp_arm(sc, lj);
+	if (err < 0) {
+		sc->sc_jobs = NULL;
+		lp_job_free(lj);
+		return lp_result(off, err);
+	}
+	return DDM_SUSPEND;
+
+free_job:
+	free(lj);
+	return lp_result(off, -ENOMEM);
+}
+
+/* Forgets suspended write r; libdriver answers it -EINTR. */
+static void
+lp_cancel(struct ddm_handle *h, struct ddm_req *r)
+{
+	struct lp_softc *sc = h->sc;
+	struct lp_job **pp, *lj;
+
+	for (pp = &sc->sc_jobs; *pp != NULL; pp = &(*pp)->lj_next) {
+		if ((*pp)->lj_req != r)
+			continue;
+		lj = *pp;
+		*pp = lj->lj_next;
+		if (pp == &sc->sc_jobs) {
+			if (sc->sc_timer > 0)
+				ddm_timer_cancel(sc->sc_dev, sc->sc_timer);
+			sc->sc_timer = 0;
+			if (sc->sc_jobs != NULL) {
+				lp_job_start(sc);
+				if (lp_arm(sc, sc->sc_jobs) < 0)
+					lp_tick(sc->sc_dev, sc);
+			}
+		}
+		lp_job_free(lj);
+		return;
+	}
+}
+
+static int
+lp_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
+{
+	uint8_t st;
+	int v, err;
+
+	switch (io->cmd) {
+	case LPGETSTATUS:
+		if (io->out == NULL || io->out_len < sizeof(v))
+			return -EINVAL;
+		err = lpt_read_status(h->sc, &st);
+		if (err < 0)
+			return err;
+		v = st;
+		memcpy(io->out, &v, sizeof(v));
+		io->out_len = sizeof(v);
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct ddm_ioctl_desc lp_ioctls[] = {
+	{ LPGETSTATUS, 0, sizeof(int) },
+	{ 0, 0, 0 },
+};
+
+static const struct ddm_driver_ops lp_ops = {
+	.init = lp_init,
+	.fini = lp_fini,
+	.open = lp_open,
+	.release = lp_release,
+	.read = lp_read,
+	.write = lp_write,
+	.ioctl = lp_ioctl,
+	.cancel = lp_cancel,
+	.ioctls = lp_ioctls,
+};
+
+int
+main(int argc, char **argv)
+{
+	return ddm_driver_main(argc, argv, &lp_ops, sizeof(lp_ops), &lp_sc);
+}

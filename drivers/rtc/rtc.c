@@ -1,0 +1,516 @@
+/*
+ * rtc.c: ddm-rtc, the driver for the PC's MC146818 real-time clock.
+ *
+ * The node reads as one line "YYYY-MM-DD HH:MM:SS\n" per open, then EOF.
+ * Writing exactly that text (an optional trailing newline allowed) sets the
+ * clock; anything else is -EINVAL.  RTC_RD_TIME and RTC_SET_TIME from
+ * <linux/rtc.h> make hwclock(8) work.
+ *
+ * The read algorithm follows Linux rtc-mc146818-lib.c and OpenBSD
+ * mc146818: wait out UIP, read every time register and register B, read
+ * again until two reads agree, then decode BCD or binary and 12- or 24-hour
+ * values as register B says.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/rtc.h>
+
+#include "ddm_driver.h"
+#include "io.h"
+#include "rtcreg.h"
+
+/* UIP stays set at most 244 us + 1984 us (datasheet); poll it this long. */
+#define RTC_UIP_TIMEOUT_US 2500
+/* Reads of the whole register set before giving up on two agreeing. */
+#define RTC_READ_TRIES 5
+
+#define RTC_YEAR_MIN 1970 /* settable range */
+#define RTC_YEAR_MAX 2099
+#define RTC_LINE_LEN 19 /* "YYYY-MM-DD HH:MM:SS" */
+#define RTC_LINE_BUF 64 /* room for the line whatever the fields hold */
+
+struct rtc_softc {
+	struct io *sc_io;
+	struct io_region *sc_ior; /* ports 0x70-0x71 */
+};
+
+/* Per-open state: the line handed out by read, and how much is gone. */
+struct rtc_open {
+	char ro_line[RTC_LINE_BUF];
+	size_t ro_len;
+	size_t ro_off;
+	int ro_filled;
+};
+
+/* One raw snapshot of the clock registers. */
+struct rtc_regs {
+	uint8_t sec, min, hour, mday, mon, year, cent, regb;
+};
+
+static struct rtc_softc rtc_sc;
+
+static int
+rtc_read_reg(struct rtc_softc *sc, uint8_t reg, uint8_t *ret)
+{
+	int err;
+
+	err = io_write8(sc->sc_ior, rtc_index, reg);
+	if (err < 0)
+		return err;
+	return io_read8(sc->sc_ior, rtc_data, ret);
+}
+
+static int
+rtc_write_reg(struct rtc_softc *sc, uint8_t reg, uint8_t v)
+{
+	int err;
+
+	err = io_write8(sc->sc_ior, rtc_index, reg);
+	if (err < 0)
+		return err;
+	return io_write8(sc->sc_ior, rtc_data, v);
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Returns 0 once register A's UIP bit reads 0, -ETIMEDOUT if it stays set.
+ * Spins: each port read takes about 1 us on real hardware, and the wait is
+ * short and bounded.
+ */
+static int
+rtc_wait_uip(struct rtc_softc *sc)
+{
+	uint64_t start;
+	uint8_t a;
+	int err;
+
+	start = mono_us();
+	for (;;) {
+		err = rtc_read_reg(sc, mc_rega, &a);
+		if (err < 0)
+			return err;
+		if (!(a & MC_REGA_UIP))
+			return 0;
+		if (mono_us() - start >= RTC_UIP_TIMEOUT_US)
+			return -ETIMEDOUT;
+	}
+}
+
+static int
+rtc_snapshot(struct rtc_softc *sc, struct rtc_regs *ret)
+{
+	static const uint8_t regs[] = {
+		mc_sec,   mc_min,  mc_hour,    mc_mday,
+		mc_month, mc_year, mc_century, mc_regb
+	};
+	uint8_t v[sizeof(regs)];
+	size_t i;
+	int err;
+
+	err = rtc_wait_uip(sc);
+	if (err < 0)
+		return err;
+	for (i = 0; i < sizeof(regs); i++) {
+		err = rtc_read_reg(sc, regs[i], &v[i]);
+		if (err < 0)
+			return err;
+	}
+	ret->sec = v[0];
+	ret->min = v[1];
+	ret->hour = v[2];
+	ret->mday = v[3];
+	ret->mon = v[4];
+	ret->year = v[5];
+	ret->cent = v[6];
+	ret->regb = v[7];
+	return 0;
+}
+
+static int
+is_leap(int year)
+{
+	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+static int
+days_in_month(int year, int mon /* 1-12 */)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30,
+		                    31, 31, 30, 31, 30, 31 };
+
+	return days[mon - 1] + (mon == 2 && is_leap(year));
+}
+
+/* Day of the week, 0 = Sunday (Sakamoto's method). */
+static int
+day_of_week(int year, int mon, int mday)
+{
+	static const int t[] = { 0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4 };
+
+	if (mon < 3)
+		year--;
+	return (year + year / 4 - year / 100 + year / 400 + t[mon - 1] + mday) %
+	       7;
+}
+
+static int
+day_of_year(int year, int mon, int mday)
+{
+	int m, yday = mday - 1;
+
+	for (m = 1; m < mon; m++)
+		yday += days_in_month(year, m);
+	return yday;
+}
+
+/* 0 if tm is a real date and time with a year in [ymin, ymax], else -EINVAL. */
+static int
+rtc_valid_tm(const struct rtc_time *tm, int ymin, int ymax)
+{
+	int year = tm->tm_year + 1900;
+
+	if (year < ymin || year > ymax || tm->tm_mon < 0 || tm->tm_mon > 11)
+		return -EINVAL;
+	if (tm->tm_mday < 1 ||
+	    tm->tm_mday > days_in_month(year, tm->tm_mon + 1))
+		return -EINVAL;
+	if (tm->tm_hour < 0 || tm->tm_hour > 23 || tm->tm_min < 0 ||
+	    tm->tm_min > 59 || tm->tm_sec < 0 || tm->tm_sec > 59)
+		return -EINVAL;
+	return 0;
+}
+
+static int
+bcd2bin(uint8_t v)
+{
+	return (v >> 4) * 10 + (v & 0x0f);
+}
+
+static uint8_t
+bin2bcd(int v)
+{
+	return (uint8_t)(((v / 10) << 4) | (v % 10));
+}
+
+/* A register value in the format register B selects, to binary. */
+static int
+rtc_dec(uint8_t regb, uint8_t v)
+{
+	return (regb & MC_REGB_DM) ? v : bcd2bin(v);
+}
+
+/* A binary value to the format register B selects. */
+static uint8_t
+rtc_enc(uint8_t regb, int v)
+{
+	return (regb & MC_REGB_DM) ? (uint8_t)v : bin2bcd(v);
+}
+
+/* Decodes a snapshot as register B says; -EIO if it is not a valid time. */
+static int
+rtc_decode(const struct rtc_regs *rr, struct rtc_time *ret)
+{
+	uint8_t b = rr->regb;
+	struct rtc_time tm;
+	int hour, year, cent;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_sec = rtc_dec(b, rr->sec);
+	tm.tm_min = rtc_dec(b, rr->min);
+	if (b & MC_REGB_24HR) {
+		hour = rtc_dec(b, rr->hour);
+	} else {
+		/* 12 AM is 00h, 12 PM is 12h. */
+		hour = rtc_dec(b, rr->hour & ~MC_HOUR_PM);
+		if (hour < 1 || hour > 12)
+			return -EIO;
+		hour = hour % 12 + ((rr->hour & MC_HOUR_PM) ? 12 : 0);
+	}
+	tm.tm_hour = hour;
+	tm.tm_mday = rtc_dec(b, rr->mday);
+	tm.tm_mon = rtc_dec(b, rr->mon) - 1;
+	year = rtc_dec(b, rr->year);
+	cent = rtc_dec(b, rr->cent);
+	if (year > 99)
+		return -EIO;
+	if (cent == 19 || cent == 20)
+		year += cent * 100;
+	else
+		year += year < 70 ? 2000 : 1900;
+	tm.tm_year = year - 1900;
+	if (rtc_valid_tm(&tm, 1900, 2099) < 0)
+		return -EIO;
+	tm.tm_wday = day_of_week(year, tm.tm_mon + 1, tm.tm_mday);
+	tm.tm_yday = day_of_year(year, tm.tm_mon + 1, tm.tm_mday);
+	*ret = tm;
+	return 0;
+}
+
+/* Reads the clock: wait out UIP, re-read until two reads agree, decode. */
+static int
+rtc_gettime(struct rtc_softc *sc, struct rtc_time *ret)
+{
+	struct rtc_regs a, b;
+	int err, i;
+
+	err = rtc_snapshot(sc, &a);
+	if (err < 0)
+		return err;
+	for (i = 1; i < RTC_READ_TRIES; i++) {
+		err = rtc_snapshot(sc, &b);
+		if (err < 0)
+			return err;
+		if (memcmp(&a, &b, sizeof(a)) == 0)
+			return rtc_decode(&a, ret);
+		a = b;
+	}
+	return -ETIMEDOUT;
+}
+
+/* Sets the clock with register B's SET bit held; tm must be valid. */
+static int
+rtc_settime(struct rtc_softc *sc, const struct rtc_time *tm)
+{
+	int year = tm->tm_year + 1900;
+	int mon = tm->tm_mon + 1;
+	uint8_t b, hour;
+	int err, err2;
+
+	if (rtc_valid_tm(tm, RTC_YEAR_MIN, RTC_YEAR_MAX) < 0)
+		return -EINVAL;
+	err = rtc_read_reg(sc, mc_regb, &b);
+	if (err < 0)
+		return err;
+	if (b & MC_REGB_24HR) {
+		hour = rtc_enc(b, tm->tm_hour);
+	} else {
+		hour = rtc_enc(b,
+		               tm->tm_hour % 12 == 0 ? 12 : tm->tm_hour % 12);
+		if (tm->tm_hour >= 12)
+			hour |= MC_HOUR_PM;
+	}
+	const uint8_t w[][2] = {
+		{ mc_sec, rtc_enc(b, tm->tm_sec) },
+		{ mc_min, rtc_enc(b, tm->tm_min) },
+		{ mc_hour, hour },
+		{ mc_wday,
+		  rtc_enc(b, day_of_week(year, mon, tm->tm_mday) + 1) },
+		{ mc_mday, rtc_enc(b, tm->tm_mday) },
+		{ mc_month, rtc_enc(b, mon) },
+		{ mc_year, rtc_enc(b, year % 100) },
+		{ mc_century, rtc_enc(b, year / 100) },
+	};
+	size_t i;
+
+	err = rtc_write_reg(sc, mc_regb, b | MC_REGB_SET);
+	if (err < 0)
+		return err;
+	for (i = 0; i < sizeof(w) / sizeof(w[0]) && err == 0; i++)
+		err = rtc_write_reg(sc, w[i][0], w[i][1]);
+	/* Always let the clock run again, even after a failed write. */
+	err2 = rtc_write_reg(sc, mc_regb, b & ~MC_REGB_SET);
+	return err < 0 ? err : err2;
+}
+
+static void
+rtc_format(const struct rtc_time *tm, char buf[RTC_LINE_BUF])
+{
+	snprintf(buf, RTC_LINE_BUF, "%04d-%02d-%02d %02d:%02d:%02d\n",
+	         tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
+	         tm->tm_min, tm->tm_sec);
+}
+
+/*
+ * Parses exactly "YYYY-MM-DD HH:MM:SS" with an optional single "\n" into
+ * *ret; -EINVAL for any other text or an impossible or unsettable time.
+ */
+static int
+rtc_parse(const char *s, size_t len, struct rtc_time *ret)
+{
+	static const char pat[] = "dddd-dd-dd dd:dd:dd";
+	static const uint8_t field[6][2] = { { 0, 4 },  { 5, 2 },  { 8, 2 },
+		                             { 11, 2 }, { 14, 2 }, { 17, 2 } };
+	struct rtc_time tm;
+	int f[6], i, j;
+	size_t k;
+
+	if (len == RTC_LINE_LEN + 1 && s[RTC_LINE_LEN] == '\n')
+		len--;
+	if (len != RTC_LINE_LEN)
+		return -EINVAL;
+	for (k = 0; k < RTC_LINE_LEN; k++) {
+		if (pat[k] == 'd' ? (s[k] < '0' || s[k] > '9') : s[k] != pat[k])
+			return -EINVAL;
+	}
+	for (i = 0; i < 6; i++) {
+		f[i] = 0;
+		for (j = 0; j < field[i][1]; j++)
+			f[i] = f[i] * 10 + (s[field[i][0] + j] - '0');
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = f[0] - 1900;
+	tm.tm_mon = f[1] - 1;
+	tm.tm_mday = f[2];
+	tm.tm_hour = f[3];
+	tm.tm_min = f[4];
+	tm.tm_sec = f[5];
+	if (rtc_valid_tm(&tm, RTC_YEAR_MIN, RTC_YEAR_MAX) < 0)
+		return -EINVAL;
+	*ret = tm;
+	return 0;
+}
+
+/* Takes the ports; shared by init and the unit tests. */
+static int
+rtc_attach(struct rtc_softc *sc, struct io *io)
+{
+	int err;
+
+	sc->sc_io = io;
+	err = io_region_request(io, IO_SPACE_PORT, RTC_IO_BASE, RTC_IO_LEN,
+	                        &sc->sc_ior);
+	if (err < 0)
+		return err;
+	return 0;
+}
+
+static void
+rtc_detach(struct rtc_softc *sc)
+{
+	io_region_release(sc->sc_ior);
+	sc->sc_ior = NULL;
+}
+
+static int
+rtc_init(struct ddm_dev *dev, void *arg)
+{
+	struct rtc_softc *sc = arg;
+	int err;
+
+	err = rtc_attach(sc, ddm_io(dev));
+	if (err < 0)
+		ddm_log(dev, "cannot take ports 0x70-0x71: %s", strerror(-err));
+	return err;
+}
+
+static void
+rtc_fini(struct ddm_dev *dev, void *arg)
+{
+	rtc_detach(arg);
+}
+
+static int
+rtc_open(struct ddm_handle *h)
+{
+	struct rtc_open *ro;
+
+	ro = calloc(1, sizeof(*ro));
+	if (ro == NULL)
+		return -ENOMEM;
+	h->priv = ro;
+	return 0;
+}
+
+static void
+rtc_release(struct ddm_handle *h)
+{
+	free(h->priv);
+	h->priv = NULL;
+}
+
+/* Hands out this open's one line, in as many pieces as asked, then EOF. */
+static ssize_t
+rtc_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+{
+	struct rtc_open *ro = h->priv;
+	struct rtc_time tm;
+	size_t n;
+	int err;
+
+	if (!ro->ro_filled) {
+		err = rtc_gettime(h->sc, &tm);
+		if (err < 0)
+			return err;
+		rtc_format(&tm, ro->ro_line);
+		ro->ro_len = strlen(ro->ro_line);
+		ro->ro_filled = 1;
+	}
+	n = ro->ro_len - ro->ro_off;
+	if (n > size)
+		n = size;
+	memcpy(buf, ro->ro_line + ro->ro_off, n);
+	ro->ro_off += n;
+	return (ssize_t)n;
+}
+
+static ssize_t
+rtc_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size)
+{
+	struct rtc_time tm;
+	int err;
+
+	err = rtc_parse(buf, size, &tm);
+	if (err < 0)
+		return err;
+	err = rtc_settime(h->sc, &tm);
+	if (err < 0)
+		return err;
+	return (ssize_t)size;
+}
+
+static int
+rtc_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
+{
+	struct rtc_time tm;
+	int err;
+
+	switch (io->cmd) {
+	case RTC_RD_TIME:
+		if (io->out == NULL || io->out_len < sizeof(tm))
+			return -EINVAL;
+		err = rtc_gettime(h->sc, &tm);
+		if (err < 0)
+			return err;
+		memcpy(io->out, &tm, sizeof(tm));
+		io->out_len = sizeof(tm);
+		return 0;
+	case RTC_SET_TIME:
+		if (io->in == NULL || io->in_len < sizeof(tm))
+			return -EINVAL;
+		memcpy(&tm, io->in, sizeof(tm));
+		if (rtc_valid_tm(&tm, RTC_YEAR_MIN, RTC_YEAR_MAX) < 0)
+			return -EINVAL;
+		return rtc_settime(h->sc, &tm);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct ddm_driver_ops rtc_ops = {
+	.init = rtc_init,
+	.fini = rtc_fini,
+	.open = rtc_open,
+	.release = rtc_release,
+	.read = rtc_read,
+	.write = rtc_write,
+	.ioctl = rtc_ioctl,
+};
+
+int
+main(int argc, char **argv)
+{
+	return ddm_driver_main(argc, argv, &rtc_ops, sizeof(rtc_ops), &rtc_sc);
+}

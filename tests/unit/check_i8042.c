@@ -1,0 +1,333 @@
+/*
+ * check_i8042.c: the sim backend's i8042 model: the status bits, the
+ * controller commands, the key queue fed by io_sim_feed() and by the FIFO
+ * <sim_dir>/<name>.in.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+
+#define DATA   0 /* 0x60 */
+#define CMD    4 /* 0x64 */
+#define ST_OBF 0x01
+#define ST_SYS 0x04
+#define ST_A2  0x08
+#define ST_INH 0x10
+#define KEYQ   4096
+
+static struct io *io;
+static struct io_region *kbc;
+static char tmpdir[64];
+static char fifo[128];
+
+static void
+open_kbc(const char *dir)
+{
+	struct io_opts o = { .backend = "sim", .sim_dir = dir, .name = "kbd0" };
+
+	ck_assert_int_eq(io_open(&o, &io), 0);
+	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x60, 5, &kbc),
+	                 0);
+}
+
+static uint8_t
+rd(unsigned int off)
+{
+	uint8_t v = 0x5a;
+
+	ck_assert_int_eq(io_read8(kbc, off, &v), 0);
+	return v;
+}
+
+static void
+wr(unsigned int off, uint8_t v)
+{
+	ck_assert_int_eq(io_write8(kbc, off, v), 0);
+}
+
+static void
+setup(void)
+{
+	open_kbc(NULL);
+}
+
+static void
+teardown(void)
+{
+	io_close(io);
+}
+
+static void
+setup_dir(void)
+{
+	strcpy(tmpdir, "/tmp/check_i8042.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(fifo, sizeof(fifo), "%s/kbd0.in", tmpdir);
+}
+
+static void
+teardown_dir(void)
+{
+	unlink(fifo);
+	rmdir(tmpdir);
+}
+
+/* Writes buf to the FIFO through a fresh writer, then closes it. */
+static void
+write_fifo(const void *buf, size_t len)
+{
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+START_TEST(test_kbd_idle_status_shows_sys_and_not_inhibited)
+{
+	ck_assert_uint_eq(rd(CMD), ST_SYS | ST_INH);
+}
+END_TEST
+
+START_TEST(test_kbd_fed_bytes_set_obf_and_come_out_in_order)
+{
+	static const uint8_t keys[] = { 0x1e, 0x9e, 0x30, 0xb0 };
+	size_t i;
+
+	ck_assert_int_eq(io_sim_feed(io, 0x60, keys, sizeof(keys)), 4);
+	for (i = 0; i < sizeof(keys); i++) {
+		ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+		ck_assert_uint_eq(rd(DATA), keys[i]);
+	}
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+}
+END_TEST
+
+START_TEST(test_kbd_empty_data_read_repeats_last_byte)
+{
+	ck_assert_int_eq(io_sim_feed(io, 0x64, "\x2c", 1), 1);
+	ck_assert_uint_eq(rd(DATA), 0x2c);
+	ck_assert_uint_eq(rd(DATA), 0x2c);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+}
+END_TEST
+
+START_TEST(test_kbd_self_test_replies_55_and_interface_test_00)
+{
+	wr(CMD, 0xaa);
+	ck_assert_uint_eq(rd(CMD), ST_SYS | ST_INH | ST_A2 | ST_OBF);
+	ck_assert_uint_eq(rd(DATA), 0x55);
+	wr(CMD, 0xab);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+	ck_assert_uint_eq(rd(DATA), 0x00);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+}
+END_TEST
+
+START_TEST(test_kbd_command_byte_reads_default_and_takes_writes)
+{
+	wr(CMD, 0x20);
+	ck_assert_uint_eq(rd(DATA), 0x45);
+	wr(CMD, 0x60);
+	wr(DATA, 0x01);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+	wr(CMD, 0x20);
+	ck_assert_uint_eq(rd(DATA), 0x01);
+	/* Command byte bit 2 is the system flag the status shows. */
+	ck_assert_uint_eq(rd(CMD) & ST_SYS, 0);
+	wr(CMD, 0xaa);
+	ck_assert_uint_eq(rd(DATA), 0x55);
+	ck_assert_uint_eq(rd(CMD) & ST_SYS, ST_SYS);
+}
+END_TEST
+
+START_TEST(test_kbd_disable_hides_keys_until_enabled)
+{
+	wr(CMD, 0xad);
+	ck_assert_int_eq(io_sim_feed(io, 0x60, "\x10\x90", 2), 2);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+	ck_assert_uint_ne(rd(DATA), 0x10);
+	wr(CMD, 0x20);
+	ck_assert_uint_eq(rd(DATA), 0x55); /* 0x45 | kbd disabled */
+	wr(CMD, 0xae);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+	ck_assert_uint_eq(rd(DATA), 0x10);
+	ck_assert_uint_eq(rd(DATA), 0x90);
+}
+END_TEST
+
+START_TEST(test_kbd_keyboard_replies_go_ahead_of_queued_keys)
+{
+	ck_assert_int_eq(io_sim_feed(io, 0x60, "\x1c", 1), 1);
+	wr(DATA, 0xff); /* keyboard reset */
+	ck_assert_uint_eq(rd(DATA), 0xfa);
+	ck_assert_uint_eq(rd(DATA), 0xaa);
+	ck_assert_uint_eq(rd(DATA), 0x1c);
+	wr(DATA, 0xed); /* LEDs, then their argument */
+	wr(DATA, 0x07);
+	ck_assert_uint_eq(rd(DATA), 0xfa);
+	ck_assert_uint_eq(rd(DATA), 0xfa);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+}
+END_TEST
+
+START_TEST(test_kbd_a2_tracks_the_port_written_last)
+{
+	wr(CMD, 0xae);
+	ck_assert_uint_eq(rd(CMD) & ST_A2, ST_A2);
+	wr(DATA, 0xf4);
+	ck_assert_uint_eq(rd(CMD) & ST_A2, 0);
+}
+END_TEST
+
+START_TEST(test_kbd_fifo_is_created_and_survives_writer_reopens)
+{
+	struct stat st;
+	uint8_t got[6];
+	size_t i;
+
+	open_kbc(tmpdir);
+	ck_assert_int_eq(stat(fifo, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+
+	write_fifo("\x1e\x9e\x30", 3);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+	write_fifo("\xb0\x2e", 2);
+	for (i = 0; i < 5; i++) {
+		ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+		got[i] = rd(DATA);
+	}
+	ck_assert_mem_eq(got, "\x1e\x9e\x30\xb0\x2e", 5);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+	write_fifo("\xae", 1);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+	ck_assert_uint_eq(rd(DATA), 0xae);
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_kbd_fifo_path_taken_by_a_file_is_refused)
+{
+	struct io_opts o = { .backend = "sim",
+		             .sim_dir = tmpdir,
+		             .name = "kbd0" };
+	struct io_region *r;
+	int fd;
+
+	fd = open(fifo, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(io_open(&o, &io), 0);
+	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x60, 5, &r),
+	                 -EEXIST);
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_kbd_fed_overflow_is_dropped_and_counted)
+{
+	static uint8_t buf[KEYQ + 904];
+	uint64_t dropped = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = i * 7;
+	ck_assert_int_eq(io_sim_feed(io, 0x60, buf, sizeof(buf)), KEYQ);
+	ck_assert_int_eq(io_sim_dropped(io, 0x60, &dropped), 0);
+	ck_assert_uint_eq(dropped, 904);
+	for (i = 0; i < KEYQ; i++)
+		ck_assert_uint_eq(rd(DATA), (uint8_t)(i * 7));
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+}
+END_TEST
+
+START_TEST(test_kbd_fifo_overflow_is_dropped_and_counted)
+{
+	static uint8_t buf[KEYQ + 100];
+	uint64_t dropped = 0;
+	size_t i;
+
+	open_kbc(tmpdir);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = i;
+	write_fifo(buf, sizeof(buf));
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+	ck_assert_int_eq(io_sim_dropped(io, 0x64, &dropped), 0);
+	ck_assert_uint_eq(dropped, 100);
+	for (i = 0; i < KEYQ; i++)
+		ck_assert_uint_eq(rd(DATA), (uint8_t)i);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, 0);
+	write_fifo("\x01", 1);
+	ck_assert_uint_eq(rd(CMD) & ST_OBF, ST_OBF);
+	ck_assert_uint_eq(rd(DATA), 0x01);
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_kbd_unmodelled_commands_are_ignored)
+{
+	wr(CMD, 0xfe); /* would pulse the CPU reset line */
+	wr(CMD, 0xc0);
+	ck_assert_uint_eq(rd(CMD), ST_SYS | ST_INH | ST_A2);
+	wr(CMD, 0x20);
+	ck_assert_uint_eq(rd(DATA), 0x45);
+}
+END_TEST
+
+static Suite *
+i8042_suite(void)
+{
+	Suite *s = suite_create("i8042");
+	TCase *core = tcase_create("Core");
+	TCase *fifo_tc = tcase_create("Fifo");
+	TCase *lim = tcase_create("Limits");
+
+	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_test(core, test_kbd_idle_status_shows_sys_and_not_inhibited);
+	tcase_add_test(core, test_kbd_fed_bytes_set_obf_and_come_out_in_order);
+	tcase_add_test(core, test_kbd_empty_data_read_repeats_last_byte);
+	tcase_add_test(core,
+	               test_kbd_self_test_replies_55_and_interface_test_00);
+	tcase_add_test(core,
+	               test_kbd_command_byte_reads_default_and_takes_writes);
+	tcase_add_test(core, test_kbd_disable_hides_keys_until_enabled);
+	tcase_add_test(core, test_kbd_keyboard_replies_go_ahead_of_queued_keys);
+	tcase_add_test(core, test_kbd_a2_tracks_the_port_written_last);
+	suite_add_tcase(s, core);
+
+	tcase_add_checked_fixture(fifo_tc, setup_dir, teardown_dir);
+	tcase_add_test(fifo_tc,
+	               test_kbd_fifo_is_created_and_survives_writer_reopens);
+	tcase_add_test(fifo_tc, test_kbd_fifo_path_taken_by_a_file_is_refused);
+	tcase_add_test(fifo_tc, test_kbd_fifo_overflow_is_dropped_and_counted);
+	suite_add_tcase(s, fifo_tc);
+
+	tcase_add_checked_fixture(lim, setup, teardown);
+	tcase_add_test(lim, test_kbd_fed_overflow_is_dropped_and_counted);
+	tcase_add_test(lim, test_kbd_unmodelled_commands_are_ignored);
+	suite_add_tcase(s, lim);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(i8042_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

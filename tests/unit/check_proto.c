@@ -1,0 +1,1117 @@
+/*
+ * check_proto.c: unit tests for libdriver.  The wire format (ddm_msg_pack,
+ * ddm_msg_unpack) is tested directly; request dispatch is tested end to end:
+ * a forked child runs ddm_driver_main() with a test driver on one end of a
+ * socketpair, and the test speaks ddm_proto.h on the other end as ddmfs
+ * would.  Every receive is bounded (RECV_TIMEOUT_MS) so a bug fails a test
+ * instead of hanging it.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ddm_driver.h"
+#include "ddm_proto.h"
+
+#define RECV_TIMEOUT_MS 2000 /* longest wait for one packet */
+#define EXIT_TIMEOUT_MS 2000 /* longest wait for the driver to exit */
+#define SILENCE_MS      100  /* how long "nothing arrives" is watched */
+
+/* Read sizes that select the test driver's behaviour. */
+#define SZ_TIMER   100  /* suspends; a 20 ms timer answers "late" */
+#define SZ_FOREVER 200  /* suspends until cancelled */
+#define SZ_CANCEL  300  /* suspends; a cancelled timer would say "A", "B" */
+#define SZ_FD      400  /* suspends; a watched pipe answers "fd" */
+#define SZ_FILL    4096 /* and above: fills the whole buffer with 'x' */
+
+#define IOC_ECHO   0x1001 /* out = in, returns 7 */
+#define IOC_LISTED 0x1002 /* listed with out_size 4: out = 0xdeadbeef, 42 */
+#define IOC_INFO   0x1003 /* out = struct info */
+
+#define CALLER_UID 1000
+#define CALLER_GID 1001
+#define CALLER_PID 4242
+
+struct info {
+	uint32_t opens, releases, cancels;
+	uint32_t uid, gid, pid, flags;
+	uint32_t has_io;
+	char node[32];
+	char name[16];
+};
+
+struct tsc {
+	struct ddm_dev *dev;
+	struct info st;
+	unsigned int ready; /* what poll reports */
+	int pipefd[2];
+};
+
+static struct tsc tsc;
+
+static int
+t_init(struct ddm_dev *dev, void *sc)
+{
+	((struct tsc *)sc)->dev = dev;
+	return 0;
+}
+
+static int
+t_init_fails(struct ddm_dev *dev, void *sc)
+{
+	return -EIO;
+}
+
+/* Leaves a mark in the state dir so the test can see fini ran. */
+static void
+t_fini(struct ddm_dev *dev, void *sc)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/fini-ran", ddm_state_dir(dev));
+	close(open(path, O_CREAT | O_WRONLY, 0644));
+}
+
+static int
+t_open(struct ddm_handle *h)
+{
+	if (h->flags & O_EXCL)
+		return -EACCES;
+	tsc.st.opens++;
+	return 0;
+}
+
+static void
+t_release(struct ddm_handle *h)
+{
+	tsc.st.releases++;
+}
+
+static void
+reply_str(struct ddm_dev *dev, void *r)
+{
+	ddm_reply(r, 4, "late", 4);
+}
+
+static void
+reply_a(struct ddm_dev *dev, void *r)
+{
+	ddm_reply(r, 1, "A", 1);
+}
+
+static void
+reply_b(struct ddm_dev *dev, void *r)
+{
+	ddm_reply(r, 1, "B", 1);
+}
+
+static void
+poke_pipe(struct ddm_dev *dev, void *arg)
+{
+	ck_assert_int_eq(write(tsc.pipefd[1], "p", 1), 1);
+}
+
+static void
+on_pipe(struct ddm_dev *dev, int fd, unsigned int events, void *r)
+{
+	char c;
+
+	if (read(fd, &c, 1) != 1)
+		return;
+	ddm_fd_unwatch(dev, fd);
+	close(tsc.pipefd[0]);
+	close(tsc.pipefd[1]);
+	ddm_reply(r, 2, "fd", 2);
+}
+
+static ssize_t
+t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+{
+	struct ddm_dev *dev = tsc.dev;
+
+	if (ddm_req_handle(r) != h || ddm_req_size(r) != size)
+		return -EFAULT;
+	switch (size) {
+	case SZ_TIMER:
+		ddm_timer_add(dev, 20000, reply_str, r);
+		return DDM_SUSPEND;
+	case SZ_FOREVER:
+		return DDM_SUSPEND;
+	case SZ_CANCEL:
+		ddm_timer_cancel(dev, ddm_timer_add(dev, 10000, reply_a, r));
+		ddm_timer_add(dev, 30000, reply_b, r);
+		return DDM_SUSPEND;
+	case SZ_FD:
+		if (pipe(tsc.pipefd) < 0 ||
+		    ddm_fd_watch(dev, tsc.pipefd[0], EPOLLIN, on_pipe, r) < 0)
+			return -EIO;
+		ddm_timer_add(dev, 10000, poke_pipe, NULL);
+		return DDM_SUSPEND;
+	}
+	if (size >= SZ_FILL) {
+		memset(buf, 'x', size);
+		return (ssize_t)size;
+	}
+	size = size < 5 ? size : 5;
+	memcpy(buf, "hello", size);
+	return (ssize_t)size;
+}
+
+static ssize_t
+t_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size)
+{
+	if (size == 6 && memcmp(buf, "notify", 6) == 0) {
+		tsc.ready = POLLIN;
+		ddm_poll_notify(h);
+	}
+	if (size == 3 && memcmp(buf, "bug", 3) == 0)
+		return (ssize_t)size + 1;
+	return (ssize_t)size;
+}
+
+static int
+t_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
+{
+	struct info *st = &tsc.st;
+	uint32_t magic = 0xdeadbeef;
+
+	switch (io->cmd) {
+	case IOC_ECHO:
+		io->out_len =
+		        io->in_len < io->out_len ? io->in_len : io->out_len;
+		memcpy(io->out, io->in, io->out_len);
+		return 7;
+	case IOC_LISTED:
+		memcpy(io->out, &magic, sizeof(magic));
+		return 42;
+	case IOC_INFO:
+		st->uid = h->uid;
+		st->gid = h->gid;
+		st->pid = (uint32_t)h->pid;
+		st->flags = (uint32_t)h->flags;
+		st->has_io = ddm_io(tsc.dev) != NULL;
+		snprintf(st->node, sizeof(st->node), "%s", ddm_node(tsc.dev));
+		snprintf(st->name, sizeof(st->name), "%s", ddm_name(tsc.dev));
+		if (io->out_len < sizeof(*st))
+			return -EINVAL;
+		memcpy(io->out, st, sizeof(*st));
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static unsigned int
+t_poll(struct ddm_handle *h)
+{
+	return tsc.ready;
+}
+
+static void
+t_cancel(struct ddm_handle *h, struct ddm_req *r)
+{
+	tsc.st.cancels++;
+}
+
+static const struct ddm_ioctl_desc t_ioctls[] = {
+	{ .cmd = IOC_LISTED, .in_size = 0, .out_size = 4 },
+	{ 0 },
+};
+
+static const struct ddm_driver_ops t_ops = {
+	.init = t_init,
+	.fini = t_fini,
+	.open = t_open,
+	.release = t_release,
+	.read = t_read,
+	.write = t_write,
+	.ioctl = t_ioctl,
+	.poll = t_poll,
+	.cancel = t_cancel,
+	.ioctls = t_ioctls,
+};
+
+static const struct ddm_driver_ops null_ops = { 0 };
+
+static const struct ddm_driver_ops fail_ops = { .init = t_init_fails };
+
+/* The test's side: the parent end of the socket and the driver child. */
+struct peer {
+	pid_t pid;
+	int fd;
+	char dir[64];
+	char err[4096]; /* the child's stderr, after peer_wait() */
+};
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/*
+ * Forks a driver child running ops with argv; its stderr goes to
+ * dir/stderr (stdout too).  With want_sock, --ddm-fd names a fresh socketpair
+ * end.
+ */
+static void
+peer_spawn(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size,
+           const char *const *args, bool want_sock)
+{
+	char fdarg[32], dirarg[96], errpath[96];
+	char *argv[16];
+	int sv[2] = { -1, -1 }, argc = 0, i;
+
+	strcpy(p->dir, "/tmp/check_proto.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(p->dir));
+	if (want_sock)
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	snprintf(fdarg, sizeof(fdarg), "--ddm-fd=%d", sv[1]);
+	snprintf(dirarg, sizeof(dirarg), "--state-dir=%s", p->dir);
+	snprintf(errpath, sizeof(errpath), "%s/stderr", p->dir);
+	argv[argc++] = "ddm-test";
+	for (i = 0; args[i] != NULL; i++) {
+		if (strcmp(args[i], "FD") == 0)
+			argv[argc++] = fdarg;
+		else if (strcmp(args[i], "DIR") == 0)
+			argv[argc++] = dirarg;
+		else
+			argv[argc++] = (char *)args[i];
+	}
+	argv[argc] = NULL;
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		int efd = open(errpath, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+
+		dup2(efd, 1);
+		dup2(efd, 2);
+		if (sv[0] >= 0)
+			close(sv[0]);
+		_exit(ddm_driver_main(argc, argv, ops, ops_size, &tsc));
+	}
+	p->fd = sv[0];
+	if (sv[1] >= 0)
+		close(sv[1]);
+}
+
+/* Waits (bounded) for the child; returns its exit status, reads stderr. */
+static int
+peer_wait(struct peer *p)
+{
+	char path[96];
+	int st, i, fd;
+	ssize_t n;
+
+	for (i = 0; i < EXIT_TIMEOUT_MS / 10; i++) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid)
+			break;
+		usleep(10000);
+	}
+	if (i == EXIT_TIMEOUT_MS / 10) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, &st, 0);
+		ck_abort_msg("driver did not exit");
+	}
+	snprintf(path, sizeof(path), "%s/stderr", p->dir);
+	fd = open(path, O_RDONLY);
+	n = fd >= 0 ? read(fd, p->err, sizeof(p->err) - 1) : 0;
+	p->err[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	ck_assert_msg(WIFEXITED(st), "driver died of a signal");
+	return WEXITSTATUS(st);
+}
+
+static void
+peer_cleanup(struct peer *p)
+{
+	nftw(p->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+xsend(int fd, struct ddm_msg *m, const void *data, size_t len)
+{
+	static char buf[DDM_MSG_MAX];
+	long n = ddm_msg_pack(buf, sizeof(buf), m, data, len);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(send(fd, buf, (size_t)n, 0), n);
+}
+
+static void
+send_req(int fd, enum ddm_op op, uint64_t id, uint64_t fh, uint32_t arg0,
+         uint64_t arg1, uint64_t arg2, const void *data, size_t len)
+{
+	struct ddm_msg m;
+
+	ddm_msg_init(&m, op, id, fh);
+	m.arg0 = arg0;
+	m.arg1 = arg1;
+	m.arg2 = arg2;
+	m.uid = CALLER_UID;
+	m.gid = CALLER_GID;
+	m.pid = CALLER_PID;
+	xsend(fd, &m, data, len);
+}
+
+/* Receives one packet within RECV_TIMEOUT_MS; returns its payload size. */
+static size_t
+xrecv(int fd, struct ddm_msg *m, void *out)
+{
+	static char buf[DDM_MSG_MAX];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	const void *payload;
+	ssize_t n;
+
+	ck_assert_msg(poll(&pfd, 1, RECV_TIMEOUT_MS) == 1, "no packet in time");
+	n = recv(fd, buf, sizeof(buf), 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(ddm_msg_unpack(buf, (size_t)n, m, &payload), 0);
+	if (out != NULL)
+		memcpy(out, payload, m->len);
+	return m->len;
+}
+
+static void
+expect_silence(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	ck_assert_int_eq(poll(&pfd, 1, SILENCE_MS), 0);
+}
+
+/* Receives a DDM_REPLY for id; returns its result, payload to out. */
+static long
+expect_reply(int fd, uint64_t id, void *out, size_t *ret_len)
+{
+	struct ddm_msg m;
+	size_t len = xrecv(fd, &m, out);
+
+	ck_assert_uint_eq(m.op, DDM_REPLY);
+	ck_assert_uint_eq(m.id, id);
+	if (ret_len != NULL)
+		*ret_len = len;
+	return m.result;
+}
+
+/* Sends a request and waits for its reply. */
+static long
+call(int fd, enum ddm_op op, uint64_t id, uint64_t fh, uint32_t arg0,
+     uint64_t arg1, uint64_t arg2, const void *data, size_t len, void *out,
+     size_t *ret_len)
+{
+	send_req(fd, op, id, fh, arg0, arg1, arg2, data, len);
+	return expect_reply(fd, id, out, ret_len);
+}
+
+/* A request without payload whose reply carries no data. */
+static long
+rpc(int fd, enum ddm_op op, uint64_t id, uint64_t fh, uint32_t arg0,
+    uint64_t arg1)
+{
+	return call(fd, op, id, fh, arg0, arg1, 0, NULL, 0, NULL, NULL);
+}
+
+static const char *const std_args[] = { "--io=sim", "--node=test0/dev0", "DIR",
+	                                "FD", NULL };
+
+/* Starts a driver with ops and swallows its HELLO. */
+static void
+peer_start(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size)
+{
+	struct ddm_msg m;
+
+	peer_spawn(p, ops, ops_size, std_args, true);
+	xrecv(p->fd, &m, NULL);
+	ck_assert_uint_eq(m.op, DDM_HELLO);
+}
+
+/* Hangs up on the driver; it must exit 0. */
+static void
+peer_stop(struct peer *p)
+{
+	close(p->fd);
+	ck_assert_int_eq(peer_wait(p), 0);
+	peer_cleanup(p);
+}
+
+static void
+get_info(struct peer *p, uint64_t fh, struct info *ret)
+{
+	size_t len;
+
+	ck_assert_int_eq(call(p->fd, DDM_IOCTL, 999, fh, IOC_INFO, 0,
+	                      sizeof(*ret), NULL, 0, ret, &len),
+	                 0);
+	ck_assert_uint_eq(len, sizeof(*ret));
+}
+
+static void
+make_msg(struct ddm_msg *m, enum ddm_op op)
+{
+	ddm_msg_init(m, op, 77, 5);
+}
+
+/* Packs m with a 3-byte payload and expects unpack to refuse it. */
+static void
+expect_rejected(struct ddm_msg *m, size_t extra)
+{
+	char buf[sizeof(*m) + 8];
+	struct ddm_msg out = { .id = 1 };
+	const void *payload = NULL;
+	uint32_t len = m->len;
+
+	memcpy(buf, m, sizeof(*m));
+	((struct ddm_msg *)buf)->len = len;
+	ck_assert_int_eq(
+	        ddm_msg_unpack(buf, sizeof(*m) + extra, &out, &payload),
+	        -EBADMSG);
+	ck_assert_uint_eq(out.id, 1);
+	ck_assert_ptr_null(payload);
+}
+
+START_TEST(test_pack_unpack_round_trips_header_and_payload)
+{
+	char buf[DDM_MSG_MAX];
+	struct ddm_msg m, out;
+	const void *payload;
+	long n;
+
+	ddm_msg_init(&m, DDM_WRITE, 0x1122334455667788ull, 0x99);
+	m.arg0 = 3;
+	m.arg1 = 1ull << 40;
+	m.arg2 = 9;
+	m.uid = 1000;
+	n = ddm_msg_pack(buf, sizeof(buf), &m, "payload", 7);
+	ck_assert_int_eq(n, (long)sizeof(m) + 7);
+	ck_assert_int_eq(ddm_msg_unpack(buf, (size_t)n, &out, &payload), 0);
+	ck_assert_uint_eq(out.magic, DDM_MAGIC);
+	ck_assert_uint_eq(out.op, DDM_WRITE);
+	ck_assert_uint_eq(out.id, 0x1122334455667788ull);
+	ck_assert_uint_eq(out.fh, 0x99);
+	ck_assert_uint_eq(out.arg0, 3);
+	ck_assert_uint_eq(out.arg1, 1ull << 40);
+	ck_assert_uint_eq(out.arg2, 9);
+	ck_assert_uint_eq(out.uid, 1000);
+	ck_assert_uint_eq(out.len, 7);
+	ck_assert_mem_eq(payload, "payload", 7);
+}
+END_TEST
+
+START_TEST(test_unpack_rejects_short_packet)
+{
+	struct ddm_msg m, out = { .id = 1 };
+	const void *payload = NULL;
+	size_t n;
+
+	make_msg(&m, DDM_READ);
+	for (n = 0; n < sizeof(m); n += 7)
+		ck_assert_int_eq(ddm_msg_unpack(&m, n, &out, &payload),
+		                 -EBADMSG);
+	ck_assert_int_eq(ddm_msg_unpack(&m, sizeof(m) - 1, &out, &payload),
+	                 -EBADMSG);
+	ck_assert_uint_eq(out.id, 1);
+	ck_assert_ptr_null(payload);
+	ck_assert_int_eq(ddm_msg_unpack(&m, sizeof(m), &out, &payload), 0);
+	ck_assert_uint_eq(out.id, 77);
+}
+END_TEST
+
+START_TEST(test_unpack_rejects_bad_magic_and_flags)
+{
+	struct ddm_msg m;
+
+	make_msg(&m, DDM_READ);
+	m.magic ^= 1;
+	expect_rejected(&m, 0);
+	make_msg(&m, DDM_READ);
+	m.flags = 1;
+	expect_rejected(&m, 0);
+}
+END_TEST
+
+START_TEST(test_unpack_rejects_op_zero_and_op_max)
+{
+	struct ddm_msg m;
+
+	make_msg(&m, DDM_READ);
+	m.op = 0;
+	expect_rejected(&m, 0);
+	m.op = DDM_OP_MAX;
+	expect_rejected(&m, 0);
+}
+END_TEST
+
+START_TEST(test_unpack_rejects_len_mismatch_and_oversize)
+{
+	struct ddm_msg m;
+
+	make_msg(&m, DDM_WRITE);
+	m.len = 4;
+	expect_rejected(&m, 3);
+	m.len = 2;
+	expect_rejected(&m, 3);
+	m.len = DDM_PAYLOAD_MAX + 1;
+	expect_rejected(&m, 3);
+}
+END_TEST
+
+START_TEST(test_unpack_rejects_reply_result_out_of_range)
+{
+	struct ddm_msg m, out;
+	const void *payload;
+
+	make_msg(&m, DDM_REPLY);
+	m.result = DDM_ERRNO_MIN - 1;
+	expect_rejected(&m, 0);
+	m.result = DDM_PAYLOAD_MAX + 1;
+	expect_rejected(&m, 0);
+	m.result = DDM_ERRNO_MIN;
+	ck_assert_int_eq(ddm_msg_unpack(&m, sizeof(m), &out, &payload), 0);
+	ck_assert_int_eq(out.result, DDM_ERRNO_MIN);
+}
+END_TEST
+
+START_TEST(test_pack_refuses_small_buffer_and_huge_payload)
+{
+	static char big[DDM_PAYLOAD_MAX + 1];
+	char buf[sizeof(struct ddm_msg) + 2];
+	struct ddm_msg m;
+
+	make_msg(&m, DDM_WRITE);
+	ck_assert_int_eq(ddm_msg_pack(buf, sizeof(buf), &m, "abc", 3),
+	                 -EMSGSIZE);
+	ck_assert_int_eq(ddm_msg_pack(big, sizeof(big), &m, big, sizeof(big)),
+	                 -EMSGSIZE);
+	ck_assert_int_eq(ddm_msg_pack(buf, sizeof(buf), &m, "ab", 2),
+	                 (long)sizeof(buf));
+}
+END_TEST
+
+START_TEST(test_hello_comes_first_with_protocol_version)
+{
+	struct peer p;
+	struct ddm_msg m;
+
+	peer_spawn(&p, &t_ops, sizeof(t_ops), std_args, true);
+	xrecv(p.fd, &m, NULL);
+	ck_assert_uint_eq(m.op, DDM_HELLO);
+	ck_assert_uint_eq(m.arg0, DDM_PROTO_VERSION);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_open_read_write_poll_flush_release_reply_with_ids)
+{
+	struct peer p;
+	char out[16];
+	size_t len;
+	struct info st;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 11, 7, O_RDWR, 0), 0);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 12, 7, 0, 3, 0, NULL, 0, out, &len), 3);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(out, "hel", 3);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_WRITE, 13, 7, 0, 0, 0, "abcd", 4, NULL, &len),
+	        4);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_POLL, 14, 7, POLLIN, 0), 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_FLUSH, 15, 7, 0, 0), 0);
+	send_req(p.fd, DDM_RELEASE, 16, 7, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 17, 8, 0, 0), 0);
+	get_info(&p, 8, &st);
+	ck_assert_uint_eq(st.opens, 2);
+	ck_assert_uint_eq(st.releases, 1);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_open_gives_handle_flags_caller_and_node_names)
+{
+	struct peer p;
+	struct info st;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	ck_assert_int_eq(call(p.fd, DDM_OPEN, 1, 3, O_WRONLY | O_NONBLOCK, 0, 0,
+	                      NULL, 0, NULL, NULL),
+	                 0);
+	get_info(&p, 3, &st);
+	ck_assert_uint_eq(st.flags, O_WRONLY | O_NONBLOCK);
+	ck_assert_uint_eq(st.uid, CALLER_UID);
+	ck_assert_uint_eq(st.gid, CALLER_GID);
+	ck_assert_uint_eq(st.pid, CALLER_PID);
+	ck_assert_uint_eq(st.has_io, 1);
+	ck_assert_str_eq(st.node, "test0/dev0");
+	ck_assert_str_eq(st.name, "dev0");
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_ioctl_passes_in_data_and_returns_out_and_value)
+{
+	struct peer p;
+	char out[16] = { 0 };
+	uint32_t v = 0;
+	size_t len;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	ck_assert_int_eq(call(p.fd, DDM_IOCTL, 2, 1, IOC_ECHO, 0, 8, "in-data",
+	                      7, out, &len),
+	                 7);
+	ck_assert_uint_eq(len, 7);
+	ck_assert_mem_eq(out, "in-data", 7);
+	ck_assert_int_eq(call(p.fd, DDM_IOCTL, 3, 1, IOC_LISTED, 0, 4, NULL, 0,
+	                      &v, &len),
+	                 42);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_uint_eq(v, 0xdeadbeef);
+	ck_assert_int_eq(rpc(p.fd, DDM_IOCTL, 4, 1, 0x7777, 0), -ENOTTY);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_null_hooks_give_library_defaults)
+{
+	struct peer p;
+
+	peer_start(&p, &null_ops, sizeof(null_ops));
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 1, 1, 0, 0), 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 2, 1, 0, 10), -EIO);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_WRITE, 3, 1, 0, 0, 0, "x", 1, NULL, NULL),
+	        -EINVAL);
+	ck_assert_int_eq(rpc(p.fd, DDM_IOCTL, 4, 1, 0x5401, 0), -ENOTTY);
+	ck_assert_int_eq(rpc(p.fd, DDM_POLL, 5, 1, POLLIN, 0),
+	                 POLLIN | POLLOUT);
+	send_req(p.fd, DDM_RELEASE, 6, 1, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 7, 1, 0, 10), -EBADF);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_suspended_read_is_answered_later_from_timer)
+{
+	struct peer p;
+	char out[16];
+	size_t len;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	send_req(p.fd, DDM_READ, 50, 1, 0, SZ_TIMER, 0, NULL, 0);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 51, 1, 0, 2, 0, NULL, 0, out, &len), 2);
+	ck_assert_int_eq(expect_reply(p.fd, 50, out, &len), 4);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_mem_eq(out, "late", 4);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_cancelled_timer_never_fires)
+{
+	struct peer p;
+	char out[4];
+	size_t len;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 2, 1, 0, SZ_CANCEL, 0, NULL, 0, out, &len),
+	        1);
+	ck_assert_int_eq(out[0], 'B');
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_watched_fd_calls_back_when_readable)
+{
+	struct peer p;
+	char out[4];
+	size_t len;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 2, 1, 0, SZ_FD, 0, NULL, 0, out, &len), 2);
+	ck_assert_mem_eq(out, "fd", 2);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_interrupt_of_suspended_read_gives_eintr)
+{
+	struct peer p;
+	struct info st;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	send_req(p.fd, DDM_READ, 60, 1, 0, SZ_FOREVER, 0, NULL, 0);
+	send_req(p.fd, DDM_INTERRUPT, 61, 0, 0, 0, 0, NULL, 0);
+	expect_silence(p.fd);
+	send_req(p.fd, DDM_INTERRUPT, 60, 0, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(expect_reply(p.fd, 60, NULL, NULL), -EINTR);
+	get_info(&p, 1, &st);
+	ck_assert_uint_eq(st.cancels, 1);
+	send_req(p.fd, DDM_INTERRUPT, 60, 0, 0, 0, 0, NULL, 0);
+	expect_silence(p.fd);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_release_cancels_suspended_reads_of_that_handle)
+{
+	struct peer p;
+	struct info st;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	rpc(p.fd, DDM_OPEN, 2, 2, 0, 0);
+	send_req(p.fd, DDM_READ, 70, 1, 0, SZ_FOREVER, 0, NULL, 0);
+	send_req(p.fd, DDM_READ, 71, 2, 0, SZ_FOREVER, 0, NULL, 0);
+	send_req(p.fd, DDM_RELEASE, 72, 1, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(expect_reply(p.fd, 70, NULL, NULL), -EINTR);
+	get_info(&p, 2, &st);
+	ck_assert_uint_eq(st.cancels, 1);
+	ck_assert_uint_eq(st.releases, 1);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 73, 1, 0, 5), -EBADF);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_poll_notify_is_sent_once_when_asked)
+{
+	struct peer p;
+	struct ddm_msg m;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 9, 0, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_POLL, 2, 9, POLLIN, 1), 0);
+	send_req(p.fd, DDM_WRITE, 3, 9, 0, 0, 0, "notify", 6);
+	xrecv(p.fd, &m, NULL);
+	ck_assert_uint_eq(m.op, DDM_NOTIFY);
+	ck_assert_uint_eq(m.fh, 9);
+	ck_assert_int_eq(expect_reply(p.fd, 3, NULL, NULL), 6);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_WRITE, 4, 9, 0, 0, 0, "notify", 6, NULL, NULL),
+	        6);
+	ck_assert_int_eq(rpc(p.fd, DDM_POLL, 5, 9, POLLIN, 1), POLLIN);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_hangup_exits_zero_after_fini)
+{
+	struct peer p;
+	char path[96];
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	send_req(p.fd, DDM_READ, 2, 1, 0, SZ_FOREVER, 0, NULL, 0);
+	close(p.fd);
+	ck_assert_int_eq(peer_wait(&p), 0);
+	snprintf(path, sizeof(path), "%s/fini-ran", p.dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	peer_cleanup(&p);
+}
+END_TEST
+
+START_TEST(test_sigterm_interrupts_suspended_read_and_exits_zero)
+{
+	struct peer p;
+	struct ddm_msg m;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	send_req(p.fd, DDM_READ, 2, 1, 0, SZ_FOREVER, 0, NULL, 0);
+	expect_silence(p.fd);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(expect_reply(p.fd, 2, NULL, NULL), -EINTR);
+	ck_assert_int_eq(peer_wait(&p), 0);
+	ck_assert_int_eq(recv(p.fd, &m, sizeof(m), MSG_DONTWAIT), 0);
+	close(p.fd);
+	peer_cleanup(&p);
+}
+END_TEST
+
+START_TEST(test_garbage_packets_are_dropped_and_next_request_served)
+{
+	struct peer p;
+	struct ddm_msg m;
+	char out[8];
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	ck_assert_int_eq(send(p.fd, "garbage", 7, 0), 7);
+	ddm_msg_init(&m, DDM_READ, 2, 1);
+	m.magic = 0x12345678;
+	ck_assert_int_eq(send(p.fd, &m, sizeof(m), 0), (ssize_t)sizeof(m));
+	ddm_msg_init(&m, DDM_REPLY, 3, 1);
+	xsend(p.fd, &m, NULL, 0);
+	ddm_msg_init(&m, DDM_READ, 4, 1);
+	m.len = 100;
+	ck_assert_int_eq(send(p.fd, &m, sizeof(m), 0), (ssize_t)sizeof(m));
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 5, 1, 0, 5, 0, NULL, 0, out, NULL), 5);
+	close(p.fd);
+	ck_assert_int_eq(peer_wait(&p), 0);
+	ck_assert_ptr_nonnull(strstr(p.err, "ddm-test[test0/dev0]: dropped"));
+	peer_cleanup(&p);
+}
+END_TEST
+
+START_TEST(test_unknown_fh_gives_ebadf_for_every_op)
+{
+	static const enum ddm_op ops[] = { DDM_READ, DDM_WRITE, DDM_IOCTL,
+		                           DDM_POLL, DDM_FLUSH };
+	struct peer p;
+	size_t i;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		ck_assert_int_eq(call(p.fd, ops[i], 100 + i, 2, 0, 1, 0, "x",
+		                      ops[i] == DDM_WRITE, NULL, NULL),
+		                 -EBADF);
+	send_req(p.fd, DDM_RELEASE, 200, 2, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 201, 1, 0, 0), -EBADF);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 202, 1, 0, 5), 5);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_failed_open_leaves_no_handle)
+{
+	struct peer p;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 1, 1, O_EXCL, 0), -EACCES);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 2, 1, 0, 5), -EBADF);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 3, 1, 0, 0), 0);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_driver_claiming_too_many_bytes_gets_eio)
+{
+	struct peer p;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_WRITE, 2, 1, 0, 0, 0, "bug", 3, NULL, NULL),
+	        -EIO);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_huge_read_is_clamped_to_payload_max)
+{
+	static char out[DDM_PAYLOAD_MAX];
+	struct peer p;
+	size_t len;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	ck_assert_int_eq(call(p.fd, DDM_READ, 2, 1, 0, 1ull << 40, 0, NULL, 0,
+	                      out, &len),
+	                 DDM_PAYLOAD_MAX);
+	ck_assert_uint_eq(len, DDM_PAYLOAD_MAX);
+	ck_assert_int_eq(out[DDM_PAYLOAD_MAX - 1], 'x');
+	ck_assert_int_eq(call(p.fd, DDM_IOCTL, 3, 1, IOC_ECHO, 0,
+	                      DDM_PAYLOAD_MAX + 1, NULL, 0, NULL, NULL),
+	                 -EINVAL);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_listed_ioctl_without_room_is_enotty)
+{
+	struct peer p;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	ck_assert_int_eq(call(p.fd, DDM_IOCTL, 2, 1, IOC_LISTED, 0, 3, NULL, 0,
+	                      NULL, NULL),
+	                 -ENOTTY);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_short_ops_size_hides_later_hooks)
+{
+	struct peer p;
+
+	peer_start(&p, &t_ops, offsetof(struct ddm_driver_ops, read));
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 1, 1, O_EXCL, 0), -EACCES);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 2, 1, 0, 0), 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 3, 1, 0, 5), -EIO);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_many_handles_stay_distinct)
+{
+	struct peer p;
+	struct info st;
+	uint64_t i;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	for (i = 1; i <= 1000; i++)
+		ck_assert_int_eq(call(p.fd, DDM_OPEN, i, i * 7919,
+		                      (uint32_t)i << 8, 0, 0, NULL, 0, NULL,
+		                      NULL),
+		                 0);
+	for (i = 1; i <= 1000; i += 111) {
+		get_info(&p, i * 7919, &st);
+		ck_assert_uint_eq(st.flags, i << 8);
+	}
+	for (i = 1; i <= 500; i++)
+		send_req(p.fd, DDM_RELEASE, 0, i * 7919, 0, 0, 0, NULL, 0);
+	get_info(&p, 501 * 7919, &st);
+	ck_assert_uint_eq(st.releases, 500);
+	ck_assert_uint_eq(st.opens, 1000);
+	peer_stop(&p);
+}
+END_TEST
+
+/* Runs a driver with args and no live peer; returns its exit status. */
+static int
+run_args(struct peer *p, const struct ddm_driver_ops *ops,
+         const char *const *args, bool want_sock)
+{
+	int st;
+
+	peer_spawn(p, ops, sizeof(*ops), args, want_sock);
+	st = peer_wait(p);
+	if (p->fd >= 0)
+		close(p->fd);
+	peer_cleanup(p);
+	return st;
+}
+
+START_TEST(test_missing_ddm_fd_or_node_exits_2)
+{
+	static const char *const no_fd[] = { "--node=a/b", NULL };
+	static const char *const no_node[] = { "FD", NULL };
+	struct peer p;
+
+	ck_assert_int_eq(run_args(&p, &t_ops, no_fd, false), 2);
+	ck_assert_str_eq(p.err,
+	                 "ddm-test: must be started by ddmfs: no --ddm-fd\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, no_node, true), 2);
+	ck_assert_str_eq(p.err,
+	                 "ddm-test: must be started by ddmfs: no --node\n");
+}
+END_TEST
+
+START_TEST(test_bad_options_and_backend_exit_2)
+{
+	static const char *const unknown[] = { "--node=a/b", "FD", "--frob=1",
+		                               NULL };
+	static const char *const backend[] = { "--node=a/b", "FD", "--io=mmx",
+		                               NULL };
+	static const char *const help[] = { "--help", NULL };
+	struct peer p;
+
+	ck_assert_int_eq(run_args(&p, &t_ops, unknown, true), 2);
+	ck_assert_ptr_nonnull(strstr(p.err, "unknown option '--frob=1'"));
+	ck_assert_int_eq(run_args(&p, &t_ops, backend, true), 2);
+	ck_assert_ptr_nonnull(strstr(p.err, "'mmx'"));
+	ck_assert_int_eq(run_args(&p, &t_ops, help, false), 0);
+	ck_assert_ptr_nonnull(strstr(p.err, "usage: ddm-test --ddm-fd=N"));
+}
+END_TEST
+
+START_TEST(test_failing_init_exits_1_without_hello)
+{
+	struct peer p;
+	struct ddm_msg m;
+
+	peer_spawn(&p, &fail_ops, sizeof(fail_ops), std_args, true);
+	ck_assert_int_eq(peer_wait(&p), 1);
+	ck_assert_ptr_nonnull(strstr(p.err, "ddm-test[test0/dev0]: init"));
+	ck_assert_int_eq(recv(p.fd, &m, sizeof(m), MSG_DONTWAIT), 0);
+	close(p.fd);
+	peer_cleanup(&p);
+}
+END_TEST
+
+static Suite *
+proto_suite(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *core = tcase_create("Core");
+	TCase *limits = tcase_create("Limits");
+
+	tcase_add_test(core, test_pack_unpack_round_trips_header_and_payload);
+	tcase_add_test(core, test_hello_comes_first_with_protocol_version);
+	tcase_add_test(core,
+	               test_open_read_write_poll_flush_release_reply_with_ids);
+	tcase_add_test(core,
+	               test_open_gives_handle_flags_caller_and_node_names);
+	tcase_add_test(core,
+	               test_ioctl_passes_in_data_and_returns_out_and_value);
+	tcase_add_test(core, test_null_hooks_give_library_defaults);
+	tcase_add_test(core, test_suspended_read_is_answered_later_from_timer);
+	tcase_add_test(core, test_cancelled_timer_never_fires);
+	tcase_add_test(core, test_watched_fd_calls_back_when_readable);
+	tcase_add_test(core, test_interrupt_of_suspended_read_gives_eintr);
+	tcase_add_test(core,
+	               test_release_cancels_suspended_reads_of_that_handle);
+	tcase_add_test(core, test_poll_notify_is_sent_once_when_asked);
+	tcase_add_test(core, test_hangup_exits_zero_after_fini);
+	tcase_add_test(core,
+	               test_sigterm_interrupts_suspended_read_and_exits_zero);
+	suite_add_tcase(s, core);
+
+	tcase_add_test(limits, test_unpack_rejects_short_packet);
+	tcase_add_test(limits, test_unpack_rejects_bad_magic_and_flags);
+	tcase_add_test(limits, test_unpack_rejects_op_zero_and_op_max);
+	tcase_add_test(limits, test_unpack_rejects_len_mismatch_and_oversize);
+	tcase_add_test(limits, test_unpack_rejects_reply_result_out_of_range);
+	tcase_add_test(limits, test_pack_refuses_small_buffer_and_huge_payload);
+	tcase_add_test(
+	        limits,
+	        test_garbage_packets_are_dropped_and_next_request_served);
+	tcase_add_test(limits, test_unknown_fh_gives_ebadf_for_every_op);
+	tcase_add_test(limits, test_failed_open_leaves_no_handle);
+	tcase_add_test(limits, test_driver_claiming_too_many_bytes_gets_eio);
+	tcase_add_test(limits, test_huge_read_is_clamped_to_payload_max);
+	tcase_add_test(limits, test_listed_ioctl_without_room_is_enotty);
+	tcase_add_test(limits, test_short_ops_size_hides_later_hooks);
+	tcase_add_test(limits, test_many_handles_stay_distinct);
+	tcase_add_test(limits, test_missing_ddm_fd_or_node_exits_2);
+	tcase_add_test(limits, test_bad_options_and_backend_exit_2);
+	tcase_add_test(limits, test_failing_init_exits_1_without_hello);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(proto_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

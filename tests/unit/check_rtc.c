@@ -1,0 +1,561 @@
+/*
+ * check_rtc.c: unit tests of drivers/rtc against the sim MC146818, with a
+ * fake clock under the model.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define main rtc_main_unused
+#include "rtc.c"
+#undef main
+
+/* The model's clock: starts at t and moves step_ns on every reading. */
+struct fclock {
+	struct timespec t;
+	long step_ns;
+};
+
+static struct io *sim;
+static struct rtc_softc sc;
+static struct fclock fc;
+
+static int
+fclock_now(void *arg, struct timespec *ret)
+{
+	struct fclock *c = arg;
+
+	*ret = c->t;
+	c->t.tv_nsec += c->step_ns;
+	while (c->t.tv_nsec >= 1000000000L) {
+		c->t.tv_nsec -= 1000000000L;
+		c->t.tv_sec++;
+	}
+	return 0;
+}
+
+/* Points the clock at a UTC date-time plus nsec, moving step_ns a read. */
+static void
+set_clock(int y, int mo, int d, int h, int mi, int s, long nsec, long step)
+{
+	struct tm tm = { .tm_year = y - 1900,
+		         .tm_mon = mo - 1,
+		         .tm_mday = d,
+		         .tm_hour = h,
+		         .tm_min = mi,
+		         .tm_sec = s };
+
+	fc.t.tv_sec = timegm(&tm);
+	fc.t.tv_nsec = nsec;
+	fc.step_ns = step;
+}
+
+static void
+setup(void)
+{
+	struct io_opts o = { .backend = "sim", .name = "rtc0" };
+
+	ck_assert_int_eq(io_open(&o, &sim), 0);
+	set_clock(2026, 11, 21, 12, 34, 56, 500000000L, 0);
+	ck_assert_int_eq(io_sim_set_clock(sim, fclock_now, &fc), 0);
+	memset(&sc, 0, sizeof(sc));
+	ck_assert_int_eq(rtc_attach(&sc, sim), 0);
+}
+
+static void
+teardown(void)
+{
+	rtc_detach(&sc);
+	io_close(sim);
+}
+
+static void
+set_regb(uint8_t b)
+{
+	uint8_t v;
+
+	ck_assert_int_eq(rtc_write_reg(&sc, mc_regb, b), 0);
+	ck_assert_int_eq(rtc_read_reg(&sc, mc_regb, &v), 0);
+	ck_assert_uint_eq(v, b);
+}
+
+static uint8_t
+reg(uint8_t r)
+{
+	uint8_t v = 0xee;
+
+	ck_assert_int_eq(rtc_read_reg(&sc, r, &v), 0);
+	return v;
+}
+
+static void
+check_tm(const struct rtc_time *tm, int y, int mo, int d, int h, int mi, int s)
+{
+	ck_assert_int_eq(tm->tm_year + 1900, y);
+	ck_assert_int_eq(tm->tm_mon + 1, mo);
+	ck_assert_int_eq(tm->tm_mday, d);
+	ck_assert_int_eq(tm->tm_hour, h);
+	ck_assert_int_eq(tm->tm_min, mi);
+	ck_assert_int_eq(tm->tm_sec, s);
+}
+
+/* Reads the clock through the driver and checks the date-time. */
+static void
+check_now(int y, int mo, int d, int h, int mi, int s)
+{
+	struct rtc_time tm;
+
+	memset(&tm, 0xff, sizeof(tm));
+	ck_assert_int_eq(rtc_gettime(&sc, &tm), 0);
+	check_tm(&tm, y, mo, d, h, mi, s);
+}
+
+static struct rtc_time
+mk_tm(int y, int mo, int d, int h, int mi, int s)
+{
+	struct rtc_time tm = { .tm_year = y - 1900,
+		               .tm_mon = mo - 1,
+		               .tm_mday = d,
+		               .tm_hour = h,
+		               .tm_min = mi,
+		               .tm_sec = s };
+
+	return tm;
+}
+
+START_TEST(test_rtc_read_bcd_24h)
+{
+	ck_assert_uint_eq(reg(mc_regb), MC_REGB_24HR);
+	ck_assert_uint_eq(reg(mc_sec), 0x56); /* the model really shows BCD */
+	check_now(2026, 11, 21, 12, 34, 56);
+	set_clock(2026, 11, 21, 23, 59, 59, 0, 0);
+	check_now(2026, 11, 21, 23, 59, 59);
+}
+END_TEST
+
+START_TEST(test_rtc_read_binary_24h)
+{
+	set_regb(MC_REGB_24HR | MC_REGB_DM);
+	ck_assert_uint_eq(reg(mc_sec), 56);
+	check_now(2026, 11, 21, 12, 34, 56);
+}
+END_TEST
+
+START_TEST(test_rtc_read_12h_pm_bcd)
+{
+	set_regb(0);
+	set_clock(2026, 11, 21, 15, 4, 5, 0, 0);
+	ck_assert_uint_eq(reg(mc_hour), MC_HOUR_PM | 0x03);
+	check_now(2026, 11, 21, 15, 4, 5);
+}
+END_TEST
+
+START_TEST(test_rtc_read_12h_am_binary)
+{
+	set_regb(MC_REGB_DM);
+	set_clock(2026, 11, 21, 9, 8, 7, 0, 0);
+	ck_assert_uint_eq(reg(mc_hour), 9);
+	check_now(2026, 11, 21, 9, 8, 7);
+}
+END_TEST
+
+START_TEST(test_rtc_read_12h_midnight_is_hour_0)
+{
+	set_regb(0);
+	set_clock(2026, 11, 21, 0, 30, 0, 0, 0);
+	ck_assert_uint_eq(reg(mc_hour), 0x12); /* 12 AM */
+	check_now(2026, 11, 21, 0, 30, 0);
+}
+END_TEST
+
+START_TEST(test_rtc_read_12h_noon_is_hour_12)
+{
+	set_regb(MC_REGB_DM);
+	set_clock(2026, 11, 21, 12, 30, 0, 0, 0);
+	ck_assert_uint_eq(reg(mc_hour), MC_HOUR_PM | 12); /* 12 PM */
+	check_now(2026, 11, 21, 12, 30, 0);
+}
+END_TEST
+
+START_TEST(test_rtc_read_uses_century_register)
+{
+	set_clock(2075, 6, 1, 23, 59, 58, 0, 0); /* pivot alone: 1975 */
+	check_now(2075, 6, 1, 23, 59, 58);
+}
+END_TEST
+
+START_TEST(test_rtc_decode_without_century_pivots_at_70)
+{
+	struct rtc_regs rr = { .sec = 0x01,
+		               .min = 0x02,
+		               .hour = 0x03,
+		               .mday = 0x04,
+		               .mon = 0x05,
+		               .year = 0x05,
+		               .cent = 0x00,
+		               .regb = MC_REGB_24HR };
+	struct rtc_time tm;
+
+	ck_assert_int_eq(rtc_decode(&rr, &tm), 0);
+	check_tm(&tm, 2005, 5, 4, 3, 2, 1);
+	rr.year = 0x75;
+	rr.cent = 0xff;
+	ck_assert_int_eq(rtc_decode(&rr, &tm), 0);
+	check_tm(&tm, 1975, 5, 4, 3, 2, 1);
+	ck_assert_int_eq(tm.tm_wday, 0); /* 1975-05-04 was a Sunday */
+}
+END_TEST
+
+START_TEST(test_rtc_read_waits_out_uip)
+{
+	/* 200 us before the update, 10 us a register read: a reader that
+	 * ignored UIP would see two agreeing reads of :56. */
+	set_clock(2026, 11, 21, 12, 34, 56, 999800000L, 10000);
+	ck_assert_uint_eq(reg(mc_rega) & MC_REGA_UIP, MC_REGA_UIP);
+	check_now(2026, 11, 21, 12, 34, 57);
+}
+END_TEST
+
+START_TEST(test_rtc_set_then_read_round_trips_in_each_mode)
+{
+	static const uint8_t modes[] = { MC_REGB_24HR,
+		                         MC_REGB_24HR | MC_REGB_DM, 0,
+		                         MC_REGB_DM };
+	struct rtc_time tm;
+	size_t i;
+
+	for (i = 0; i < sizeof(modes); i++) {
+		set_regb(modes[i]);
+		tm = mk_tm(2031, 2, 3, 4, 5, 6);
+		ck_assert_int_eq(rtc_settime(&sc, &tm), 0);
+		ck_assert_uint_eq(reg(mc_regb), modes[i]); /* SET cleared */
+		check_now(2031, 2, 3, 4, 5, 6);
+		tm = mk_tm(2099, 12, 31, 12, 0, 59);
+		ck_assert_int_eq(rtc_settime(&sc, &tm), 0);
+		check_now(2099, 12, 31, 12, 0, 59);
+		tm = mk_tm(1970, 1, 1, 0, 0, 0);
+		ck_assert_int_eq(rtc_settime(&sc, &tm), 0);
+		check_now(1970, 1, 1, 0, 0, 0);
+		tm = mk_tm(2024, 2, 29, 23, 1, 2);
+		ck_assert_int_eq(rtc_settime(&sc, &tm), 0);
+		check_now(2024, 2, 29, 23, 1, 2);
+	}
+}
+END_TEST
+
+START_TEST(test_rtc_weekday_and_yearday_are_computed)
+{
+	ck_assert_int_eq(day_of_week(2026, 11, 22), 0); /* a Sunday */
+	ck_assert_int_eq(day_of_week(2026, 11, 28), 6);
+	ck_assert_int_eq(day_of_week(2000, 2, 29), 2);
+	ck_assert_int_eq(day_of_week(1970, 1, 1), 4);
+	ck_assert_int_eq(day_of_year(2024, 12, 31), 365);
+	ck_assert_int_eq(day_of_year(2026, 3, 1), 59);
+}
+END_TEST
+
+START_TEST(test_rtc_parse_accepts_line_with_and_without_newline)
+{
+	struct rtc_time tm;
+
+	ck_assert_int_eq(rtc_parse("2026-11-21 12:34:56", 19, &tm), 0);
+	check_tm(&tm, 2026, 11, 21, 12, 34, 56);
+	ck_assert_int_eq(rtc_parse("2024-02-29 23:59:59\n", 20, &tm), 0);
+	check_tm(&tm, 2024, 2, 29, 23, 59, 59);
+	ck_assert_int_eq(rtc_parse("1970-01-01 00:00:00", 19, &tm), 0);
+	check_tm(&tm, 1970, 1, 1, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(test_rtc_parse_rejects_bad_text)
+{
+	static const char *const bad[] = {
+		"garbage",
+		"2026-13-01 00:00:00",
+		"2026-00-01 00:00:00",
+		"2026-02-30 10:00:00",
+		"2025-02-29 10:00:00",
+		"2026-04-31 10:00:00",
+		"2026-01-00 10:00:00",
+		"2026-01-01 24:00:00",
+		"2026-01-01 23:60:00",
+		"2026-01-01 23:59:60",
+		"1969-12-31 23:59:59",
+		"2100-01-01 00:00:00",
+		"2026-01-01 00:00:00x",
+		"2026-01-01 00:00:00\nx",
+		"2026-01-01 00:00:00\n2026-01-01 00:00:00\n",
+		"2026-01-01 00:00:00\n\n",
+		"2026-01-01T00:00:00",
+		"2026/01/01 00:00:00",
+		" 2026-01-01 00:00:00",
+		"2026-1-01 00:00:00\n",
+		"+026-01-01 00:00:00",
+		"2026-01-01 0a:00:00",
+		"\n",
+		"",
+	};
+	struct rtc_time tm = mk_tm(2000, 1, 1, 1, 1, 1);
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(rtc_parse(bad[i], strlen(bad[i]), &tm) == -EINVAL,
+		              "accepted \"%s\"", bad[i]);
+		check_tm(&tm, 2000, 1, 1, 1, 1, 1); /* untouched */
+	}
+	ck_assert_int_eq(rtc_parse("2026-01-01 00:00:00\0", 20, &tm), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_rtc_write_sets_clock_and_returns_count)
+{
+	struct ddm_handle h = { .sc = &sc };
+	const char *s = "2030-06-15 08:09:10\n";
+
+	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s)), 20);
+	check_now(2030, 6, 15, 8, 9, 10);
+	ck_assert_int_eq(rtc_write(&h, NULL, s, 19), 19);
+	check_now(2030, 6, 15, 8, 9, 10);
+}
+END_TEST
+
+START_TEST(test_rtc_bad_write_changes_nothing)
+{
+	struct ddm_handle h = { .sc = &sc };
+	const char *s = "2026-02-30 10:00:00";
+
+	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s)), -EINVAL);
+	ck_assert_int_eq(rtc_write(&h, NULL, "x", 1), -EINVAL);
+	check_now(2026, 11, 21, 12, 34, 56);
+}
+END_TEST
+
+START_TEST(test_rtc_read_gives_one_line_then_eof)
+{
+	struct ddm_handle h = { .sc = &sc };
+	char buf[64];
+
+	ck_assert_int_eq(rtc_open(&h), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 20);
+	ck_assert_str_eq(buf, "2026-11-21 12:34:56\n");
+	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 0);
+	rtc_release(&h);
+	ck_assert_ptr_null(h.priv);
+
+	/* A new open reads the clock anew. */
+	set_clock(2026, 11, 21, 12, 35, 0, 0, 0);
+	ck_assert_int_eq(rtc_open(&h), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 20);
+	ck_assert_str_eq(buf, "2026-11-21 12:35:00\n");
+	rtc_release(&h);
+}
+END_TEST
+
+START_TEST(test_rtc_short_reads_hand_out_the_rest_of_the_line)
+{
+	struct ddm_handle h = { .sc = &sc };
+	char buf[64];
+
+	ck_assert_int_eq(rtc_open(&h), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(rtc_read(&h, NULL, buf, 5), 5);
+	ck_assert_str_eq(buf, "2026-");
+	/* The clock moves on: the rest still belongs to the first line. */
+	set_clock(2027, 1, 1, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(rtc_read(&h, NULL, buf + 5, 10), 10);
+	ck_assert_int_eq(rtc_read(&h, NULL, buf + 15, 40), 5);
+	ck_assert_str_eq(buf, "2026-11-21 12:34:56\n");
+	ck_assert_int_eq(rtc_read(&h, NULL, buf, 40), 0);
+	rtc_release(&h);
+}
+END_TEST
+
+START_TEST(test_rtc_ioctl_rd_time)
+{
+	struct ddm_handle h = { .sc = &sc };
+	struct rtc_time tm;
+	struct ddm_ioctl io = { .cmd = RTC_RD_TIME,
+		                .out = &tm,
+		                .out_len = sizeof(tm) };
+
+	memset(&tm, 0xff, sizeof(tm));
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), 0);
+	ck_assert_int_eq(io.out_len, sizeof(tm));
+	check_tm(&tm, 2026, 11, 21, 12, 34, 56);
+	ck_assert_int_eq(tm.tm_wday, 6); /* Saturday */
+	ck_assert_int_eq(tm.tm_yday, 324);
+	ck_assert_int_eq(tm.tm_isdst, 0);
+}
+END_TEST
+
+START_TEST(test_rtc_ioctl_set_time)
+{
+	struct ddm_handle h = { .sc = &sc };
+	struct rtc_time tm = mk_tm(2040, 7, 4, 18, 30, 15);
+	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
+		                .in = &tm,
+		                .in_len = sizeof(tm) };
+
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), 0);
+	check_now(2040, 7, 4, 18, 30, 15);
+}
+END_TEST
+
+START_TEST(test_rtc_ioctl_set_time_rejects_bad_fields)
+{
+	struct ddm_handle h = { .sc = &sc };
+	struct rtc_time bad[] = {
+		mk_tm(2026, 13, 1, 0, 0, 0),  mk_tm(2026, 2, 30, 0, 0, 0),
+		mk_tm(1969, 12, 31, 0, 0, 0), mk_tm(2100, 1, 1, 0, 0, 0),
+		mk_tm(2026, 1, 1, 24, 0, 0),  mk_tm(2026, 1, 1, -1, 0, 0),
+		mk_tm(2026, 1, 1, 0, 60, 0),  mk_tm(2026, 1, 1, 0, 0, 60),
+	};
+	struct ddm_ioctl io = { .cmd = RTC_SET_TIME, .in_len = sizeof(bad[0]) };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		io.in = &bad[i];
+		ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -EINVAL);
+	}
+	io.in = &bad[0];
+	io.in_len = sizeof(bad[0]) - 1;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -EINVAL);
+	check_now(2026, 11, 21, 12, 34, 56);
+}
+END_TEST
+
+START_TEST(test_rtc_unknown_ioctl_is_enotty)
+{
+	struct ddm_handle h = { .sc = &sc };
+	struct rtc_time tm;
+	struct ddm_ioctl io = { .out = &tm, .out_len = sizeof(tm) };
+
+	io.cmd = RTC_ALM_READ;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -ENOTTY);
+	io.cmd = RTC_UIE_ON;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -ENOTTY);
+	io.cmd = 0;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -ENOTTY);
+}
+END_TEST
+
+START_TEST(test_rtc_uip_stuck_times_out)
+{
+	struct ddm_handle h = { .sc = &sc };
+	struct rtc_time tm = mk_tm(2000, 1, 1, 0, 0, 0);
+	char buf[64];
+
+	set_clock(2026, 11, 21, 12, 34, 56, 999900000L, 0);
+	ck_assert_int_eq(rtc_gettime(&sc, &tm), -ETIMEDOUT);
+	check_tm(&tm, 2000, 1, 1, 0, 0, 0); /* untouched */
+	ck_assert_int_eq(rtc_open(&h), 0);
+	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), -ETIMEDOUT);
+	rtc_release(&h);
+}
+END_TEST
+
+START_TEST(test_rtc_read_gives_up_when_reads_never_agree)
+{
+	/* A second passes on every register read: no two reads agree. */
+	set_clock(2026, 11, 21, 12, 0, 0, 0, 1000000000L);
+	struct rtc_time tm;
+
+	ck_assert_int_eq(rtc_gettime(&sc, &tm), -ETIMEDOUT);
+}
+END_TEST
+
+START_TEST(test_rtc_huge_write_is_einval)
+{
+	struct ddm_handle h = { .sc = &sc };
+	size_t n = 1 << 20;
+	char *big = malloc(n);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, '1', n);
+	memcpy(big, "2030-01-01 00:00:00\n", 20);
+	ck_assert_int_eq(rtc_write(&h, NULL, big, n), -EINVAL);
+	free(big);
+	check_now(2026, 11, 21, 12, 34, 56);
+}
+END_TEST
+
+START_TEST(test_rtc_decode_rejects_garbage_registers)
+{
+	struct rtc_regs rr = { .sec = 0x99,
+		               .min = 0x02,
+		               .hour = 0x03,
+		               .mday = 0x04,
+		               .mon = 0x05,
+		               .year = 0x26,
+		               .cent = 0x20,
+		               .regb = MC_REGB_24HR };
+	struct rtc_time tm = mk_tm(2000, 1, 1, 0, 0, 0);
+
+	ck_assert_int_eq(rtc_decode(&rr, &tm), -EIO);
+	rr.sec = 0;
+	rr.regb = 0;
+	rr.hour = 0x13; /* no hour 13 in 12-hour mode */
+	ck_assert_int_eq(rtc_decode(&rr, &tm), -EIO);
+	rr.hour = 0x00;
+	ck_assert_int_eq(rtc_decode(&rr, &tm), -EIO);
+	check_tm(&tm, 2000, 1, 1, 0, 0, 0);
+}
+END_TEST
+
+static Suite *
+rtc_suite(void)
+{
+	Suite *s = suite_create("rtc");
+	TCase *tc = tcase_create("Core");
+	TCase *tl = tcase_create("Limits");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_rtc_read_bcd_24h);
+	tcase_add_test(tc, test_rtc_read_binary_24h);
+	tcase_add_test(tc, test_rtc_read_12h_pm_bcd);
+	tcase_add_test(tc, test_rtc_read_12h_am_binary);
+	tcase_add_test(tc, test_rtc_read_12h_midnight_is_hour_0);
+	tcase_add_test(tc, test_rtc_read_12h_noon_is_hour_12);
+	tcase_add_test(tc, test_rtc_read_uses_century_register);
+	tcase_add_test(tc, test_rtc_decode_without_century_pivots_at_70);
+	tcase_add_test(tc, test_rtc_read_waits_out_uip);
+	tcase_add_test(tc, test_rtc_set_then_read_round_trips_in_each_mode);
+	tcase_add_test(tc, test_rtc_weekday_and_yearday_are_computed);
+	tcase_add_test(tc,
+	               test_rtc_parse_accepts_line_with_and_without_newline);
+	tcase_add_test(tc, test_rtc_write_sets_clock_and_returns_count);
+	tcase_add_test(tc, test_rtc_read_gives_one_line_then_eof);
+	tcase_add_test(tc, test_rtc_short_reads_hand_out_the_rest_of_the_line);
+	tcase_add_test(tc, test_rtc_ioctl_rd_time);
+	tcase_add_test(tc, test_rtc_ioctl_set_time);
+	tcase_add_test(tc, test_rtc_unknown_ioctl_is_enotty);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tl, setup, teardown);
+	tcase_add_test(tl, test_rtc_parse_rejects_bad_text);
+	tcase_add_test(tl, test_rtc_bad_write_changes_nothing);
+	tcase_add_test(tl, test_rtc_ioctl_set_time_rejects_bad_fields);
+	tcase_add_test(tl, test_rtc_uip_stuck_times_out);
+	tcase_add_test(tl, test_rtc_read_gives_up_when_reads_never_agree);
+	tcase_add_test(tl, test_rtc_huge_write_is_einval);
+	tcase_add_test(tl, test_rtc_decode_rejects_garbage_registers);
+	suite_add_tcase(s, tl);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(rtc_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
