@@ -74,10 +74,9 @@ chan_next(struct ddm_transport *t, struct ddm_rq *ret)
 	return 0;
 }
 
-/* Sends header m and len payload bytes as one packet. */
+/* Sends header m and len payload bytes as one packet on fd. */
 static int
-chan_send(struct ddm_transport *t, struct ddm_msg *m, const void *data,
-          size_t len)
+send_msg(int fd, struct ddm_msg *m, const void *data, size_t len)
 {
 	struct iovec iov[2];
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 1 };
@@ -93,7 +92,7 @@ chan_send(struct ddm_transport *t, struct ddm_msg *m, const void *data,
 		mh.msg_iovlen = 2;
 	}
 	do
-		n = sendmsg(t->fd, &mh, MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -101,13 +100,27 @@ chan_send(struct ddm_transport *t, struct ddm_msg *m, const void *data,
 }
 
 static int
-chan_send_hello(struct ddm_transport *t)
+chan_send(struct ddm_transport *t, struct ddm_msg *m, const void *data,
+          size_t len)
+{
+	return send_msg(t->fd, m, data, len);
+}
+
+int
+chan_hello(int fd, uint64_t via)
 {
 	struct ddm_msg m;
 
 	ddm_msg_init(&m, DDM_HELLO, 0, 0);
 	m.arg0 = DDM_PROTO_VERSION;
-	return chan_send(t, &m, NULL, 0);
+	m.arg1 = via;
+	return send_msg(fd, &m, NULL, 0);
+}
+
+static int
+chan_send_hello(struct ddm_transport *t)
+{
+	return chan_hello(t->fd, DDM_HELLO_SOCKET);
 }
 
 static int

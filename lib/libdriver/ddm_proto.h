@@ -19,7 +19,7 @@
  * Field use per op (unused fields are zero):
  *
  *   op             fh  arg0          arg1          arg2      payload
- *   DDM_HELLO      -   version       -             -         -
+ *   DDM_HELLO      -   version       transport     -         -
  *   DDM_OPEN       fh  open flags    -             -         -
  *   DDM_RELEASE    fh  -             -             -         -
  *   DDM_READ       fh  -             size wanted   -         -
@@ -30,6 +30,10 @@
  *   DDM_INTERRUPT  -   -             -             -         (id: target)
  *   DDM_REPLY      -   -             -             -         read/ioctl out
  *   DDM_NOTIFY     fh  -             -             -         -
+ *
+ * DDM_HELLO.arg1 says how the driver serves its node: DDM_HELLO_SOCKET
+ * (requests come over this socket) or DDM_HELLO_CUSE (the driver serves its
+ * own CUSE device; this socket only carries HELLO and the hangup).
  *
  * DDM_REPLY.result is >= 0 on success (a byte count for read and write, the
  * ready events for poll, the ioctl's return value) or -errno.
@@ -75,6 +79,11 @@ struct ddm_msg {
 	uint32_t gid;
 	uint32_t pid;
 	uint32_t len;	 /* payload bytes after this header */
+};
+
+enum ddm_hello_transport {
+	DDM_HELLO_SOCKET = 0,
+	DDM_HELLO_CUSE = 1,
 };
 
 #define DDM_MSG_MAX (sizeof(struct ddm_msg) + DDM_PAYLOAD_MAX)

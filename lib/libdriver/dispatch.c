@@ -367,9 +367,8 @@ do_write(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 	finish(r, rc, NULL, 0);
 }
 
-/* The size table entry for cmd, or NULL when the driver lists none. */
-static const struct ddm_ioctl_desc *
-ioctl_desc(const struct ddm_dev *dev, unsigned int cmd)
+const struct ddm_ioctl_desc *
+dispatch_ioctl_desc(const struct ddm_dev *dev, unsigned int cmd)
 {
 	const struct ddm_ioctl_desc *d;
 
@@ -382,7 +381,7 @@ ioctl_desc(const struct ddm_dev *dev, unsigned int cmd)
 static void
 do_ioctl(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 {
-	const struct ddm_ioctl_desc *d = ioctl_desc(dev, rq->arg0);
+	const struct ddm_ioctl_desc *d = dispatch_ioctl_desc(dev, rq->arg0);
 	struct ddm_ioctl io;
 	int rc;
 

@@ -14,12 +14,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "io.h"
 #include "driver_impl.h"
 
-#define EXIT_USAGE   2 /* bad command line: not started by ddmfs */
-#define LOG_LINE_MAX 1024
+#define EXIT_USAGE      2 /* bad command line: not started by ddmfs */
+#define LOG_LINE_MAX    1024
+#define CUSE_MISC_MAJOR 10 /* /dev/cuse is the misc device 10:203 */
+#define CUSE_MISC_MINOR 203
+#define DEV_MAJOR_MAX   4095    /* Linux dev_t: 12-bit major */
+#define DEV_MINOR_MAX   1048575 /* and 20-bit minor */
+#define NKEYS           7
 
 struct args {
 	const char *io;
@@ -27,6 +33,9 @@ struct args {
 	const char *state_dir;
 	const char *ports;
 	int fd;
+	int cuse_fd;               /* -1: the socket transport */
+	unsigned int major, minor; /* --cuse-dev; 0:0 lets the kernel pick */
+	bool cuse_dev;             /* --cuse-dev was given */
 	bool help;
 };
 
@@ -45,6 +54,7 @@ usage(const char *prog)
 {
 	printf("usage: %s --ddm-fd=N --node=BUS/NAME [--io=sim|pio|devport]\n"
 	       "       [--state-dir=DIR] [--ports=0x70-0x71,...]\n"
+	       "       [--cuse-fd=N [--cuse-dev=MAJ:MIN]]\n"
 	       "A ddmfs driver: ddmfs starts it and passes these options.\n",
 	       prog);
 	fflush(stdout);
@@ -64,6 +74,28 @@ parse_fd(const char *s)
 	return (int)v;
 }
 
+/* Parses "MAJ:MIN" as device numbers; -1 if it is not that. */
+static int
+parse_devnum(const char *s, unsigned int *ret_major, unsigned int *ret_minor)
+{
+	unsigned long maj, min;
+	char *end;
+
+	errno = 0;
+	maj = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != ':' || maj > DEV_MAJOR_MAX ||
+	    *s == '-')
+		return -1;
+	s = end + 1;
+	min = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || min > DEV_MINOR_MAX ||
+	    *s == '-')
+		return -1;
+	*ret_major = (unsigned int)maj;
+	*ret_minor = (unsigned int)min;
+	return 0;
+}
+
 /*
  * Takes "--key=value" and "--key value".  Returns 0, or -1 after printing
  * one line saying what is wrong.
@@ -71,10 +103,12 @@ parse_fd(const char *s)
 static int
 parse_args(const char *prog, int argc, char **argv, struct args *ret)
 {
-	static const char *const keys[] = { "io", "node", "state-dir", "ports",
-		                            "ddm-fd" };
-	struct args a = { .io = "sim", .fd = -1 };
-	const char *vals[5] = { NULL };
+	static const char *const keys[NKEYS] = { "io",        "node",
+		                                 "state-dir", "ports",
+		                                 "ddm-fd",    "cuse-fd",
+		                                 "cuse-dev" };
+	struct args a = { .io = "sim", .fd = -1, .cuse_fd = -1 };
+	const char *vals[NKEYS] = { NULL };
 	const char *arg, *eq, *val;
 	size_t i, k, klen;
 
@@ -88,11 +122,11 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 			goto unknown;
 		eq = strchr(arg + 2, '=');
 		klen = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-		for (k = 0; k < 5; k++)
+		for (k = 0; k < NKEYS; k++)
 			if (strlen(keys[k]) == klen &&
 			    strncmp(arg + 2, keys[k], klen) == 0)
 				break;
-		if (k == 5)
+		if (k == NKEYS)
 			goto unknown;
 		if (eq != NULL) {
 			val = eq + 1;
@@ -118,12 +152,52 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 			return -1;
 		}
 	}
+	if (vals[5] != NULL) {
+		a.cuse_fd = parse_fd(vals[5]);
+		if (a.cuse_fd < 0) {
+			fprintf(stderr, "%s: bad --cuse-fd '%s'\n", prog,
+			        vals[5]);
+			return -1;
+		}
+	}
+	if (vals[6] != NULL) {
+		if (parse_devnum(vals[6], &a.major, &a.minor) < 0) {
+			fprintf(stderr, "%s: bad --cuse-dev '%s' (MAJ:MIN)\n",
+			        prog, vals[6]);
+			return -1;
+		}
+		a.cuse_dev = true;
+	}
 	*ret = a;
 	return 0;
 
 unknown:
 	fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, arg);
 	return -1;
+}
+
+/* Checks that --cuse-fd, if given, is an open /dev/cuse; prints why not. */
+static int
+check_cuse_args(const char *prog, const struct args *a)
+{
+	struct stat st;
+
+	if (a->cuse_fd < 0) {
+		if (a->cuse_dev) {
+			fprintf(stderr, "%s: --cuse-dev needs --cuse-fd\n",
+			        prog);
+			return -1;
+		}
+		return 0;
+	}
+	if (a->cuse_fd == a->fd || fstat(a->cuse_fd, &st) < 0 ||
+	    !S_ISCHR(st.st_mode) || major(st.st_rdev) != CUSE_MISC_MAJOR ||
+	    minor(st.st_rdev) != CUSE_MISC_MINOR) {
+		fprintf(stderr, "%s: --cuse-fd=%d is not an open /dev/cuse\n",
+		        prog, a->cuse_fd);
+		return -1;
+	}
+	return 0;
 }
 
 /* Checks the arguments a started driver needs; prints why not. */
@@ -158,7 +232,7 @@ check_args(const char *prog, const struct args *a)
 		        prog, a->fd);
 		return -1;
 	}
-	return 0;
+	return check_cuse_args(prog, a);
 }
 
 /* Opens the backend; the sim models keep their files in STATE/sim. */
@@ -225,9 +299,20 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	err = dispatch_init(&dev);
 	if (err < 0)
 		goto fini_loop;
-	err = chan_open(&dev, a.fd, &dev.tp);
-	if (err < 0)
+	if (a.cuse_fd >= 0)
+		err = cuse_open(&dev,
+		                &(struct cuse_opts){ .ddm_fd = a.fd,
+		                                     .cuse_fd = a.cuse_fd,
+		                                     .major = a.major,
+		                                     .minor = a.minor },
+		                &dev.tp);
+	else
+		err = chan_open(&dev, a.fd, &dev.tp);
+	if (err < 0) {
+		ddm_log(&dev, "cannot set up the %s transport: %s",
+		        a.cuse_fd >= 0 ? "CUSE" : "socket", strerror(-err));
 		goto fini_dispatch;
+	}
 	if (dev.ops.init != NULL) {
 		err = dev.ops.init(&dev, sc);
 		if (err != 0) {

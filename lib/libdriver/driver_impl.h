@@ -53,6 +53,11 @@ struct ddm_transport_ops {
 	int (*send_notify)(struct ddm_transport *t, uint64_t fh);
 	/* Frees t; NULL is fine. */
 	void (*close)(struct ddm_transport *t);
+	/*
+	 * True while decoded requests wait for next() although fd may not be
+	 * readable; NULL means never.
+	 */
+	bool (*pending)(struct ddm_transport *t);
 };
 
 struct ddm_transport {
@@ -63,6 +68,22 @@ struct ddm_transport {
 
 /* The socket transport (FUSE forwarding through ddmfs) on fd. */
 int chan_open(struct ddm_dev *dev, int fd, struct ddm_transport **ret);
+/* Sends DDM_HELLO with arg1 = via (DDM_HELLO_*) on the ddm socket fd. */
+int chan_hello(int fd, uint64_t via);
+
+struct cuse_opts {
+	int ddm_fd;  /* the control socket: HELLO, and hangup means exit */
+	int cuse_fd; /* an open /dev/cuse */
+	unsigned int major, minor; /* 0:0 lets the kernel choose */
+};
+
+/*
+ * The CUSE transport: serves the node as the char device /dev/ddm/BUS/NAME
+ * through the open /dev/cuse o->cuse_fd.  HELLO goes out on o->ddm_fd once
+ * the device exists.
+ */
+int cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
+              struct ddm_transport **ret);
 
 /* One open file of the node, as libdriver tracks it. */
 struct hnd {
@@ -119,6 +140,9 @@ int dispatch_init(struct ddm_dev *dev);
 void dispatch_ready(struct ddm_dev *dev);
 /* Answers -EINTR to suspended requests and releases every handle. */
 void dispatch_fini(struct ddm_dev *dev);
+/* The driver's size table entry for ioctl cmd, or NULL when it lists none. */
+const struct ddm_ioctl_desc *dispatch_ioctl_desc(const struct ddm_dev *dev,
+                                                 unsigned int cmd);
 
 /* loop.c */
 int loop_init(struct ddm_dev *dev);

@@ -204,6 +204,13 @@ next_timeout(struct ddm_dev *dev)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* Whether the transport holds requests its fd will not announce. */
+static bool
+pending(struct ddm_dev *dev)
+{
+	return dev->tp->ops->pending != NULL && dev->tp->ops->pending(dev->tp);
+}
+
 static void
 on_signal(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 {
@@ -276,7 +283,7 @@ loop_run(struct ddm_dev *dev)
 		if (dev->quit)
 			break;
 		n = epoll_wait(dev->epfd, evs, LOOP_EVENTS_MAX,
-		               next_timeout(dev));
+		               pending(dev) ? 0 : next_timeout(dev));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -291,6 +298,8 @@ loop_run(struct ddm_dev *dev)
 				w->fn(dev, w->fd, evs[i].events, w->arg);
 		}
 		reap_watches(dev);
+		if (!dev->quit && pending(dev))
+			dispatch_ready(dev);
 	}
 	return dev->status;
 }

@@ -610,6 +610,7 @@ START_TEST(test_hello_comes_first_with_protocol_version)
 	xrecv(p.fd, &m, NULL);
 	ck_assert_uint_eq(m.op, DDM_HELLO);
 	ck_assert_uint_eq(m.arg0, DDM_PROTO_VERSION);
+	ck_assert_uint_eq(m.arg1, 0); /* 0: served over this socket */
 	peer_stop(&p);
 }
 END_TEST
@@ -1039,6 +1040,30 @@ START_TEST(test_bad_options_and_backend_exit_2)
 }
 END_TEST
 
+START_TEST(test_bad_cuse_options_exit_2)
+{
+	static const char *const dev_alone[] = { "--node=a/b", "FD",
+		                                 "--cuse-dev=1:2", NULL };
+	static const char *const dev_bad[] = { "--node=a/b", "FD",
+		                               "--cuse-dev=12", NULL };
+	static const char *const major_big[] = { "--node=a/b", "FD",
+		                                 "--cuse-dev=4096:0", NULL };
+	static const char *const not_cuse[] = { "--node=a/b", "FD",
+		                                "--cuse-fd=999", NULL };
+	struct peer p;
+
+	ck_assert_int_eq(run_args(&p, &t_ops, dev_alone, true), 2);
+	ck_assert_ptr_nonnull(strstr(p.err, "--cuse-dev needs --cuse-fd"));
+	ck_assert_int_eq(run_args(&p, &t_ops, dev_bad, true), 2);
+	ck_assert_ptr_nonnull(strstr(p.err, "bad --cuse-dev '12'"));
+	ck_assert_int_eq(run_args(&p, &t_ops, major_big, true), 2);
+	ck_assert_ptr_nonnull(strstr(p.err, "bad --cuse-dev '4096:0'"));
+	ck_assert_int_eq(run_args(&p, &t_ops, not_cuse, true), 2);
+	ck_assert_ptr_nonnull(
+	        strstr(p.err, "--cuse-fd=999 is not an open /dev/cuse"));
+}
+END_TEST
+
 START_TEST(test_failing_init_exits_1_without_hello)
 {
 	struct peer p;
@@ -1099,6 +1124,7 @@ proto_suite(void)
 	tcase_add_test(limits, test_many_handles_stay_distinct);
 	tcase_add_test(limits, test_missing_ddm_fd_or_node_exits_2);
 	tcase_add_test(limits, test_bad_options_and_backend_exit_2);
+	tcase_add_test(limits, test_bad_cuse_options_exit_2);
 	tcase_add_test(limits, test_failing_init_exits_1_without_hello);
 	suite_add_tcase(s, limits);
 	return s;

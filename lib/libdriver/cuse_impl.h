@@ -1,0 +1,62 @@
+/*
+ * cuse_impl.h: the CUSE transport's private structures, shared by cuse.c
+ * (session, answers, control socket) and cuse_req.c (requests in).
+ */
+#ifndef CUSE_IMPL_H
+#define CUSE_IMPL_H
+
+#define FUSE_USE_VERSION 312
+
+#include <cuse_lowlevel.h>
+#include <fuse_lowlevel.h>
+
+#include "driver_impl.h"
+
+#define QUEUE_MAX 8 /* decoded requests waiting for next() */
+
+/* One open file of the device; its address is the fh the kernel echoes. */
+struct copen {
+	struct fuse_pollhandle *ph; /* the newest poll that asked for notify */
+	struct copen *prev, *next;  /* cuse.opens, or cuse.dead (next only) */
+};
+
+/* One request in flight: the transport cookie (ddm_rq.tctx). */
+struct creq {
+	fuse_req_t req;
+	struct cuse *c;
+	enum ddm_op op;
+	uint64_t id;
+	struct copen *co; /* open: the file being opened */
+};
+
+struct cuse {
+	struct ddm_transport t; /* first member; t.fd is the /dev/cuse fd */
+	struct fuse_session *se;
+	struct fuse_buf buf; /* one received CUSE message */
+	int ddm_fd;
+	unsigned int major, minor; /* asked for; 0:0 lets the kernel pick */
+	char *devname;             /* "ddm!isa0!rtc0" */
+	bool may_hello;            /* the driver's init succeeded */
+	bool inited;               /* CUSE_INIT answered: the device exists */
+	bool hello_sent;
+	struct ddm_rq q[QUEUE_MAX];
+	unsigned int qhead, qlen;
+	struct copen *opens; /* open files */
+	struct copen *dead;  /* released; freed once their release is served */
+	uint64_t last_id;
+};
+
+/* The open file whose fh the kernel echoes. */
+struct copen *cuse_copen(uint64_t fh);
+/* Frees co and its pollhandle; NULL is fine. */
+void cuse_copen_free(struct copen *co);
+/* Moves co from the open list to the dead list. */
+void cuse_copen_kill(struct cuse *c, struct copen *co);
+/* Queues rq for next(); 0 or -ENOBUFS. */
+int cuse_push(struct cuse *c, const struct ddm_rq *rq);
+/* CUSE_INIT is answered: the device exists now (cuse.c). */
+void cuse_init_done(void *userdata);
+
+extern const struct cuse_lowlevel_ops cuse_clops;
+
+#endif /* CUSE_IMPL_H */
