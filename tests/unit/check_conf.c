@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,8 +118,27 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_uint_eq(c->buses[0].uid, 0);
 	ck_assert_uint_eq(c->buses[0].gid, 0);
 	ck_assert_uint_eq(c->buses[0].line, 14);
-	ck_assert_uint_eq(c->buses[0].n_devices, 1);
+	ck_assert_uint_eq(c->buses[0].n_devices, 3);
 	d = &c->buses[0].devices[0];
+	ck_assert_str_eq(d->name, "kbd0");
+	ck_assert_str_eq(d->driver, "ddm-kbd");
+	ck_assert_uint_eq(d->mode, 0640);
+	ck_assert_uint_eq(d->n_ports, 2);
+	ck_assert_uint_eq(d->ports[0].base, 0x60);
+	ck_assert_uint_eq(d->ports[0].len, 1);
+	ck_assert_uint_eq(d->ports[1].base, 0x64);
+	ck_assert_uint_eq(d->ports[1].len, 1);
+	ck_assert_uint_eq(d->line, 18);
+	d = &c->buses[0].devices[1];
+	ck_assert_str_eq(d->name, "lp0");
+	ck_assert_str_eq(d->driver, "ddm-lp");
+	ck_assert_uint_eq(d->mode, 0660);
+	ck_assert_uint_eq(d->gid, getgrnam("lp")->gr_gid);
+	ck_assert_uint_eq(d->n_ports, 1);
+	ck_assert_uint_eq(d->ports[0].base, 0x378);
+	ck_assert_uint_eq(d->ports[0].len, 3);
+	ck_assert_uint_eq(d->line, 27);
+	d = &c->buses[0].devices[2];
 	ck_assert_str_eq(d->name, "rtc0");
 	ck_assert_str_eq(d->driver, "ddm-rtc");
 	ck_assert_str_eq(d->io, "sim");
@@ -132,7 +152,7 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_uint_eq(d->ports[0].len, 2);
 	ck_assert_ptr_nonnull(d->args);
 	ck_assert_ptr_null(d->args[0]);
-	ck_assert_uint_eq(d->line, 18);
+	ck_assert_uint_eq(d->line, 36);
 	conf_free(c);
 }
 END_TEST

@@ -1,0 +1,175 @@
+/*
+ * ddmctl.c: the command-line client of ddmfs's control socket.
+ *
+ * ddmctl [--state-dir DIR] list | status NODE | start NODE | stop NODE |
+ *        restart NODE | reload
+ *
+ * The state directory defaults to /var/lib/ddmfs; $DDMFS_STATE_DIR
+ * overrides that and --state-dir overrides both.  Exit status: 0 ok, 1 an
+ * error (message on stderr), 2 usage.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define STATE_DIR_DEFAULT "/var/lib/ddmfs"
+#define REPLY_MAX         (1024 * 1024) /* longer answers are cut */
+
+static const struct {
+	const char *name;
+	int nargs;
+} cmds[] = {
+	{ "list", 0 }, { "status", 1 },  { "start", 1 },
+	{ "stop", 1 }, { "restart", 1 }, { "reload", 0 },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ddmctl [--state-dir DIR] COMMAND\n"
+	           "commands:\n"
+	           "  list            one line per node: NODE STATE PID "
+	           "RESTARTS TRANSPORT\n"
+	           "  status NODE     details of one node\n"
+	           "  start NODE      start a stopped or failed driver\n"
+	           "  stop NODE       stop a driver\n"
+	           "  restart NODE    stop and start a driver\n"
+	           "  reload          re-read the configuration\n");
+}
+
+/*
+ * Sends line to the socket under state_dir; *ret_reply gets the answer.
+ * Failures are reported on stderr here.
+ */
+static int
+ask(const char *state_dir, const char *line, char **ret_reply)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = 0, off = 0;
+	char *buf;
+	int fd, r;
+
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ctl.sock",
+	             state_dir) >= (int)sizeof(sa.sun_path)) {
+		fprintf(stderr, "ddmctl: state dir path too long\n");
+		return -ENAMETOOLONG;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "ddmctl: socket: %s\n", strerror(errno));
+		return -errno;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		fprintf(stderr, "ddmctl: cannot connect to %s: %s\n",
+		        sa.sun_path, strerror(errno));
+		goto close_sock;
+	}
+	while (off < strlen(line)) {
+		ssize_t n = write(fd, line + off, strlen(line) - off);
+
+		if (n < 0) {
+			r = -errno;
+			fprintf(stderr, "ddmctl: %s: %s\n", sa.sun_path,
+			        strerror(errno));
+			goto close_sock;
+		}
+		off += (size_t)n;
+	}
+	buf = malloc(REPLY_MAX + 1);
+	if (buf == NULL) {
+		r = -ENOMEM;
+		fprintf(stderr, "ddmctl: out of memory\n");
+		goto close_sock;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, REPLY_MAX - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == REPLY_MAX)
+			break;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*ret_reply = buf;
+	return 0;
+
+close_sock:
+	close(fd);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state_dir = getenv("DDMFS_STATE_DIR");
+	char line[1024], *reply = NULL;
+	int c, nargs = -1, r;
+
+	if (state_dir == NULL || state_dir[0] == '\0')
+		state_dir = STATE_DIR_DEFAULT;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (strcmp(argv[optind], cmds[i].name) == 0)
+				nargs = cmds[i].nargs;
+	if (nargs < 0 || argc - optind - 1 != nargs) {
+		usage(stderr);
+		return 2;
+	}
+	for (int i = optind; i < argc; i++)
+		if (argv[i][0] == '\0' || strpbrk(argv[i], " \t\n") != NULL) {
+			fprintf(stderr, "ddmctl: bad argument \"%s\"\n",
+			        argv[i]);
+			return 2;
+		}
+	if (snprintf(line, sizeof(line), "%s%s%s\n", argv[optind],
+	             nargs > 0 ? " " : "",
+	             nargs > 0 ? argv[optind + 1] : "") >= (int)sizeof(line)) {
+		fprintf(stderr, "ddmctl: argument too long\n");
+		return 2;
+	}
+	r = ask(state_dir, line, &reply);
+	if (r < 0)
+		return 1;
+	if (strncmp(reply, "OK\n", 3) == 0) {
+		fputs(reply + 3, stdout);
+		r = 0;
+	} else if (strncmp(reply, "ERR ", 4) == 0) {
+		fprintf(stderr, "ddmctl: %s", reply + 4);
+		r = 1;
+	} else {
+		fprintf(stderr, "ddmctl: no answer from ddmfs\n");
+		r = 1;
+	}
+	free(reply);
+	return r;
+}

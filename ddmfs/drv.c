@@ -1,0 +1,555 @@
+/*
+ * drv.c: driver supervision and the event thread.
+ *
+ * Each leaf has one struct drv that outlives its driver processes.  The
+ * event thread watches, per driver, the socket (replies, HELLO, NOTIFY),
+ * a pidfd (the exit) and a timerfd (backoff, HELLO and kill deadlines).
+ *
+ *   stopped -> starting -(HELLO)-> running -(exit)-> backoff -> starting
+ *   too many quick failures in a row: failed;  ddmctl stop: stopping ->
+ *   stopped;  ddmctl start/restart reset the failure count.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ddmfs.h"
+
+#define EV_BATCH   32 /* epoll events per wait */
+#define RECV_BATCH 64 /* messages read per socket event, for fairness */
+
+static pthread_t ev_thread;
+static int ev_running;
+static struct evsrc ev_wake = { EV_WAKE, NULL };
+
+static const char *
+drv_name(const struct drv *d)
+{
+	return dfs.conf->buses[d->node->bus].devices[d->node->dev].driver;
+}
+
+const char *
+drv_state_name(enum drv_state s)
+{
+	switch (s) {
+	case DRV_STARTING:
+		return "starting";
+	case DRV_RUNNING:
+		return "running";
+	case DRV_BACKOFF:
+		return "backoff";
+	case DRV_FAILED:
+		return "failed";
+	default:
+		return "stopped";
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits on dfs.cond for at most ms (lock held). */
+static void
+timed_wait(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&dfs.cond, &dfs.lock, &ts);
+}
+
+static void
+arm(struct drv *d, enum drv_timer t, unsigned int ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+	d->timer = ms > 0 ? t : TIMER_NONE;
+	timerfd_settime(d->timerfd, 0, &its, NULL);
+}
+
+int
+drv_init(struct drv *d, struct node *n, const char *path)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	memset(d, 0, sizeof(*d));
+	d->node = n;
+	d->path = strdup(path);
+	if (d->path == NULL)
+		return -ENOMEM;
+	d->pidfd = -1;
+	d->ev_sock = (struct evsrc){ EV_SOCK, d };
+	d->ev_pid = (struct evsrc){ EV_PID, d };
+	d->ev_timer = (struct evsrc){ EV_TIMER, d };
+	d->timerfd =
+	        timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->timerfd < 0)
+		goto free_path;
+	ev.data.ptr = &d->ev_timer;
+	if (epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, d->timerfd, &ev) < 0)
+		goto close_timer;
+	n->drv = d;
+	return 0;
+
+close_timer:
+	close(d->timerfd);
+free_path:
+	free(d->path);
+	return -errno;
+}
+
+/* Frees a driver object whose process is gone; NULL is fine. */
+void
+drv_free(struct drv *d)
+{
+	if (d == NULL)
+		return;
+	while (d->handles != NULL)
+		handle_unlink(d->handles);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	free(d->path);
+	free(d);
+}
+
+/* Ends the current instance's channel: its requests fail with EIO and its
+ * handles go stale (lock held). */
+static void
+close_chan(struct drv *d)
+{
+	if (d->chan == NULL)
+		return;
+	epoll_ctl(dfs.epfd, EPOLL_CTL_DEL, d->chan->fd, NULL);
+	chan_close(d->chan);
+	d->chan = NULL;
+	d->gen++;
+	pend_fail_drv(d, EIO);
+	for (struct handle *h = d->handles; h != NULL; h = h->next)
+		if (h->ph != NULL)
+			fuse_lowlevel_notify_poll(h->ph);
+	pthread_cond_broadcast(&dfs.cond);
+}
+
+/* Counts a failure and schedules the restart, or gives up (lock held). */
+static void
+failed_once(struct drv *d)
+{
+	unsigned int ms;
+
+	if (d->started_once && now_ms() - (int64_t)d->started.tv_sec * 1000 -
+	                                       d->started.tv_nsec / 1000000 >=
+	                               DRV_STABLE_MS)
+		d->fails = 0;
+	d->fails++;
+	if (d->fails >= DRV_FAIL_MAX) {
+		d->state = DRV_FAILED;
+		logmsg("%s: driver %s failed %u times in a row; not restarting "
+		       "it (ddmctl start %s)",
+		       d->node->path, drv_name(d), d->fails, d->node->path);
+	} else {
+		ms = DRV_BACKOFF_MIN_MS << (d->fails - 1);
+		if (ms > DRV_BACKOFF_MAX_MS)
+			ms = DRV_BACKOFF_MAX_MS;
+		d->state = DRV_BACKOFF;
+		arm(d, TIMER_RESTART, ms);
+		logdbg("%s: restarting in %u ms", d->node->path, ms);
+	}
+	pthread_cond_broadcast(&dfs.cond);
+}
+
+/* Starts a new instance now (lock held). */
+static void
+spawn(struct drv *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int sock, pidfd, r;
+
+	arm(d, TIMER_NONE, 0);
+	if (d->started_once)
+		d->restarts++;
+	r = drv_spawn(d, &sock, &pidfd);
+	d->started_once = 1;
+	clock_gettime(CLOCK_MONOTONIC, &d->started);
+	if (r < 0) {
+		logmsg("%s: cannot start %s: %s", d->node->path, d->path,
+		       strerror(-r));
+		failed_once(d);
+		return;
+	}
+	d->chan = chan_new(sock);
+	if (d->chan == NULL) {
+		close(sock);
+		kill(d->pid, SIGKILL);
+	}
+	d->pidfd = pidfd;
+	ev.data.ptr = &d->ev_pid;
+	epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, pidfd, &ev);
+	if (d->chan != NULL) {
+		ev.data.ptr = &d->ev_sock;
+		epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, sock, &ev);
+	}
+	d->state = DRV_STARTING;
+	arm(d, TIMER_HELLO, DRV_HELLO_MS);
+	logdbg("%s: started %s (pid %d)", d->node->path, d->path, (int)d->pid);
+	pthread_cond_broadcast(&dfs.cond);
+}
+
+/* Starts d unless it runs or is coming up (lock held); resets failures. */
+void
+drv_start(struct drv *d)
+{
+	d->fails = 0;
+	switch (d->state) {
+	case DRV_STOPPING:
+		d->restart_now = 1;
+		break;
+	case DRV_STOPPED:
+	case DRV_FAILED:
+	case DRV_BACKOFF:
+		spawn(d);
+		break;
+	default:
+		break;
+	}
+}
+
+/* SIGTERM, then SIGKILL after DRV_STOP_MS; requests fail now (lock held). */
+void
+drv_stop(struct drv *d)
+{
+	d->restart_now = 0;
+	arm(d, TIMER_NONE, 0);
+	if (d->pid == 0) {
+		d->state = DRV_STOPPED;
+		pthread_cond_broadcast(&dfs.cond);
+		return;
+	}
+	d->state = DRV_STOPPING;
+	close_chan(d);
+	kill(d->pid, SIGTERM);
+	arm(d, TIMER_KILL, DRV_STOP_MS);
+}
+
+void
+drv_restart(struct drv *d)
+{
+	drv_stop(d);
+	drv_start(d);
+}
+
+/* Kills the instance of d for breaking the protocol (lock held). */
+void
+drv_fault(struct drv *d, const char *why)
+{
+	logmsg("%s: driver %s (pid %d): %s; restarting it", d->node->path,
+	       drv_name(d), (int)d->pid, why);
+	close_chan(d);
+	if (d->pid != 0)
+		kill(d->pid, SIGKILL);
+}
+
+/*
+ * Waits (lock held) up to ms for d to be running.  Returns 0, -EIO if it
+ * did not come up in time, -ENXIO if it is stopped or failed.
+ */
+int
+drv_wait_running(struct drv *d, int ms)
+{
+	struct timespec ts;
+	int old, r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	while (r == 0 && (d->state == DRV_STARTING || d->state == DRV_BACKOFF ||
+	                  (d->state == DRV_STOPPING && d->restart_now)))
+		r = pthread_cond_timedwait(&dfs.cond, &dfs.lock, &ts);
+	pthread_setcancelstate(old, NULL);
+	if (d->state == DRV_RUNNING && d->chan != NULL)
+		return 0;
+	if (d->state == DRV_STOPPED || d->state == DRV_FAILED ||
+	    d->state == DRV_STOPPING)
+		return -ENXIO;
+	return -EIO;
+}
+
+/* Waits (lock held) up to ms for a stopping d to be stopped: 0 or -EIO. */
+int
+drv_wait_stopped(struct drv *d, int ms)
+{
+	int64_t deadline = now_ms() + ms;
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	while (d->state == DRV_STOPPING && now_ms() < deadline)
+		timed_wait(100);
+	pthread_setcancelstate(old, NULL);
+	return d->state == DRV_STOPPING ? -EIO : 0;
+}
+
+/* The process of d is gone: reap, log, and decide what next (lock held). */
+static void
+gone(struct drv *d)
+{
+	int st;
+	pid_t pid = d->pid;
+
+	if (pid == 0 || waitpid(pid, &st, WNOHANG) != pid)
+		return;
+	if (WIFSIGNALED(st))
+		logmsg("%s: driver %s (pid %d) killed by signal %d",
+		       d->node->path, drv_name(d), (int)pid, WTERMSIG(st));
+	else
+		logmsg("%s: driver %s (pid %d) exited with status %d",
+		       d->node->path, drv_name(d), (int)pid, WEXITSTATUS(st));
+	epoll_ctl(dfs.epfd, EPOLL_CTL_DEL, d->pidfd, NULL);
+	close(d->pidfd);
+	d->pidfd = -1;
+	d->pid = 0;
+	close_chan(d);
+	arm(d, TIMER_NONE, 0);
+	if (d->state == DRV_STOPPING && d->restart_now && !dfs.quit) {
+		d->restart_now = 0;
+		spawn(d);
+	} else if (d->state == DRV_STOPPING || dfs.quit) {
+		d->state = DRV_STOPPED;
+		pthread_cond_broadcast(&dfs.cond);
+	} else {
+		failed_once(d);
+	}
+}
+
+static void
+timer_fired(struct drv *d)
+{
+	uint64_t n;
+
+	if (read(d->timerfd, &n, sizeof(n)) != sizeof(n))
+		return; /* disarmed meanwhile */
+	switch (d->timer) {
+	case TIMER_RESTART:
+		if (d->state == DRV_BACKOFF)
+			spawn(d);
+		break;
+	case TIMER_HELLO:
+		if (d->state == DRV_STARTING)
+			drv_fault(d, "no HELLO in time");
+		break;
+	case TIMER_KILL:
+		if (d->pid != 0)
+			kill(d->pid, SIGKILL);
+		break;
+	default:
+		break;
+	}
+}
+
+/* One message from d's driver (lock held); -EPROTO breaks the driver. */
+static int
+message(struct drv *d, const struct ddm_msg *m, const void *payload, char *why,
+        size_t whylen)
+{
+	int r;
+
+	switch (m->op) {
+	case DDM_HELLO:
+		if (d->state != DRV_STARTING) {
+			snprintf(why, whylen, "HELLO while %s",
+			         drv_state_name(d->state));
+			return -EPROTO;
+		}
+		if (m->arg0 != DDM_PROTO_VERSION) {
+			snprintf(why, whylen, "protocol version %u, not %d",
+			         m->arg0, DDM_PROTO_VERSION);
+			return -EPROTO;
+		}
+		d->state = DRV_RUNNING;
+		arm(d, TIMER_NONE, 0);
+		logdbg("%s: running (pid %d)", d->node->path, (int)d->pid);
+		pthread_cond_broadcast(&dfs.cond);
+		return 0;
+	case DDM_NOTIFY:
+		for (struct handle *h = d->handles; h != NULL; h = h->next)
+			if (h->fh == m->fh && h->gen == d->gen && h->ph != NULL)
+				fuse_lowlevel_notify_poll(h->ph);
+		return 0;
+	case DDM_REPLY:
+		pthread_mutex_unlock(&dfs.lock);
+		r = fwd_reply(d, m, payload, why, whylen);
+		pthread_mutex_lock(&dfs.lock);
+		return r;
+	default:
+		snprintf(why, whylen, "unexpected %s message",
+		         ddm_op_name(m->op));
+		return -EPROTO;
+	}
+}
+
+/* Reads what d's driver sent (lock held). */
+static void
+readable(struct drv *d)
+{
+	static char buf[DDM_MSG_MAX + 1];
+	struct chan *ch = d->chan;
+	char why[160];
+
+	if (ch == NULL)
+		return;
+	ch->refs++;
+	for (int i = 0; i < RECV_BATCH && d->chan == ch; i++) {
+		struct ddm_msg m;
+		const void *payload;
+		ssize_t n = recv(ch->fd, buf, sizeof(buf),
+		                 MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			logdbg("%s: driver closed its socket", d->node->path);
+			close_chan(d);
+			if (d->pid != 0 && d->state != DRV_STOPPING)
+				arm(d, TIMER_KILL, DRV_HANGUP_MS);
+			break;
+		}
+		if ((size_t)n > DDM_MSG_MAX ||
+		    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0) {
+			drv_fault(d, "malformed message");
+			break;
+		}
+		if (message(d, &m, payload, why, sizeof(why)) < 0) {
+			if (d->chan == ch)
+				drv_fault(d, why);
+			break;
+		}
+	}
+	chan_put(ch);
+}
+
+static void *
+ev_loop(void *arg)
+{
+	struct epoll_event evs[EV_BATCH];
+
+	for (;;) {
+		int n = epoll_wait(dfs.epfd, evs, EV_BATCH, -1);
+
+		if (n < 0 && errno != EINTR) {
+			logmsg("epoll_wait: %s", strerror(errno));
+			return NULL;
+		}
+		pthread_mutex_lock(&dfs.lock);
+		for (int i = 0; i < n; i++) {
+			struct evsrc *src = evs[i].data.ptr;
+
+			switch (src->kind) {
+			case EV_WAKE:
+				pthread_mutex_unlock(&dfs.lock);
+				return NULL;
+			case EV_SOCK:
+				readable(src->drv);
+				break;
+			case EV_PID:
+				gone(src->drv);
+				break;
+			case EV_TIMER:
+				timer_fired(src->drv);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&dfs.lock);
+	}
+}
+
+int
+ev_init(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ev_wake };
+
+	dfs.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (dfs.epfd < 0)
+		return -errno;
+	dfs.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dfs.wakefd < 0 ||
+	    epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, dfs.wakefd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+ev_start(void)
+{
+	int r = pthread_create(&ev_thread, NULL, ev_loop, NULL);
+
+	if (r != 0)
+		return -r;
+	ev_running = 1;
+	return 0;
+}
+
+/* Stops the event thread; drivers must be stopped first. */
+void
+ev_stop(void)
+{
+	uint64_t one = 1;
+
+	if (!ev_running)
+		return;
+	if (write(dfs.wakefd, &one, sizeof(one)) < 0)
+		logmsg("eventfd: %s", strerror(errno));
+	pthread_join(ev_thread, NULL);
+	ev_running = 0;
+}
+
+/* Stops every driver and waits (bounded) until all processes are gone. */
+void
+drv_stop_all(void)
+{
+	int64_t deadline = now_ms() + DRV_STOP_MS + 1000;
+
+	pthread_mutex_lock(&dfs.lock);
+	dfs.quit = 1;
+	for (size_t i = 0; i < dfs.n_nodes; i++)
+		if (dfs.nodes[i].drv != NULL)
+			drv_stop(dfs.nodes[i].drv);
+	for (;;) {
+		size_t alive = 0;
+
+		for (size_t i = 0; i < dfs.n_nodes; i++)
+			if (dfs.nodes[i].drv != NULL &&
+			    dfs.nodes[i].drv->pid != 0)
+				alive++;
+		if (alive == 0 || now_ms() >= deadline)
+			break;
+		timed_wait(100);
+	}
+	pthread_mutex_unlock(&dfs.lock);
+}

@@ -1,0 +1,372 @@
+/*
+ * spawn.c: finding driver binaries and starting driver processes.
+ *
+ * A driver is started by fork and exec.  The child keeps only its end of
+ * the SOCK_SEQPACKET socketpair (as fd 3) and stdout/stderr, gets ioperm
+ * for its granted ports (io = "pio" only, never iopl), switches to its
+ * run user and drops every capability before exec.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ddmfs.h"
+
+#ifndef DDM_DRIVER_DIR
+#define DDM_DRIVER_DIR "/usr/local/libexec/ddmfs"
+#endif
+
+#define DRV_FD      3  /* the socket's number in the driver */
+#define CAP_MAX_TRY 64 /* above any capability number Linux has */
+
+/*
+ * The driver search list: every directory below <B>/drivers first when
+ * this ddmfs runs from build tree <B> (written "<B>/drivers/" "*"), then
+ * cmdline_path, else the conf's driver_path, else DDM_DRIVER_DIR.  Returns a
+ * new colon-separated string or NULL.
+ */
+char *
+drv_search_list(const char *cmdline_path, const struct conf *c)
+{
+	const char *rest = cmdline_path;
+	char exe[PATH_MAX], *out = NULL;
+	const char *suffix = "/ddmfs/ddmfs";
+	ssize_t n;
+	struct stat st;
+
+	if (rest == NULL)
+		rest = c->driver_path;
+	if (rest == NULL)
+		rest = DDM_DRIVER_DIR;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > (ssize_t)strlen(suffix)) {
+		exe[n] = '\0';
+		if (strcmp(exe + n - strlen(suffix), suffix) == 0) {
+			exe[n - strlen(suffix)] = '\0';
+			strcat(exe, "/drivers");
+			if (stat(exe, &st) == 0 && S_ISDIR(st.st_mode) &&
+			    asprintf(&out, "%s/*:%s", exe, rest) < 0)
+				out = NULL;
+			if (out != NULL)
+				return out;
+		}
+	}
+	return strdup(rest);
+}
+
+static int
+is_exec(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, X_OK) == 0;
+}
+
+/* Looks for name in each subdirectory of dir. */
+static int
+lookup_sub(const char *dir, const char *name, char **ret_path)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	char *p;
+
+	if (dp == NULL)
+		return -ENOENT;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&p, "%s/%s/%s", dir, de->d_name, name) < 0)
+			break;
+		if (is_exec(p)) {
+			closedir(dp);
+			*ret_path = p;
+			return 0;
+		}
+		free(p);
+	}
+	closedir(dp);
+	return -ENOENT;
+}
+
+/*
+ * Finds driver binary name (a bare name) along dirs, colon-separated;
+ * an entry ending in "/" "*" means every subdirectory of that directory.
+ * Returns 0 or -ENOENT.
+ */
+int
+drv_lookup(const char *name, const char *dirs, char **ret_path)
+{
+	const char *s = dirs;
+
+	if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -ENOENT;
+	while (*s != '\0') {
+		size_t len = strcspn(s, ":");
+		char dir[PATH_MAX], *p;
+
+		if (len > 0 && len < sizeof(dir)) {
+			memcpy(dir, s, len);
+			dir[len] = '\0';
+			if (len >= 2 && strcmp(dir + len - 2, "/*") == 0) {
+				dir[len - 2] = '\0';
+				if (lookup_sub(dir, name, ret_path) == 0)
+					return 0;
+			} else if (asprintf(&p, "%s/%s", dir, name) >= 0) {
+				if (is_exec(p)) {
+					*ret_path = p;
+					return 0;
+				}
+				free(p);
+			}
+		}
+		s += len;
+		if (*s == ':')
+			s++;
+	}
+	return -ENOENT;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Creates state_dir (0755) and state_dir/sim (0755) owned by the drivers'
+ * user: the one all devices run as, else the conf's driver user.
+ */
+int
+drv_prepare_state(const struct conf *c, const char *state_dir)
+{
+	uid_t uid = c->driver_uid;
+	gid_t gid = c->driver_gid;
+	int first = 1, same = 1, r;
+	char sim[PATH_MAX];
+
+	r = mkdir_p(state_dir, 0755);
+	if (r < 0)
+		return r;
+	for (unsigned int b = 0; b < c->n_buses; b++)
+		for (unsigned int i = 0; i < c->buses[b].n_devices; i++) {
+			const struct conf_device *d = &c->buses[b].devices[i];
+
+			if (first) {
+				uid = d->run_uid;
+				gid = d->run_gid;
+				first = 0;
+			} else if (d->run_uid != uid || d->run_gid != gid) {
+				same = 0;
+			}
+		}
+	if (!same) {
+		uid = c->driver_uid;
+		gid = c->driver_gid;
+	}
+	if (snprintf(sim, sizeof(sim), "%s/sim", state_dir) >= (int)sizeof(sim))
+		return -ENAMETOOLONG;
+	if (mkdir(sim, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (chown(sim, uid, gid) < 0)
+		return -errno;
+	return 0;
+}
+
+static char **
+build_argv(const struct drv *d, const struct conf_device *cd)
+{
+	char ports[CONF_PORTS_MAX * 16 + 16] = "";
+	size_t n_args = 0, k = 0, off;
+	char **argv;
+
+	while (cd->args != NULL && cd->args[n_args] != NULL)
+		n_args++;
+	argv = calloc(n_args + 8, sizeof(*argv));
+	if (argv == NULL)
+		return NULL;
+	argv[k++] = strdup(d->path);
+	if (asprintf(&argv[k++], "--io=%s", cd->io) < 0 ||
+	    asprintf(&argv[k++], "--node=%s", d->node->path) < 0 ||
+	    asprintf(&argv[k++], "--state-dir=%s", dfs.state_dir) < 0 ||
+	    asprintf(&argv[k++], "--ddm-fd=%d", DRV_FD) < 0)
+		argv[--k] = NULL;
+	if (cd->n_ports > 0 && k == 5) {
+		off = (size_t)snprintf(ports, sizeof(ports), "--ports=");
+		for (unsigned int i = 0; i < cd->n_ports; i++)
+			off += (size_t)snprintf(
+			        ports + off, sizeof(ports) - off, "%s0x%x-0x%x",
+			        i > 0 ? "," : "", cd->ports[i].base,
+			        cd->ports[i].base + cd->ports[i].len - 1);
+		argv[k++] = strdup(ports);
+	}
+	for (size_t i = 0; i < n_args; i++)
+		argv[k++] = strdup(cd->args[i]);
+	for (size_t i = 0; i < k; i++)
+		if (argv[i] == NULL) {
+			for (size_t j = 0; j < k; j++)
+				free(argv[j]);
+			free(argv);
+			return NULL;
+		}
+	return argv;
+}
+
+static void
+free_argv(char **argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* In the child: writes "ddmfs: NODE: what: ENAME" and exits 127. */
+static void __attribute__((noreturn))
+child_die(const char *node, const char *what, int err)
+{
+	char buf[256];
+	const char *e = strerrorname_np(err);
+	int n = snprintf(buf, sizeof(buf), "ddmfs: %s: %s: %s\n", node, what,
+	                 e != NULL ? e : "error");
+
+	if (n > 0 && write(2, buf, (size_t)n) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* In the child: grants, identity, capabilities, then exec. */
+static void __attribute__((noreturn))
+child(const struct drv *d, const struct conf_device *cd, int sock, char **argv)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
+		                                0 };
+	struct __user_cap_data_struct data[2];
+	const char *node = d->node->path;
+	sigset_t all;
+	int null;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (sock == DRV_FD) {
+		if (fcntl(sock, F_SETFD, 0) < 0)
+			child_die(node, "fcntl", errno);
+	} else if (dup2(sock, DRV_FD) < 0) {
+		child_die(node, "dup2", errno);
+	}
+	null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0)
+		child_die(node, "/dev/null", errno);
+	if (close_range(DRV_FD + 1, ~0U, 0) < 0)
+		child_die(node, "close_range", errno);
+	if (strcmp(cd->io, "pio") == 0)
+		for (unsigned int i = 0; i < cd->n_ports; i++)
+			if (ioperm(cd->ports[i].base, cd->ports[i].len, 1) < 0)
+				child_die(node, "ioperm", errno);
+	for (int cap = 0; cap < CAP_MAX_TRY; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			child_die(node, "PR_CAPBSET_DROP", errno);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		child_die(node, "PR_CAP_AMBIENT", errno);
+	if (setgroups(0, NULL) < 0)
+		child_die(node, "setgroups", errno);
+	if (setresgid(cd->run_gid, cd->run_gid, cd->run_gid) < 0)
+		child_die(node, "setresgid", errno);
+	if (setresuid(cd->run_uid, cd->run_uid, cd->run_uid) < 0)
+		child_die(node, "setresuid", errno);
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		child_die(node, "capset", errno);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_die(node, "PR_SET_NO_NEW_PRIVS", errno);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
+		child_die(node, "PR_SET_PDEATHSIG", errno);
+	execv(argv[0], argv);
+	child_die(node, argv[0], errno);
+}
+
+/*
+ * Starts d's driver process (dfs.lock held).  Returns 0 with the ddmfs end
+ * of the socket in *ret_sock and a pidfd in *ret_pidfd, or -errno.
+ */
+int
+drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
+{
+	const struct conf_device *cd =
+	        &dfs.conf->buses[d->node->bus].devices[d->node->dev];
+	char **argv = build_argv(d, cd);
+	int sv[2], pidfd, r;
+	pid_t pid;
+
+	if (argv == NULL)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		goto free_args;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto close_sock;
+	}
+	if (pid == 0)
+		child(d, cd, sv[1], argv);
+	close(sv[1]);
+	free_argv(argv);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		r = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sv[0]);
+		return r;
+	}
+	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	d->pid = pid;
+	*ret_sock = sv[0];
+	*ret_pidfd = pidfd;
+	return 0;
+
+close_sock:
+	close(sv[0]);
+	close(sv[1]);
+free_args:
+	free_argv(argv);
+	return r;
+}
