@@ -315,6 +315,33 @@ def test_bad_and_missing_confs_exit_2_with_file_and_line():
         m.cleanup()
 
 
+def test_unknown_io_backend_and_overlapping_ports_are_refused():
+    m = Mount()
+    try:
+        r = ddmfs_with_conf(conf_text(
+            '{ name = "rtc0"; driver = "ddm-rtc";\n io = "bogus"; }'),
+            m.tmp)
+        assert r.returncode == 2, r
+        assert re.search(r'bad\.conf:\d+: .*"bogus"', r.stderr), r.stderr
+        r = ddmfs_with_conf(conf_text(
+            '{ name = "lp0"; driver = "ddm-lp"; ports = [ "0x378-0x37a" ]; },'
+            '\n{ name = "lp1"; driver = "ddm-lp"; ports = [ "0x37a" ]; }'),
+            m.tmp)
+        assert r.returncode == 2, r
+        assert "isa0/lp1" in r.stderr and "isa0/lp0" in r.stderr, r.stderr
+        assert "overlap" in r.stderr, r.stderr
+        # the driver itself refuses an unknown backend by name
+        drv = os.path.join(os.path.dirname(DDMFS), "..", "drivers", "rtc",
+                           "ddm-rtc")
+        r = subprocess.run([drv, "--io=bogus", "--node=isa0/rtc0",
+                            "--ddm-fd=0"], capture_output=True, text=True,
+                           timeout=20)
+        assert r.returncode == 2, r
+        assert "bogus" in r.stderr, r.stderr
+    finally:
+        m.cleanup()
+
+
 def test_missing_driver_binary_leaves_that_node_out():
     devices = """
 			{ name = "rtc0"; driver = "ddm-rtc"; mode = "0644"; },
@@ -360,6 +387,7 @@ if __name__ == "__main__":
         test_garbage_and_huge_writes_get_einval_and_keep_the_time,
         test_unknown_ioctl_gets_enotty,
         test_bad_and_missing_confs_exit_2_with_file_and_line,
+        test_unknown_io_backend_and_overlapping_ports_are_refused,
         test_missing_driver_binary_leaves_that_node_out,
         test_ddmctl_lists_nodes_in_stable_columns,
     ]))
