@@ -1,7 +1,11 @@
 /*
  * lp.c: ddm-lp, the driver for the PC parallel printer port.
  *
- * Open is exclusive (-EBUSY for a second open).  Read gives one status line
+ * Open is exclusive.  An open that finds the port held waits (suspended)
+ * up to LP_OPEN_WAIT_MS for the holder's release, then gets -EBUSY: over
+ * FUSE the release of a closed file can reach the driver after the next
+ * open, and that open must not fail for a port nobody holds.  Waiting opens
+ * are served in order.  Read gives one status line
  * "busy=B select=S paperout=P error=E\n" per open, then EOF.  Write sends
  * the bytes one at a time with the strobe handshake.  LPGETSTATUS returns
  * the raw status register as an int (CUSE transport only).
@@ -36,6 +40,8 @@
 /* Timer polls of a busy printer start at this delay and double. */
 #define LP_POLL_MIN_US 1000
 #define LP_POLL_MAX_US 10000
+/* Longest wait of an open for the port holder's release, in milliseconds. */
+#define LP_OPEN_WAIT_MS 200
 
 /* One suspended write: the bytes not sent yet, copied from the caller. */
 struct lp_job {
@@ -49,13 +55,22 @@ struct lp_job {
 	struct lp_job *lj_next;
 };
 
+/* One suspended open, waiting for the port. */
+struct lp_waiter {
+	struct ddm_req *lw_req;
+	struct ddm_handle *lw_h;
+	int lw_timer; /* its LP_OPEN_WAIT_MS bound */
+	struct lp_waiter *lw_next;
+};
+
 struct lp_softc {
 	struct ddm_dev *sc_dev;
 	struct io_region *sc_ior; /* ports 0x378-0x37a */
 	unsigned int sc_timeout_ms;
-	int sc_open;            /* a handle holds the port */
-	struct lp_job *sc_jobs; /* queued writes, the first one active */
-	int sc_timer;           /* pending poll timer id, or 0 */
+	int sc_open;                  /* a handle holds the port */
+	struct lp_job *sc_jobs;       /* queued writes, the first one active */
+	int sc_timer;                 /* pending poll timer id, or 0 */
+	struct lp_waiter *sc_waiters; /* opens waiting for the port, in order */
 };
 
 /* Per-open state: the status line handed out by read. */
@@ -285,6 +300,7 @@ release_region:
 static void
 lp_detach(struct lp_softc *sc)
 {
+	struct lp_waiter *lw;
 	struct lp_job *lj;
 
 	if (sc->sc_timer > 0)
@@ -293,6 +309,11 @@ lp_detach(struct lp_softc *sc)
 	while ((lj = sc->sc_jobs) != NULL) {
 		sc->sc_jobs = lj->lj_next;
 		lp_job_free(lj);
+	}
+	while ((lw = sc->sc_waiters) != NULL) {
+		sc->sc_waiters = lw->lw_next;
+		ddm_timer_cancel(sc->sc_dev, lw->lw_timer);
+		free(lw);
 	}
 	io_region_release(sc->sc_ior);
 	sc->sc_ior = NULL;
@@ -316,20 +337,100 @@ lp_fini(struct ddm_dev *dev, void *arg)
 	lp_detach(arg);
 }
 
+/* Gives the port to h. */
 static int
-lp_open(struct ddm_handle *h)
+lp_take(struct lp_softc *sc, struct ddm_handle *h)
 {
-	struct lp_softc *sc = h->sc;
 	struct lp_open *lo;
 
-	if (sc->sc_open)
-		return -EBUSY;
 	lo = calloc(1, sizeof(*lo));
 	if (lo == NULL)
 		return -ENOMEM;
 	h->priv = lo;
 	sc->sc_open = 1;
 	return 0;
+}
+
+/* Takes waiter lw off the queue. */
+static void
+lp_unwait(struct lp_softc *sc, struct lp_waiter *lw)
+{
+	struct lp_waiter **pp;
+
+	for (pp = &sc->sc_waiters; *pp != NULL; pp = &(*pp)->lw_next) {
+		if (*pp == lw) {
+			*pp = lw->lw_next;
+			return;
+		}
+	}
+}
+
+/* A waiting open's bound expired: the port is really in use. */
+static void
+lp_wait_expired(struct ddm_dev *dev, void *arg)
+{
+	struct lp_waiter *lw = arg;
+
+	lp_unwait(lw->lw_h->sc, lw);
+	ddm_reply(lw->lw_req, -EBUSY, NULL, 0);
+	free(lw);
+}
+
+/* Suspends open r of h until the port is released or LP_OPEN_WAIT_MS. */
+static int
+lp_wait_port(struct lp_softc *sc, struct ddm_handle *h, struct ddm_req *r)
+{
+	struct lp_waiter *lw, **tail;
+	int id;
+
+	lw = calloc(1, sizeof(*lw));
+	if (lw == NULL)
+		return -ENOMEM;
+	id = ddm_timer_add(sc->sc_dev, (uint64_t)LP_OPEN_WAIT_MS * 1000,
+	                   lp_wait_expired, lw);
+	if (id < 0) {
+		free(lw);
+		return -EBUSY;
+	}
+	*lw = (struct lp_waiter){ .lw_req = r, .lw_h = h, .lw_timer = id };
+	for (tail = &sc->sc_waiters; *tail != NULL; tail = &(*tail)->lw_next)
+		;
+	*tail = lw;
+	return DDM_SUSPEND;
+}
+
+/* The port is free: the first waiting open that can take it gets it. */
+static void
+lp_handoff(struct lp_softc *sc)
+{
+	struct lp_waiter *lw;
+	int err;
+
+	while (!sc->sc_open && (lw = sc->sc_waiters) != NULL) {
+		sc->sc_waiters = lw->lw_next;
+		ddm_timer_cancel(sc->sc_dev, lw->lw_timer);
+		err = lp_take(sc, lw->lw_h);
+		ddm_reply(lw->lw_req, err, NULL, 0);
+		free(lw);
+	}
+}
+
+/*
+ * Takes the port, or waits for its holder's release; without a request to
+ * suspend (ddm_open_req() gives NULL) a held port is -EBUSY at once.
+ */
+static int
+lp_open(struct ddm_handle *h)
+{
+	struct lp_softc *sc = h->sc;
+	struct ddm_req *r;
+
+	if (!sc->sc_open)
+		return lp_take(sc, h);
+	r = ddm_open_req(h);
+	if (r == NULL)
+		return -EBUSY;
+	return lp_wait_port(sc, h, r);
 }
 
 static void
@@ -340,6 +441,7 @@ lp_release(struct ddm_handle *h)
 	free(h->priv);
 	h->priv = NULL;
 	sc->sc_open = 0;
+	lp_handoff(sc);
 }
 
 /* Formats the status register as the node's status line. */
@@ -423,12 +525,22 @@ free_job:
 	return lp_result(off, -ENOMEM);
 }
 
-/* Forgets suspended write r; libdriver answers it -EINTR. */
+/* Forgets suspended open or write r; libdriver answers it -EINTR. */
 static void
 lp_cancel(struct ddm_handle *h, struct ddm_req *r)
 {
 	struct lp_softc *sc = h->sc;
 	struct lp_job **pp, *lj;
+	struct lp_waiter *lw;
+
+	for (lw = sc->sc_waiters; lw != NULL; lw = lw->lw_next) {
+		if (lw->lw_req == r) {
+			lp_unwait(sc, lw);
+			ddm_timer_cancel(sc->sc_dev, lw->lw_timer);
+			free(lw);
+			return;
+		}
+	}
 
 	for (pp = &sc->sc_jobs; *pp != NULL; pp = &(*pp)->lj_next) {
 		if ((*pp)->lj_req != r)

@@ -6,7 +6,8 @@
  * answer in cuse.c.
  *
  *   CUSE op   ddm request   answer (cuse.c)
- *   open      DDM_OPEN      fuse_reply_open (direct_io, nonseekable)
+ *   open      DDM_OPEN      fuse_reply_open (direct_io, nonseekable), maybe
+ *                           later: the hook may suspend an open
  *   release   DDM_RELEASE   fuse_reply_err(0) here, at once
  *   read      DDM_READ      fuse_reply_buf
  *   write     DDM_WRITE     fuse_reply_write
@@ -121,11 +122,14 @@ on_interrupt(fuse_req_t req, void *data)
 	cuse_push(cr->c, &(struct ddm_rq){ .op = DDM_INTERRUPT, .id = cr->id });
 }
 
-/* Queues a request that a hook may suspend, and hears its interrupts. */
+/*
+ * Queues a request that a hook may suspend (co as for enqueue()), and hears
+ * its interrupts.
+ */
 static void
-enqueue_slow(fuse_req_t req, struct ddm_rq *rq)
+enqueue_slow(fuse_req_t req, struct ddm_rq *rq, struct copen *co)
 {
-	struct creq *cr = enqueue(req, rq, NULL);
+	struct creq *cr = enqueue(req, rq, co);
 
 	if (cr != NULL)
 		fuse_req_interrupt_func(req, on_interrupt, cr);
@@ -140,11 +144,11 @@ on_open(fuse_req_t req, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	enqueue(req,
-	        &(struct ddm_rq){ .op = DDM_OPEN,
-	                          .fh = (uintptr_t)co,
-	                          .arg0 = (uint32_t)fi->flags },
-	        co);
+	enqueue_slow(req,
+	             &(struct ddm_rq){ .op = DDM_OPEN,
+	                               .fh = (uintptr_t)co,
+	                               .arg0 = (uint32_t)fi->flags },
+	             co);
 }
 
 static void
@@ -162,8 +166,10 @@ static void
 on_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)off; /* a device has no file offset */
-	enqueue_slow(req, &(struct ddm_rq){
-	                          .op = DDM_READ, .fh = fi->fh, .arg1 = size });
+	enqueue_slow(
+	        req,
+	        &(struct ddm_rq){ .op = DDM_READ, .fh = fi->fh, .arg1 = size },
+	        NULL);
 }
 
 static void
@@ -171,10 +177,12 @@ on_write(fuse_req_t req, const char *buf, size_t size, off_t off,
          struct fuse_file_info *fi)
 {
 	(void)off;
-	enqueue_slow(req, &(struct ddm_rq){ .op = DDM_WRITE,
-	                                    .fh = fi->fh,
-	                                    .payload = buf,
-	                                    .len = size });
+	enqueue_slow(req,
+	             &(struct ddm_rq){ .op = DDM_WRITE,
+	                               .fh = fi->fh,
+	                               .payload = buf,
+	                               .len = size },
+	             NULL);
 }
 
 static void
@@ -235,13 +243,15 @@ on_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		                       out_size > 0);
 		return;
 	}
-	enqueue_slow(req, &(struct ddm_rq){ .op = DDM_IOCTL,
-	                                    .fh = fi->fh,
-	                                    .arg0 = ucmd,
-	                                    .arg1 = (uintptr_t)arg,
-	                                    .arg2 = out_size,
-	                                    .payload = in_buf,
-	                                    .len = in_size });
+	enqueue_slow(req,
+	             &(struct ddm_rq){ .op = DDM_IOCTL,
+	                               .fh = fi->fh,
+	                               .arg0 = ucmd,
+	                               .arg1 = (uintptr_t)arg,
+	                               .arg2 = out_size,
+	                               .payload = in_buf,
+	                               .len = in_size },
+	             NULL);
 }
 
 /* Keeps the newest pollhandle per open file; the older one is dropped. */

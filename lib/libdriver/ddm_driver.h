@@ -35,6 +35,13 @@
  * ddm_reply() or ddm_reply_error().  Never block the request loop: use a
  * timer (ddm_timer_add()) to come back.
  *
+ * An open hook may suspend too: it takes its request with ddm_open_req(h)
+ * and later answers ddm_reply(r, 0, NULL, 0) (the handle is open) or
+ * ddm_reply_error(r, -errno).  Until then the handle is "opening": no other
+ * request and no release arrive for it.  An open answered with an error,
+ * interrupted (cancel, then -EINTR) or still pending at shutdown never
+ * opened: its handle is freed without calling release.
+ *
  * The same driver source serves both transports (FUSE forwarding through
  * ddmfs, and CUSE); libdriver hides which one is in use.
  */
@@ -49,7 +56,7 @@ struct io;
 struct ddm_dev; /* the driver process's context; one per process */
 struct ddm_req; /* one request in flight */
 
-/* Returned by read, write and ioctl hooks that will reply later. */
+/* Returned by open, read, write and ioctl hooks that will reply later. */
 #define DDM_SUSPEND (-100000)
 
 /* One open file of the node. */
@@ -66,7 +73,7 @@ struct ddm_handle {
 struct ddm_ioctl {
 	unsigned int cmd;
 	unsigned long arg; /* the raw argument, for value ioctls (KDSKBMODE) */
-	const void *in;	   /* data the caller passed in */
+	const void *in;    /* data the caller passed in */
 	size_t in_len;
 	void *out; /* data to copy back to the caller */
 	size_t out_len;
@@ -92,11 +99,11 @@ struct ddm_driver_ops {
 	int (*open)(struct ddm_handle *h);
 	void (*release)(struct ddm_handle *h);
 	ssize_t (*read)(struct ddm_handle *h, struct ddm_req *r, void *buf,
-			size_t size);
+	                size_t size);
 	ssize_t (*write)(struct ddm_handle *h, struct ddm_req *r,
-			 const void *buf, size_t size);
+	                 const void *buf, size_t size);
 	int (*ioctl)(struct ddm_handle *h, struct ddm_req *r,
-		     struct ddm_ioctl *io);
+	             struct ddm_ioctl *io);
 	/* Returns the poll(2) events that are ready now. */
 	unsigned int (*poll)(struct ddm_handle *h);
 	/* A suspended request was interrupted: forget r; libdriver replies
@@ -110,7 +117,7 @@ struct ddm_driver_ops {
  * sizeof(*ops), so the table can grow without breaking old drivers.
  */
 int ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
-		    size_t ops_size, void *sc);
+                    size_t ops_size, void *sc);
 
 /* The libio backend chosen with --io=. */
 struct io *ddm_io(struct ddm_dev *dev);
@@ -125,6 +132,11 @@ const char *ddm_state_dir(struct ddm_dev *dev);
 struct ddm_handle *ddm_req_handle(struct ddm_req *r);
 /* For a suspended read: how many bytes the caller asked for. */
 size_t ddm_req_size(struct ddm_req *r);
+/*
+ * The OPEN request of h, for an open hook that wants to suspend; valid only
+ * while h's open hook runs (NULL elsewhere).
+ */
+struct ddm_req *ddm_open_req(struct ddm_handle *h);
 
 /*
  * Answers a suspended request: result >= 0 with len bytes of data (read,
@@ -141,20 +153,20 @@ typedef void ddm_timer_fn(struct ddm_dev *dev, void *arg);
 /* Calls fn(dev, arg) once, delay_us from now.  Returns a timer id > 0 or
  * -errno. */
 int ddm_timer_add(struct ddm_dev *dev, uint64_t delay_us, ddm_timer_fn *fn,
-		  void *arg);
+                  void *arg);
 /* Cancels a pending timer; an unknown or expired id is ignored. */
 void ddm_timer_cancel(struct ddm_dev *dev, int id);
 
 typedef void ddm_fd_fn(struct ddm_dev *dev, int fd, unsigned int events,
-		       void *arg);
+                       void *arg);
 
 /* Calls fn when fd has any of events (EPOLLIN...).  Returns 0 or -errno. */
 int ddm_fd_watch(struct ddm_dev *dev, int fd, unsigned int events,
-		 ddm_fd_fn *fn, void *arg);
+                 ddm_fd_fn *fn, void *arg);
 void ddm_fd_unwatch(struct ddm_dev *dev, int fd);
 
 /* Logs to stderr with the driver and node name in front. */
 void ddm_log(struct ddm_dev *dev, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 #endif /* DDM_DRIVER_H */

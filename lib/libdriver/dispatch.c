@@ -3,6 +3,8 @@
  * into a call of the driver's hook, keeps the open handles (by fh) and the
  * suspended requests, and checks every answer before it goes out: a hook
  * that claims more bytes than there are is a driver bug and gives -EIO.
+ * A handle whose open is suspended is "opening" until the answer: then it
+ * becomes open (0) or is freed without release (-errno).
  */
 #include "config.h"
 
@@ -58,6 +60,15 @@ hgrow(struct ddm_dev *dev)
 	free(old);
 }
 
+/* The open (not opening) handle fh, or NULL. */
+static struct hnd *
+hlive(struct ddm_dev *dev, uint64_t fh)
+{
+	struct hnd *hp = hlookup(dev, fh);
+
+	return hp != NULL && hp->open_req == NULL ? hp : NULL;
+}
+
 static void
 hinsert(struct ddm_dev *dev, struct hnd *hp)
 {
@@ -106,11 +117,30 @@ req_new(struct ddm_dev *dev, const struct ddm_rq *rq, struct hnd *hp)
 	return r;
 }
 
+/*
+ * Settles the handle of OPEN request r as it is freed: open if r was
+ * answered >= 0, else gone without a release (it never opened).
+ */
+static void
+open_settle(struct ddm_req *r)
+{
+	struct hnd *hp = r->hnd;
+
+	hp->open_req = NULL;
+	r->hnd = NULL;
+	if (!r->done || r->result < 0) {
+		hremove(r->dev, hp);
+		free(hp);
+	}
+}
+
 static void
 req_free(struct ddm_req *r)
 {
 	struct ddm_dev *dev = r->dev;
 
+	if (r->op == DDM_OPEN && r->hnd != NULL && r->hnd->open_req == r)
+		open_settle(r);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -161,6 +191,9 @@ check_answer(struct ddm_req *r, long result, size_t *len)
 		if (result > DDM_PAYLOAD_MAX || *len > r->size)
 			goto bug;
 		return result;
+	case DDM_OPEN:
+		*len = 0;
+		return 0;
 	default:
 		if (result > DDM_PAYLOAD_MAX)
 			goto bug;
@@ -189,6 +222,7 @@ ddm_reply(struct ddm_req *r, long result, const void *data, size_t len)
 	result = check_answer(r, result, &len);
 	send_reply(r->dev, r->id, r->tctx, result, data, len);
 	r->done = true;
+	r->result = result;
 	if (!r->in_hook)
 		req_free(r);
 }
@@ -209,6 +243,14 @@ size_t
 ddm_req_size(struct ddm_req *r)
 {
 	return r->size;
+}
+
+struct ddm_req *
+ddm_open_req(struct ddm_handle *h)
+{
+	struct hnd *hp = (struct hnd *)h;
+
+	return hp != NULL && hp->in_open ? hp->open_req : NULL;
 }
 
 void
@@ -257,11 +299,15 @@ cancel(struct ddm_req *r)
 	finish(r, -EINTR, NULL, 0);
 }
 
+/*
+ * Makes handle rq->fh and calls the open hook; the handle is "opening"
+ * until r is answered, which may be later if the hook suspends.
+ */
 static void
 do_open(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 {
 	struct hnd *hp;
-	int rc = 0;
+	long rc = 0;
 
 	if (hlookup(dev, rq->fh) != NULL) {
 		finish(r, -EBADF, NULL, 0);
@@ -281,16 +327,14 @@ do_open(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 	};
 	hp->dev = dev;
 	hp->fh = rq->fh;
+	hp->open_req = r;
 	hinsert(dev, hp);
-	if (dev->ops.open != NULL)
+	r->hnd = hp;
+	if (dev->ops.open != NULL) {
+		r->in_hook = true;
+		hp->in_open = true;
 		rc = dev->ops.open(&hp->h);
-	if (rc > 0)
-		rc = 0;
-	else if (rc < DDM_ERRNO_MIN)
-		rc = -EIO;
-	if (rc < 0) {
-		hremove(dev, hp);
-		free(hp);
+		hp->in_open = false; /* hp lives on until r is freed */
 	}
 	finish(r, rc, NULL, 0);
 }
@@ -298,7 +342,7 @@ do_open(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 static void
 do_release(struct ddm_dev *dev, uint64_t fh)
 {
-	struct hnd *hp = hlookup(dev, fh);
+	struct hnd *hp = hlive(dev, fh);
 	struct ddm_req *r, *next;
 
 	if (hp == NULL) {
@@ -439,7 +483,7 @@ dispatch(struct ddm_dev *dev, const struct ddm_rq *rq)
 		do_interrupt(dev, rq->id);
 		return;
 	}
-	r = req_new(dev, rq, hlookup(dev, rq->fh));
+	r = req_new(dev, rq, rq->op == DDM_OPEN ? NULL : hlive(dev, rq->fh));
 	if (r == NULL) {
 		send_reply(dev, rq->id, rq->tctx, -ENOMEM, NULL, 0);
 		return;

@@ -91,6 +91,10 @@ struct hnd {
 	struct ddm_dev *dev;
 	uint64_t fh;
 	bool want_notify; /* a poll asked to be told of changes */
+	bool in_open;     /* the open hook runs: ddm_open_req() works */
+	/* The OPEN not answered yet: the handle is "opening" and serves no
+	 * other request until the answer settles it (req_free()). */
+	struct ddm_req *open_req;
 	struct hnd *next; /* hash chain */
 };
 
@@ -103,6 +107,7 @@ struct ddm_req {
 	size_t size;  /* read: bytes asked; write: bytes given; ioctl: out */
 	bool in_hook; /* a hook runs with r: replies must not free it */
 	bool done;    /* answered */
+	long result;  /* the answer sent, once done */
 	struct ddm_req *prev, *next; /* dev->reqs */
 };
 

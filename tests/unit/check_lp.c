@@ -3,8 +3,9 @@
  *
  * libdriver's reply and timer calls are replaced by fakes that record what
  * the driver asked for; the test fires the timers itself, after really
- * waiting their delay.  A hook on io_write8 can change the printer's
- * condition after the n-th strobe, to stop a write part-way.
+ * waiting their delay.  ddm_open_req() gives the request the test names in
+ * open_req (NULL: an open that cannot suspend).  A hook on io_write8 can change
+ * the printer's condition after the n-th strobe, to stop a write part-way.
  */
 #include <check.h>
 #include <errno.h>
@@ -39,6 +40,7 @@ static int ndelays;
 static int strobes;    /* falling STROBE edges seen */
 static int hook_after; /* change the state after this many */
 static const char *hook_state;
+static struct ddm_req *open_req; /* what ddm_open_req() gives */
 
 static void
 fake_reply(struct ddm_req *r, long result, const void *data, size_t len)
@@ -72,6 +74,12 @@ fake_timer_cancel(struct ddm_dev *dev, int id)
 	timers[id - 1].live = 0;
 }
 
+static struct ddm_req *
+fake_open_req(struct ddm_handle *h)
+{
+	return open_req;
+}
+
 /* io_write8 that counts strobes and may change the printer afterwards. */
 static int
 hook_io_write8(struct io_region *r, uint64_t off, uint8_t v)
@@ -92,6 +100,7 @@ hook_io_write8(struct io_region *r, uint64_t off, uint8_t v)
 #define ddm_reply        fake_reply
 #define ddm_timer_add    fake_timer_add
 #define ddm_timer_cancel fake_timer_cancel
+#define ddm_open_req     fake_open_req
 #define io_write8        hook_io_write8
 #define main             lp_main_unused
 #include "lp.c"
@@ -146,6 +155,7 @@ setup(void)
 	ndelays = 0;
 	strobes = 0;
 	hook_after = -1;
+	open_req = NULL;
 	ck_assert_int_eq(lp_attach(&sc, NULL, sim), 0);
 }
 
@@ -293,6 +303,61 @@ START_TEST(test_lp_open_is_exclusive)
 }
 END_TEST
 
+/* Opens h as the loop would, with request r to suspend. */
+static int
+open_with(struct ddm_handle *h, struct ddm_req *r)
+{
+	open_req = r;
+	return lp_open(h);
+}
+
+START_TEST(test_lp_second_open_waits_and_gets_port_on_release)
+{
+	struct ddm_handle h1 = { .sc = &sc }, h2 = { .sc = &sc };
+	struct ddm_req r1 = { 0 }, r2 = { 0 };
+
+	ck_assert_int_eq(open_with(&h1, &r1), 0);
+	ck_assert_int_eq(open_with(&h2, &r2), DDM_SUSPEND);
+	ck_assert_int_eq(r2.replied, 0);
+	ck_assert_ptr_null(h2.priv);
+	ck_assert_int_eq(live_timers(), 1);
+	ck_assert_uint_eq(delays[0], LP_OPEN_WAIT_MS * 1000);
+	ck_assert_uint_eq(LP_OPEN_WAIT_MS, 200);
+	lp_release(&h1);
+	ck_assert_int_eq(r2.replied, 1);
+	ck_assert_int_eq(r2.result, 0);
+	ck_assert_ptr_nonnull(h2.priv);
+	ck_assert_int_eq(live_timers(), 0); /* the bound is cancelled */
+	ck_assert_int_eq(sc.sc_open, 1);
+	ck_assert_int_eq(r1.replied, 0); /* answered by its own return */
+	lp_release(&h2);
+	ck_assert_int_eq(sc.sc_open, 0);
+}
+END_TEST
+
+START_TEST(test_lp_waiting_opens_are_served_in_order)
+{
+	struct ddm_handle h1 = { .sc = &sc }, h2 = { .sc = &sc },
+	                  h3 = { .sc = &sc };
+	struct ddm_req r2 = { 0 }, r3 = { 0 };
+
+	ck_assert_int_eq(open_with(&h1, NULL), 0);
+	ck_assert_int_eq(open_with(&h2, &r2), DDM_SUSPEND);
+	ck_assert_int_eq(open_with(&h3, &r3), DDM_SUSPEND);
+	lp_release(&h1);
+	ck_assert_int_eq(r2.result, 0);
+	ck_assert_int_eq(r2.replied, 1);
+	ck_assert_int_eq(r3.replied, 0); /* keeps waiting, its bound too */
+	ck_assert_int_eq(live_timers(), 1);
+	lp_release(&h2);
+	ck_assert_int_eq(r3.replied, 1);
+	ck_assert_int_eq(r3.result, 0);
+	ck_assert_ptr_nonnull(h3.priv);
+	ck_assert_int_eq(live_timers(), 0);
+	lp_release(&h3);
+}
+END_TEST
+
 START_TEST(test_lp_getstatus_returns_status_register)
 {
 	struct ddm_handle h = { .sc = &sc };
@@ -413,6 +478,55 @@ START_TEST(test_lp_cancel_drops_suspended_write)
 }
 END_TEST
 
+START_TEST(test_lp_waiting_open_gets_ebusy_after_bound)
+{
+	struct ddm_handle h1 = { .sc = &sc }, h2 = { .sc = &sc },
+	                  h3 = { .sc = &sc };
+	struct ddm_req r2 = { 0 }, r3 = { 0 };
+	uint64_t t0;
+
+	ck_assert_int_eq(open_with(&h1, NULL), 0);
+	t0 = mono_us();
+	ck_assert_int_eq(open_with(&h2, &r2), DDM_SUSPEND);
+	ck_assert_int_eq(run_timers(), 1);
+	ck_assert_uint_ge(mono_us() - t0, LP_OPEN_WAIT_MS * 1000);
+	ck_assert_int_eq(r2.replied, 1);
+	ck_assert_int_eq(r2.result, -EBUSY);
+	ck_assert_ptr_null(h2.priv);
+	ck_assert_ptr_null(sc.sc_waiters);
+	ck_assert_int_eq(sc.sc_open, 1); /* h1 still holds the port */
+	lp_release(&h1);
+	ck_assert_int_eq(r2.replied, 1); /* not answered twice */
+	ck_assert_int_eq(open_with(&h3, &r3), 0);
+	lp_release(&h3);
+}
+END_TEST
+
+START_TEST(test_lp_cancel_drops_waiting_open)
+{
+	struct ddm_handle h1 = { .sc = &sc }, h2 = { .sc = &sc },
+	                  h3 = { .sc = &sc };
+	struct ddm_req r2 = { 0 }, r3 = { 0 };
+
+	ck_assert_int_eq(open_with(&h1, NULL), 0);
+	ck_assert_int_eq(open_with(&h2, &r2), DDM_SUSPEND);
+	ck_assert_int_eq(open_with(&h3, &r3), DDM_SUSPEND);
+	ck_assert_int_eq(live_timers(), 2);
+	lp_cancel(&h2, &r2);
+	ck_assert_int_eq(live_timers(), 1); /* its bound is gone */
+	ck_assert_int_eq(r2.replied, 0);    /* libdriver answers -EINTR */
+	lp_release(&h1);
+	ck_assert_int_eq(r2.replied, 0);
+	ck_assert_ptr_null(h2.priv);
+	ck_assert_int_eq(r3.replied, 1);
+	ck_assert_int_eq(r3.result, 0);
+	lp_cancel(&h3, &r3); /* no longer waiting: ignored */
+	ck_assert_ptr_nonnull(h3.priv);
+	ck_assert_int_eq(sc.sc_open, 1);
+	lp_release(&h3);
+}
+END_TEST
+
 static Suite *
 lp_suite(void)
 {
@@ -428,6 +542,8 @@ lp_suite(void)
 	tcase_add_test(tc, test_lp_status_line_format);
 	tcase_add_test(tc, test_lp_status_line_in_short_reads);
 	tcase_add_test(tc, test_lp_open_is_exclusive);
+	tcase_add_test(tc, test_lp_second_open_waits_and_gets_port_on_release);
+	tcase_add_test(tc, test_lp_waiting_opens_are_served_in_order);
 	tcase_add_test(tc, test_lp_getstatus_returns_status_register);
 	suite_add_tcase(s, tc);
 
@@ -440,6 +556,8 @@ lp_suite(void)
 	tcase_add_test(tl, test_lp_offline_is_eio);
 	tcase_add_test(tl, test_lp_printer_error_is_eio);
 	tcase_add_test(tl, test_lp_cancel_drops_suspended_write);
+	tcase_add_test(tl, test_lp_waiting_open_gets_ebusy_after_bound);
+	tcase_add_test(tl, test_lp_cancel_drops_waiting_open);
 	suite_add_tcase(s, tl);
 	return s;
 }

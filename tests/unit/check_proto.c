@@ -41,6 +41,15 @@
 #define IOC_LISTED 0x1002 /* listed with out_size 4: out = 0xdeadbeef, 42 */
 #define IOC_INFO   0x1003 /* out = struct info */
 
+/*
+ * Open flags that select the test driver's open behaviour; above the flags
+ * test_many_handles_stay_distinct uses (up to 1000 << 8).
+ */
+#define OF_LATE_OK   O_NOATIME /* suspends; a 20 ms timer answers 0 */
+#define OF_LATE_BUSY O_CLOEXEC /* suspends; a 20 ms timer answers -EBUSY */
+#define OF_FOREVER   O_PATH    /* suspends until cancelled */
+#define OPEN_LATE_US 20000
+
 #define CALLER_UID 1000
 #define CALLER_GID 1001
 #define CALLER_PID 4242
@@ -75,22 +84,56 @@ t_init_fails(struct ddm_dev *dev, void *sc)
 	return -EIO;
 }
 
-/* Leaves a mark in the state dir so the test can see fini ran. */
+/*
+ * Leaves a mark in the state dir so the test can see fini ran: the counts
+ * of opens, releases and cancels as "O R C".
+ */
 static void
 t_fini(struct ddm_dev *dev, void *sc)
 {
 	char path[256];
+	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/fini-ran", ddm_state_dir(dev));
-	close(open(path, O_CREAT | O_WRONLY, 0644));
+	f = fopen(path, "w");
+	if (f == NULL)
+		return;
+	fprintf(f, "%u %u %u", tsc.st.opens, tsc.st.releases, tsc.st.cancels);
+	fclose(f);
+}
+
+static void
+reply_open_ok(struct ddm_dev *dev, void *r)
+{
+	ddm_reply(r, 0, NULL, 0);
+}
+
+static void
+reply_open_busy(struct ddm_dev *dev, void *r)
+{
+	ddm_reply_error(r, -EBUSY);
 }
 
 static int
 t_open(struct ddm_handle *h)
 {
+	struct ddm_req *r = ddm_open_req(h);
+
+	if (r == NULL || ddm_req_handle(r) != h)
+		return -EFAULT;
 	if (h->flags & O_EXCL)
 		return -EACCES;
 	tsc.st.opens++;
+	if (h->flags & OF_LATE_OK) {
+		ddm_timer_add(tsc.dev, OPEN_LATE_US, reply_open_ok, r);
+		return DDM_SUSPEND;
+	}
+	if (h->flags & OF_LATE_BUSY) {
+		ddm_timer_add(tsc.dev, OPEN_LATE_US, reply_open_busy, r);
+		return DDM_SUSPEND;
+	}
+	if (h->flags & OF_FOREVER)
+		return DDM_SUSPEND;
 	return 0;
 }
 
@@ -142,7 +185,8 @@ t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
 {
 	struct ddm_dev *dev = tsc.dev;
 
-	if (ddm_req_handle(r) != h || ddm_req_size(r) != size)
+	if (ddm_req_handle(r) != h || ddm_req_size(r) != size ||
+	    ddm_open_req(h) != NULL)
 		return -EFAULT;
 	switch (size) {
 	case SZ_TIMER:
@@ -992,6 +1036,109 @@ START_TEST(test_many_handles_stay_distinct)
 }
 END_TEST
 
+/* Reads the "opens releases cancels" that t_fini left in the state dir. */
+static void
+read_fini_counts(struct peer *p, unsigned int *ret_opens,
+                 unsigned int *ret_releases, unsigned int *ret_cancels)
+{
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/fini-ran", p->dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(
+	        fscanf(f, "%u %u %u", ret_opens, ret_releases, ret_cancels), 3);
+	fclose(f);
+}
+
+START_TEST(test_suspended_open_answered_later_then_serves_reads)
+{
+	struct peer p;
+	struct info st;
+	char out[8];
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	send_req(p.fd, DDM_OPEN, 1, 5, OF_LATE_OK, 0, 0, NULL, 0);
+	/* Opening: the fh serves nothing, cannot be opened twice, and a
+	 * stray release of it is ignored. */
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 2, 5, 0, 5), -EBADF);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 3, 5, 0, 0), -EBADF);
+	send_req(p.fd, DDM_RELEASE, 4, 5, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(expect_reply(p.fd, 1, NULL, NULL), 0);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 5, 5, 0, 5, 0, NULL, 0, out, NULL), 5);
+	ck_assert_mem_eq(out, "hello", 5);
+	get_info(&p, 5, &st);
+	ck_assert_uint_eq(st.flags, OF_LATE_OK);
+	ck_assert_uint_eq(st.opens, 1);
+	ck_assert_uint_eq(st.releases, 0);
+	send_req(p.fd, DDM_RELEASE, 6, 5, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 7, 6, 0, 0), 0);
+	get_info(&p, 6, &st);
+	ck_assert_uint_eq(st.releases, 1);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_suspended_open_answered_ebusy_leaves_no_handle_no_release)
+{
+	struct peer p;
+	struct info st;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 1, 5, OF_LATE_BUSY, 0), -EBUSY);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 2, 5, 0, 5), -EBADF);
+	send_req(p.fd, DDM_RELEASE, 3, 5, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 4, 6, 0, 0), 0);
+	get_info(&p, 6, &st);
+	ck_assert_uint_eq(st.opens, 2);
+	ck_assert_uint_eq(st.releases, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 5, 5, 0, 0), 0); /* fh is free */
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_interrupt_of_suspended_open_gives_eintr_and_no_handle)
+{
+	struct peer p;
+	struct info st;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	send_req(p.fd, DDM_OPEN, 10, 5, OF_FOREVER, 0, 0, NULL, 0);
+	expect_silence(p.fd);
+	send_req(p.fd, DDM_INTERRUPT, 10, 0, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(expect_reply(p.fd, 10, NULL, NULL), -EINTR);
+	ck_assert_int_eq(rpc(p.fd, DDM_READ, 11, 5, 0, 5), -EBADF);
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 12, 6, 0, 0), 0);
+	get_info(&p, 6, &st);
+	ck_assert_uint_eq(st.cancels, 1);
+	ck_assert_uint_eq(st.releases, 0);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_shutdown_answers_suspended_open_eintr_without_release)
+{
+	struct peer p;
+	unsigned int opens, releases, cancels;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 1, 1, 0, 0), 0);
+	send_req(p.fd, DDM_OPEN, 2, 2, OF_FOREVER, 0, 0, NULL, 0);
+	expect_silence(p.fd);
+	kill(p.pid, SIGTERM);
+	ck_assert_int_eq(expect_reply(p.fd, 2, NULL, NULL), -EINTR);
+	ck_assert_int_eq(peer_wait(&p), 0);
+	close(p.fd);
+	read_fini_counts(&p, &opens, &releases, &cancels);
+	ck_assert_uint_eq(opens, 2);
+	ck_assert_uint_eq(releases, 1); /* fh 1 only: fh 2 never opened */
+	ck_assert_uint_eq(cancels, 1);
+	peer_cleanup(&p);
+}
+END_TEST
+
 /* Runs a driver with args and no live peer; returns its exit status. */
 static int
 run_args(struct peer *p, const struct ddm_driver_ops *ops,
@@ -1104,6 +1251,17 @@ proto_suite(void)
 	tcase_add_test(core, test_hangup_exits_zero_after_fini);
 	tcase_add_test(core,
 	               test_sigterm_interrupts_suspended_read_and_exits_zero);
+	tcase_add_test(core,
+	               test_suspended_open_answered_later_then_serves_reads);
+	tcase_add_test(
+	        core,
+	        test_suspended_open_answered_ebusy_leaves_no_handle_no_release);
+	tcase_add_test(
+	        core,
+	        test_interrupt_of_suspended_open_gives_eintr_and_no_handle);
+	tcase_add_test(
+	        core,
+	        test_shutdown_answers_suspended_open_eintr_without_release);
 	suite_add_tcase(s, core);
 
 	tcase_add_test(limits, test_unpack_rejects_short_packet);
