@@ -145,6 +145,17 @@ def test_second_open_of_lp0_gets_ebusy():
         os.close(os.open(m.path("isa0/lp0"), os.O_WRONLY))
 
 
+def test_back_to_back_opens_never_see_a_stale_ebusy():
+    # FUSE sends RELEASE asynchronously; the next open must still get lp0
+    with lp_kbd_mount() as m:
+        m.wait_running("isa0/lp0")
+        node = m.path("isa0/lp0")
+        for _ in range(200):
+            read_node(node)
+            write_node(node, b"x")
+        assert lp_out(m) == b"x" * 200
+
+
 def test_lpgetstatus_is_enotty_over_fuse():
     with lp_kbd_mount() as m:
         m.wait_running("isa0/lp0")
@@ -277,6 +288,7 @@ if __name__ == "__main__":
         test_busy_printer_times_out_without_duplicating,
         test_paper_out_and_offline_are_reported,
         test_second_open_of_lp0_gets_ebusy,
+        test_back_to_back_opens_never_see_a_stale_ebusy,
         test_lpgetstatus_is_enotty_over_fuse,
         test_scancodes_become_hi_for_head,
         test_two_readers_both_get_the_keys_and_raw_gets_bytes,
