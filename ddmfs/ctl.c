@@ -2,9 +2,10 @@
  * ctl.c: the control socket <state_dir>/ctl.sock that ddmctl talks to.
  *
  * One request per connection: a text line "COMMAND [NODE]".  The answer is
- * "OK\n" followed by the output, or "ERR message\n".  Commands: list,
- * status NODE, and (uid 0 only, checked with SO_PEERCRED) start NODE,
- * stop NODE, restart NODE, reload.  Served on a thread of its own, which
+ * "OK\n" followed by the output, or "ERR message\n".  Commands: list
+ * (NODE STATE PID RESTARTS TRANSPORT per line), status NODE (with "rdev:
+ * MAJ:MIN" for a CUSE node), and (uid 0 only, checked with SO_PEERCRED) start
+ * NODE, stop NODE, restart NODE, reload.  Served on a thread of its own, which
  * may wait for a driver to come up or go down.
  */
 #include "config.h"
@@ -69,8 +70,9 @@ list(char **out)
 		if (d == NULL)
 			continue;
 		pid_str(d, pid, sizeof(pid));
-		cat(out, "%s\t%s\t%s\t%u\tfuse\n", d->node->path,
-		    drv_state_name(d->state), pid, d->restarts);
+		cat(out, "%s\t%s\t%s\t%u\t%s\n", d->node->path,
+		    drv_state_name(d->state), pid, d->restarts,
+		    d->node->cuse ? "cuse" : "fuse");
 	}
 }
 
@@ -89,7 +91,9 @@ status(char **out, const struct drv *d)
 	cat(out, "state: %s\n", drv_state_name(d->state));
 	cat(out, "pid: %s\n", pid);
 	cat(out, "restarts: %u\n", d->restarts);
-	cat(out, "transport: fuse\n");
+	cat(out, "transport: %s\n", n->cuse ? "cuse" : "fuse");
+	if (n->cuse)
+		cat(out, "rdev: %u:%u\n", n->rdev_maj, n->rdev_min);
 	cat(out, "requests: %llu\n", (unsigned long long)d->requests);
 	cat(out, "mode: %04o\n", (unsigned int)n->mode);
 	if (pw != NULL)
@@ -123,6 +127,11 @@ reload(char **out, fuse_ino_t *changed, size_t *n_changed)
 		    dfs.conf_file);
 		return -EINVAL;
 	}
+	if (c->transport != dfs.conf->transport)
+		cat(out,
+		    "reload: %s: the transport changes when ddmfs "
+		    "restarts\n",
+		    dfs.conf_file);
 	conf_free(dfs.conf);
 	dfs.conf = c;
 	*n_changed = 0;

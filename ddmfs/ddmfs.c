@@ -5,11 +5,15 @@
  *       [-o FUSEOPTS] [MOUNTPOINT]
  *
  * The command line overrides the conf.  A bad conf exits 2 without
- * mounting.  SIGINT/SIGTERM unmount, stop the drivers and exit 0.
+ * mounting, and so does transport "cuse" without /dev/cuse.  The drivers
+ * start before the mount; under CUSE ddmfs waits (DRV_MOUNT_WAIT_MS in all)
+ * for them so the leaves' rdev is right from the start.  SIGINT/SIGTERM
+ * unmount, stop the drivers and exit 0.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -179,6 +183,37 @@ free_paths(char **paths, const struct conf *c)
 	free(paths);
 }
 
+/*
+ * Marks every leaf as a CUSE node with the numbers <state_dir>/cuse has
+ * for it (0:0 for a new node: the kernel picks, the leaf shows 0:0 until
+ * its driver is up).
+ */
+static int
+setup_cuse(void)
+{
+	char file[4096];
+	unsigned int bad = 0;
+	int r;
+
+	snprintf(file, sizeof(file), "%s/cuse", dfs.state_dir);
+	r = cdev_store_open(file, &dfs.cdevs, &bad);
+	if (r < 0) {
+		logmsg("%s: %s", file, strerror(-r));
+		return r;
+	}
+	if (bad > 0)
+		logmsg("%s: %u malformed lines skipped", file, bad);
+	for (size_t i = 0; i < dfs.n_nodes; i++) {
+		struct node *n = &dfs.nodes[i];
+
+		if (n->is_dir)
+			continue;
+		n->cuse = 1;
+		cdev_store_get(dfs.cdevs, n->path, &n->rdev_maj, &n->rdev_min);
+	}
+	return 0;
+}
+
 /* Sets up the tree and a driver object per leaf. */
 static int
 setup(const struct opts *o)
@@ -207,6 +242,8 @@ setup(const struct opts *o)
 	if (paths == NULL)
 		return -ENOMEM;
 	r = tree_build(dfs.conf, dfs.perms, paths, &dfs.nodes, &dfs.n_nodes);
+	if (r == 0 && dfs.cuse)
+		r = setup_cuse();
 	for (unsigned int b = 0; r == 0 && b < dfs.conf->n_buses; b++)
 		for (unsigned int i = 0; i < dfs.conf->buses[b].n_devices;
 		     i++, k++) {
@@ -241,6 +278,9 @@ make_session(const struct opts *o, const char *argv0)
 		if (fuse_opt_add_arg(&args, "-o") < 0 ||
 		    fuse_opt_add_arg(&args, o->fuse_opts[i]) < 0)
 			goto free_args;
+	/* last, so a "nodev" given with -o loses: CUSE leaves need dev */
+	if (dfs.cuse && fuse_opt_add_arg(&args, "-odev") < 0)
+		goto free_args;
 	if (o->debug && fuse_opt_add_arg(&args, "-d") < 0)
 		goto free_args;
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
@@ -270,19 +310,88 @@ start_threads(void)
 	return r;
 }
 
+/*
+ * Detaches unless foreground: forks, and the parent waits for the child's
+ * verdict through a pipe and exits with it, so a failed start is still
+ * seen by whoever started ddmfs.  *ret_fd is the child's end (-1 when
+ * foreground); daemon_done() sends the verdict.  0 or -errno.
+ */
 static int
-run(const struct opts *o)
+daemon_begin(int foreground, int *ret_fd)
 {
-	struct fuse_loop_config *cfg;
-	int r;
+	unsigned char st = 1;
+	int p[2];
+	pid_t pid;
 
-	if (start_threads() < 0)
-		return 1;
+	if (foreground) {
+		*ret_fd = -1;
+		return 0;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while (read(p[0], &st, 1) < 0 && errno == EINTR)
+			;
+		_exit(st);
+	}
+	close(p[0]);
+	setsid();
+	*ret_fd = p[1];
+	return 0;
+}
+
+/* Tells the waiting parent the exit status; on success also leaves the
+ * terminal and the current directory like a daemon. */
+static void
+daemon_done(int *fd, unsigned char st)
+{
+	int null;
+
+	if (*fd < 0)
+		return;
+	if (st == 0) {
+		if (chdir("/") < 0)
+			logmsg("chdir /: %s", strerror(errno));
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			close(null);
+		}
+	}
+	if (write(*fd, &st, 1) < 0)
+		logmsg("daemon pipe: %s", strerror(errno));
+	close(*fd);
+	*fd = -1;
+}
+
+/* Starts every driver; CUSE ones get DRV_MOUNT_WAIT_MS to come up. */
+static void
+start_drivers(void)
+{
 	pthread_mutex_lock(&dfs.lock);
 	for (size_t i = 0; i < dfs.n_nodes; i++)
 		if (dfs.nodes[i].drv != NULL)
 			drv_start(dfs.nodes[i].drv);
 	pthread_mutex_unlock(&dfs.lock);
+	if (dfs.cuse)
+		drv_wait_cuse_up(DRV_MOUNT_WAIT_MS);
+}
+
+static int
+loop(void)
+{
+	struct fuse_loop_config *cfg;
+	int r;
+
 	cfg = fuse_loop_cfg_create();
 	if (cfg == NULL)
 		return 1;
@@ -298,7 +407,7 @@ main(int argc, char **argv)
 	pthread_condattr_t ca;
 	struct opts o = { 0 };
 	const char *mp;
-	int r, status = 1;
+	int r, status = 1, report = -1;
 
 	r = parse(argc, argv, &o);
 	if (r >= 0)
@@ -311,6 +420,14 @@ main(int argc, char **argv)
 		logmsg("%s", err);
 		return 2;
 	}
+	r = cdev_choose(dfs.conf->transport, CDEV_DEV_PATH, &dfs.cuse);
+	if (r < 0) {
+		logmsg("transport \"cuse\": %s: %s", CDEV_DEV_PATH,
+		       strerror(-r));
+		status = 2;
+		goto free_conf;
+	}
+	logdbg("transport %s", dfs.cuse ? "cuse" : "fuse");
 	mp = o.mountpoint != NULL ? o.mountpoint : dfs.conf->mountpoint;
 	if (o.state_dir == NULL)
 		o.state_dir = dfs.conf->state_dir;
@@ -334,17 +451,28 @@ main(int argc, char **argv)
 		goto destroy_session;
 	if (mkdir(mp, 0755) < 0 && errno != EEXIST)
 		logmsg("mkdir %s: %s", mp, strerror(errno));
+	if (daemon_begin(o.foreground, &report) < 0)
+		goto remove_handlers;
+	if (start_threads() < 0)
+		goto stop;
+	start_drivers();
 	clock_gettime(CLOCK_REALTIME, &dfs.mount_time);
 	if (fuse_session_mount(dfs.se, mp) < 0)
-		goto remove_handlers;
-	if (fuse_daemonize(o.foreground) < 0)
-		goto unmount;
-	status = run(&o);
-unmount:
+		goto stop;
+	pthread_mutex_lock(&dfs.lock);
+	dfs.mounted = 1;
+	pthread_mutex_unlock(&dfs.lock);
+	daemon_done(&report, 0);
+	status = loop();
+	pthread_mutex_lock(&dfs.lock);
+	dfs.mounted = 0;
+	pthread_mutex_unlock(&dfs.lock);
 	fuse_session_unmount(dfs.se);
+stop:
 	drv_stop_all();
 	ctl_stop();
 	ev_stop();
+	daemon_done(&report, (unsigned char)status);
 remove_handlers:
 	fuse_remove_signal_handlers(dfs.se);
 destroy_session:
@@ -354,6 +482,7 @@ free_tree:
 		drv_free(dfs.nodes[i].drv);
 	tree_free(dfs.nodes, dfs.n_nodes);
 	perm_store_free(dfs.perms);
+	cdev_store_free(dfs.cdevs);
 free_conf:
 	conf_free(dfs.conf);
 	free(conf_file);

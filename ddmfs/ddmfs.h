@@ -15,6 +15,22 @@
  *   release   DDM_RELEASE    answered at once, the driver sends nothing
  *   interrupt DDM_INTERRUPT  the driver answers the interrupted request
  *
+ * Under the CUSE transport (transport B) a leaf is instead a char device
+ * whose rdev is its driver's own CUSE device: the kernel checks the leaf's
+ * permissions at open and then talks to the driver directly, so none of
+ * the above reaches ddmfs and the driver socket only carries DDM_HELLO.
+ * Differences a user sees (cusedev.c, drv.c):
+ *   - a restarted driver asks for the same numbers (kept in
+ *     <state_dir>/cuse), so the rdev is stable across driver and ddmfs
+ *     restarts;
+ *   - a leaf whose driver never came up shows as char device 0:0; when
+ *     the driver comes up its generation is bumped so the kernel builds a
+ *     fresh inode with the real rdev at the next lookup;
+ *   - an open while the driver restarts fails at once in the kernel
+ *     (ENXIO or ENODEV: the char device is briefly absent) instead of
+ *     waiting DRV_OPEN_WAIT_MS for the restart as under FUSE;
+ *   - ddmctl's "requests" counter stays 0: ddmfs forwards nothing.
+ *
  * Everything else (the tree, permissions, supervision of the drivers, the
  * control socket) is handled inside ddmfs.  One mutex, dfs.lock, guards all
  * shared state below.  FUSE worker threads never wait for a driver: they
@@ -27,6 +43,7 @@
  *   spawn.c  driver lookup and the privilege-dropping fork/exec
  *   drv.c    driver supervision and the event thread
  *   ctl.c    the control socket that ddmctl talks to
+ *   cusedev.c the CUSE transport's choice, device numbers and their store
  *   log.c    the shared state (dfs) and the log
  */
 #ifndef DDMFS_H
@@ -41,19 +58,27 @@
 #include <time.h>
 
 #include "conf.h"
+#include "cusedev.h"
 #include "ddm_proto.h"
 #include "perm.h"
 
-#define DRV_BACKOFF_MIN_MS  100   /* first restart delay, doubled per failure */
-#define DRV_BACKOFF_MAX_MS  5000  /* the delay never exceeds this */
-#define DRV_FAIL_MAX        5     /* failures in a row before "failed" */
-#define DRV_STABLE_MS       10000 /* up this long resets the failure count */
-#define DRV_HELLO_MS        5000  /* time a new driver has to send HELLO */
-#define DRV_STOP_MS         2000  /* SIGTERM to SIGKILL when stopping */
-#define DRV_HANGUP_MS       500   /* socket closed to SIGKILL if still alive */
-#define DRV_OPEN_WAIT_MS    3000  /* an open waits this long for a restart */
-#define DRV_SEND_TIMEOUT_MS 5000  /* a full driver socket fails a send */
-#define CTL_IO_TIMEOUT_MS   2000  /* a control client must talk this fast */
+#define DRV_BACKOFF_MIN_MS 100   /* first restart delay, doubled per failure */
+#define DRV_BACKOFF_MAX_MS 5000  /* the delay never exceeds this */
+#define DRV_FAIL_MAX       5     /* failures in a row before "failed" */
+#define DRV_STABLE_MS      10000 /* up this long resets the failure count */
+#define DRV_HELLO_MS       5000  /* time a new driver has to send HELLO */
+#define DRV_MOUNT_WAIT_MS                                                      \
+	5000 /* CUSE drivers get this long, in total,                          \
+	      * to come up before ddmfs mounts */
+#define DRV_CUSE_RETRY                                                         \
+	2                        /* stored CUSE numbers not seen in this       \
+	                          * run are dropped after this many            \
+	                          * failures before HELLO */
+#define DRV_STOP_MS         2000 /* SIGTERM to SIGKILL when stopping */
+#define DRV_HANGUP_MS       500  /* socket closed to SIGKILL if still alive */
+#define DRV_OPEN_WAIT_MS    3000 /* an open waits this long for a restart */
+#define DRV_SEND_TIMEOUT_MS 5000 /* a full driver socket fails a send */
+#define CTL_IO_TIMEOUT_MS   2000 /* a control client must talk this fast */
 #define PEND_BUCKETS        256
 #define NODE_PATH_MAX       (2 * CONF_NAME_MAX + 2)
 
@@ -156,6 +181,11 @@ struct node {
 	gid_t gid;
 	struct timespec ctime;
 	struct drv *drv;
+	int cuse;              /* a char device served over CUSE */
+	unsigned int rdev_maj; /* its CUSE device; 0:0 not known yet */
+	unsigned int rdev_min;
+	int rdev_seen;       /* the numbers were seen in this run */
+	uint64_t generation; /* bumped when the rdev changes */
 };
 
 struct ddmfs {
@@ -167,6 +197,9 @@ struct ddmfs {
 	const char *driver_path; /* from the command line, or NULL */
 	int verbose;
 	struct perm_store *perms;
+	int cuse;                 /* leaves use the CUSE transport */
+	struct cdev_store *cdevs; /* CUSE device numbers, NULL under FUSE */
+	int mounted;
 	struct fuse_session *se;
 	struct node *nodes; /* nodes[ino - 1] */
 	size_t n_nodes;
@@ -209,8 +242,14 @@ int attr_change(const struct cred *who, mode_t *mode, uid_t *uid, gid_t *gid,
 
 /* spawn.c */
 char *drv_search_list(const char *cmdline_path, const struct conf *c);
+char *drv_search_list_exe(const char *exe, const char *cmdline_path,
+                          const struct conf *c);
 int drv_lookup(const char *name, const char *dirs, char **ret_path);
 int drv_prepare_state(const struct conf *c, const char *state_dir);
+char **drv_argv(const char *path, const char *node, const char *state_dir,
+                const struct conf_device *cd, int cuse, unsigned int maj,
+                unsigned int min);
+void drv_argv_free(char **argv);
 int drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd);
 
 /* fwd.c */
@@ -236,6 +275,11 @@ void drv_restart(struct drv *d);
 void drv_fault(struct drv *d, const char *why);
 int drv_wait_running(struct drv *d, int ms);
 int drv_wait_stopped(struct drv *d, int ms);
+void drv_wait_cuse_up(int ms);
+
+/* cusedev.c, for drv.c (lock held) */
+int drv_cuse_up(struct drv *d, char *why, size_t whylen);
+void drv_cuse_early_exit(struct drv *d);
 const char *drv_state_name(enum drv_state s);
 int ev_init(void);
 int ev_start(void);

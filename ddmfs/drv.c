@@ -320,7 +320,7 @@ drv_wait_stopped(struct drv *d, int ms)
 static void
 gone(struct drv *d)
 {
-	int st;
+	int st, early = d->state == DRV_STARTING;
 	pid_t pid = d->pid;
 
 	if (pid == 0 || waitpid(pid, &st, WNOHANG) != pid)
@@ -345,6 +345,8 @@ gone(struct drv *d)
 		pthread_cond_broadcast(&dfs.cond);
 	} else {
 		failed_once(d);
+		if (early)
+			drv_cuse_early_exit(d);
 	}
 }
 
@@ -378,6 +380,8 @@ static int
 message(struct drv *d, const struct ddm_msg *m, const void *payload, char *why,
         size_t whylen)
 {
+	const struct node *n;
+	unsigned int want;
 	int r;
 
 	switch (m->op) {
@@ -392,10 +396,29 @@ message(struct drv *d, const struct ddm_msg *m, const void *payload, char *why,
 			         m->arg0, DDM_PROTO_VERSION);
 			return -EPROTO;
 		}
+		want = d->node->cuse ? DDM_HELLO_CUSE : DDM_HELLO_SOCKET;
+		if (m->arg1 != want) {
+			snprintf(why, whylen,
+			         "HELLO for transport %llu, not %u",
+			         (unsigned long long)m->arg1, want);
+			return -EPROTO;
+		}
+		r = d->node->cuse ? drv_cuse_up(d, why, whylen) : 0;
+		if (r < 0)
+			return r;
 		d->state = DRV_RUNNING;
 		arm(d, TIMER_NONE, 0);
 		logdbg("%s: running (pid %d)", d->node->path, (int)d->pid);
 		pthread_cond_broadcast(&dfs.cond);
+		if (r > 0 && dfs.mounted) {
+			/* a kernel inode keeps its rdev; the new generation
+			 * makes the next lookup build a new one */
+			n = d->node;
+			pthread_mutex_unlock(&dfs.lock);
+			fuse_lowlevel_notify_inval_entry(
+			        dfs.se, n->parent, n->name, strlen(n->name));
+			pthread_mutex_lock(&dfs.lock);
+		}
 		return 0;
 	case DDM_NOTIFY:
 		for (struct handle *h = d->handles; h != NULL; h = h->next)
@@ -527,6 +550,34 @@ ev_stop(void)
 		logmsg("eventfd: %s", strerror(errno));
 	pthread_join(ev_thread, NULL);
 	ev_running = 0;
+}
+
+/*
+ * Waits up to ms in total while any CUSE driver is still coming up, so
+ * their leaves have the right rdev when ddmfs mounts.
+ */
+void
+drv_wait_cuse_up(int ms)
+{
+	int64_t deadline = now_ms() + ms;
+
+	pthread_mutex_lock(&dfs.lock);
+	for (;;) {
+		size_t coming = 0;
+
+		for (size_t i = 0; i < dfs.n_nodes; i++) {
+			const struct drv *d = dfs.nodes[i].drv;
+
+			if (d != NULL && dfs.nodes[i].cuse &&
+			    (d->state == DRV_STARTING ||
+			     d->state == DRV_BACKOFF))
+				coming++;
+		}
+		if (coming == 0 || now_ms() >= deadline)
+			break;
+		timed_wait(100);
+	}
+	pthread_mutex_unlock(&dfs.lock);
 }
 
 /* Stops every driver and waits (bounded) until all processes are gone. */

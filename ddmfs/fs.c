@@ -4,7 +4,9 @@
  * Directory and attribute operations are answered here; open, read,
  * write, ioctl, poll, flush and release on a leaf are forwarded to its
  * driver (see the table in ddmfs.h).  Anything that would change the
- * shape of the tree gets EPERM.
+ * shape of the tree gets EPERM.  A CUSE leaf is a char device: the kernel
+ * opens its driver's device itself and sends nothing but attribute
+ * requests here.
  */
 #include "config.h"
 
@@ -40,6 +42,7 @@ fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	k = dir != NULL ? tree_child(dir, name) : NULL;
 	if (k != NULL) {
 		e.ino = k->ino;
+		e.generation = k->generation;
 		tree_stat(k, &e.attr);
 	}
 	pthread_mutex_unlock(&dfs.lock);
@@ -194,6 +197,12 @@ fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (n == NULL || n->is_dir) {
 		fuse_reply_err(req, n == NULL ? ENOENT : EISDIR);
+		return;
+	}
+	if (n->cuse) {
+		/* the kernel opens a char device itself; its driver reads no
+		 * requests from the socket */
+		fuse_reply_err(req, ENXIO);
 		return;
 	}
 	d = n->drv;

@@ -2,9 +2,10 @@
  * spawn.c: finding driver binaries and starting driver processes.
  *
  * A driver is started by fork and exec.  The child keeps only its end of
- * the SOCK_SEQPACKET socketpair (as fd 3) and stdout/stderr, gets ioperm
- * for its granted ports (io = "pio" only, never iopl), switches to its
- * run user and drops every capability before exec.
+ * the SOCK_SEQPACKET socketpair (as fd 3), under CUSE a /dev/cuse fd (as
+ * fd 4), and stdout/stderr, gets ioperm for its granted ports (io = "pio"
+ * only, never iopl), switches to its run user and drops every capability
+ * before exec.
  */
 #include "config.h"
 
@@ -33,41 +34,53 @@
 #endif
 
 #define DRV_FD      3  /* the socket's number in the driver */
+#define CUSE_FD     4  /* the /dev/cuse fd's number in the driver */
+#define HIGH_FD     10 /* fds are parked above this while renumbering */
 #define CAP_MAX_TRY 64 /* above any capability number Linux has */
 
 /*
- * The driver search list: every directory below <B>/drivers first when
- * this ddmfs runs from build tree <B> (written "<B>/drivers/" "*"), then
- * cmdline_path, else the conf's driver_path, else DDM_DRIVER_DIR.  Returns a
- * new colon-separated string or NULL.
+ * The driver search list of a ddmfs whose binary is exe: every directory
+ * below <B>/drivers first when exe is <B>/ddmfs/ddmfs and <B>/drivers
+ * exists (a build tree; written "<B>/drivers/" "*"), then cmdline_path,
+ * else the conf's driver_path, else DDM_DRIVER_DIR.  Returns a new
+ * colon-separated string or NULL.
  */
 char *
-drv_search_list(const char *cmdline_path, const struct conf *c)
+drv_search_list_exe(const char *exe, const char *cmdline_path,
+                    const struct conf *c)
 {
-	const char *rest = cmdline_path;
-	char exe[PATH_MAX], *out = NULL;
-	const char *suffix = "/ddmfs/ddmfs";
-	ssize_t n;
+	const char *rest = cmdline_path, *suffix = "/ddmfs/ddmfs";
+	size_t n = strlen(exe), k = strlen(suffix);
+	char *dir, *out = NULL;
 	struct stat st;
 
 	if (rest == NULL)
 		rest = c->driver_path;
 	if (rest == NULL)
 		rest = DDM_DRIVER_DIR;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > (ssize_t)strlen(suffix)) {
-		exe[n] = '\0';
-		if (strcmp(exe + n - strlen(suffix), suffix) == 0) {
-			exe[n - strlen(suffix)] = '\0';
-			strcat(exe, "/drivers");
-			if (stat(exe, &st) == 0 && S_ISDIR(st.st_mode) &&
-			    asprintf(&out, "%s/*:%s", exe, rest) < 0)
-				out = NULL;
-			if (out != NULL)
-				return out;
-		}
+	if (n <= k || strcmp(exe + n - k, suffix) != 0)
+		return strdup(rest);
+	if (asprintf(&dir, "%.*s/drivers", (int)(n - k), exe) < 0)
+		return NULL;
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (asprintf(&out, "%s/*:%s", dir, rest) < 0)
+			out = NULL;
+	} else {
+		out = strdup(rest);
 	}
-	return strdup(rest);
+	free(dir);
+	return out;
+}
+
+/* drv_search_list_exe() for this process's own binary. */
+char *
+drv_search_list(const char *cmdline_path, const struct conf *c)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	exe[n > 0 ? n : 0] = '\0';
+	return drv_search_list_exe(exe, cmdline_path, c);
 }
 
 static int
@@ -206,25 +219,36 @@ drv_prepare_state(const struct conf *c, const char *state_dir)
 	return 0;
 }
 
-static char **
-build_argv(const struct drv *d, const struct conf_device *cd)
+/*
+ * The argv of driver binary path for node (a "bus/dev" path) with conf
+ * entry cd: --io, --node, --state-dir, --ddm-fd, --ports when cd grants
+ * ports, --cuse-fd and --cuse-dev MAJ:MIN when cuse (0:0: the kernel
+ * picks), then the conf's extra arguments.  NULL-terminated; NULL on ENOMEM.
+ */
+char **
+drv_argv(const char *path, const char *node, const char *state_dir,
+         const struct conf_device *cd, int cuse, unsigned int maj,
+         unsigned int min)
 {
 	char ports[CONF_PORTS_MAX * 16 + 16] = "";
-	size_t n_args = 0, k = 0, off;
+	size_t n_args = 0, k = 0, n_fixed, off;
 	char **argv;
 
 	while (cd->args != NULL && cd->args[n_args] != NULL)
 		n_args++;
-	argv = calloc(n_args + 8, sizeof(*argv));
+	argv = calloc(n_args + 10, sizeof(*argv));
 	if (argv == NULL)
 		return NULL;
-	argv[k++] = strdup(d->path);
+	argv[k++] = strdup(path);
 	if (asprintf(&argv[k++], "--io=%s", cd->io) < 0 ||
-	    asprintf(&argv[k++], "--node=%s", d->node->path) < 0 ||
-	    asprintf(&argv[k++], "--state-dir=%s", dfs.state_dir) < 0 ||
-	    asprintf(&argv[k++], "--ddm-fd=%d", DRV_FD) < 0)
+	    asprintf(&argv[k++], "--node=%s", node) < 0 ||
+	    asprintf(&argv[k++], "--state-dir=%s", state_dir) < 0 ||
+	    asprintf(&argv[k++], "--ddm-fd=%d", DRV_FD) < 0 ||
+	    (cuse && (asprintf(&argv[k++], "--cuse-fd=%d", CUSE_FD) < 0 ||
+	              asprintf(&argv[k++], "--cuse-dev=%u:%u", maj, min) < 0)))
 		argv[--k] = NULL;
-	if (cd->n_ports > 0 && k == 5) {
+	n_fixed = cuse ? 7 : 5;
+	if (cd->n_ports > 0 && k == n_fixed) {
 		off = (size_t)snprintf(ports, sizeof(ports), "--ports=");
 		for (unsigned int i = 0; i < cd->n_ports; i++)
 			off += (size_t)snprintf(
@@ -233,20 +257,25 @@ build_argv(const struct drv *d, const struct conf_device *cd)
 			        cd->ports[i].base + cd->ports[i].len - 1);
 		argv[k++] = strdup(ports);
 	}
+	if (k < n_fixed)
+		goto free_argv;
 	for (size_t i = 0; i < n_args; i++)
 		argv[k++] = strdup(cd->args[i]);
 	for (size_t i = 0; i < k; i++)
-		if (argv[i] == NULL) {
-			for (size_t j = 0; j < k; j++)
-				free(argv[j]);
-			free(argv);
-			return NULL;
-		}
+		if (argv[i] == NULL)
+			goto free_argv;
 	return argv;
+
+free_argv:
+	for (size_t i = 0; i < k; i++)
+		free(argv[i]);
+	free(argv);
+	return NULL;
 }
 
-static void
-free_argv(char **argv)
+/* NULL is fine. */
+void
+drv_argv_free(char **argv)
 {
 	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
 		free(argv[i]);
@@ -267,16 +296,38 @@ child_die(const char *node, const char *what, int err)
 	_exit(127);
 }
 
+/*
+ * In the child: sock becomes DRV_FD and cuse (-1: none) CUSE_FD, both
+ * without FD_CLOEXEC; every other fd above 2 is closed.  Both are parked
+ * above HIGH_FD first so neither dup2 can clobber the other.
+ */
+static void
+child_fds(const char *node, int sock, int cuse)
+{
+	int s, c = -1, null;
+
+	s = fcntl(sock, F_DUPFD, HIGH_FD);
+	if (s < 0 || (cuse >= 0 && (c = fcntl(cuse, F_DUPFD, HIGH_FD)) < 0))
+		child_die(node, "F_DUPFD", errno);
+	if (dup2(s, DRV_FD) < 0 || (c >= 0 && dup2(c, CUSE_FD) < 0))
+		child_die(node, "dup2", errno);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0)
+		child_die(node, "/dev/null", errno);
+	if (close_range(c >= 0 ? CUSE_FD + 1 : DRV_FD + 1, ~0U, 0) < 0)
+		child_die(node, "close_range", errno);
+}
+
 /* In the child: grants, identity, capabilities, then exec. */
 static void __attribute__((noreturn))
-child(const struct drv *d, const struct conf_device *cd, int sock, char **argv)
+child(const struct drv *d, const struct conf_device *cd, int sock, int cuse,
+      char **argv)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
 		                                0 };
 	struct __user_cap_data_struct data[2];
 	const char *node = d->node->path;
 	sigset_t all;
-	int null;
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -284,17 +335,7 @@ child(const struct drv *d, const struct conf_device *cd, int sock, char **argv)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	if (sock == DRV_FD) {
-		if (fcntl(sock, F_SETFD, 0) < 0)
-			child_die(node, "fcntl", errno);
-	} else if (dup2(sock, DRV_FD) < 0) {
-		child_die(node, "dup2", errno);
-	}
-	null = open("/dev/null", O_RDWR);
-	if (null < 0 || dup2(null, 0) < 0)
-		child_die(node, "/dev/null", errno);
-	if (close_range(DRV_FD + 1, ~0U, 0) < 0)
-		child_die(node, "close_range", errno);
+	child_fds(node, sock, cuse);
 	if (strcmp(cd->io, "pio") == 0)
 		for (unsigned int i = 0; i < cd->n_ports; i++)
 			if (ioperm(cd->ports[i].base, cd->ports[i].len, 1) < 0)
@@ -323,22 +364,34 @@ child(const struct drv *d, const struct conf_device *cd, int sock, char **argv)
 
 /*
  * Starts d's driver process (dfs.lock held).  Returns 0 with the ddmfs end
- * of the socket in *ret_sock and a pidfd in *ret_pidfd, or -errno.
+ * of the socket in *ret_sock and a pidfd in *ret_pidfd, or -errno.  For a
+ * CUSE node the child gets a /dev/cuse fd opened here, and the driver asks
+ * for the node's known numbers; ddmfs's copy is closed right after the
+ * fork, since the driver makes the shared file description non-blocking.
  */
 int
 drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
 {
-	const struct conf_device *cd =
-	        &dfs.conf->buses[d->node->bus].devices[d->node->dev];
-	char **argv = build_argv(d, cd);
-	int sv[2], pidfd, r;
+	const struct node *n = d->node;
+	const struct conf_device *cd = &dfs.conf->buses[n->bus].devices[n->dev];
+	char **argv;
+	int sv[2], cuse = -1, pidfd, r;
 	pid_t pid;
 
+	argv = drv_argv(d->path, n->path, dfs.state_dir, cd, n->cuse,
+	                n->rdev_maj, n->rdev_min);
 	if (argv == NULL)
 		return -ENOMEM;
+	if (n->cuse) {
+		cuse = open(CDEV_DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (cuse < 0) {
+			r = -errno;
+			goto free_args;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = -errno;
-		goto free_args;
+		goto close_cuse;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -346,9 +399,11 @@ drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
 		goto close_sock;
 	}
 	if (pid == 0)
-		child(d, cd, sv[1], argv);
+		child(d, cd, sv[1], cuse, argv);
 	close(sv[1]);
-	free_argv(argv);
+	if (cuse >= 0)
+		close(cuse);
+	drv_argv_free(argv);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
 		r = -errno;
@@ -366,7 +421,10 @@ drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
 close_sock:
 	close(sv[0]);
 	close(sv[1]);
+close_cuse:
+	if (cuse >= 0)
+		close(cuse);
 free_args:
-	free_argv(argv);
+	drv_argv_free(argv);
 	return r;
 }

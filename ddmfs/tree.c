@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "ddmfs.h"
 
@@ -189,12 +190,24 @@ tree_find(const char *path)
 	return NULL;
 }
 
+/*
+ * The attributes of n.  A CUSE leaf is S_IFCHR with its driver's device
+ * numbers as rdev (0:0 until its first driver came up); a FUSE leaf is a
+ * regular file.
+ */
 void
 tree_stat(const struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
-	st->st_mode = (n->is_dir ? S_IFDIR : S_IFREG) | n->mode;
+	if (n->is_dir)
+		st->st_mode = S_IFDIR | n->mode;
+	else if (n->cuse)
+		st->st_mode = S_IFCHR | n->mode;
+	else
+		st->st_mode = S_IFREG | n->mode;
+	if (n->cuse)
+		st->st_rdev = makedev(n->rdev_maj, n->rdev_min);
 	st->st_nlink = n->is_dir ? 2 : 1;
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
