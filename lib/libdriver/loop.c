@@ -328,10 +328,13 @@ loop_fini(struct ddm_dev *dev)
 		dev->watches = w->next;
 		free(w);
 	}
-	if (dev->sigfd >= 0) {
+	/*
+	 * SIGTERM and SIGINT stay blocked: ddmfs hangs up and then signals,
+	 * so one may be pending right now, and unblocking it would turn this
+	 * clean exit into a kill.  The process exits next anyway.
+	 */
+	if (dev->sigfd >= 0)
 		close(dev->sigfd);
-		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-	}
 	if (dev->epfd >= 0)
 		close(dev->epfd);
 	dev->sigfd = -1;
