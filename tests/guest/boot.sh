@@ -13,6 +13,9 @@
 #   --append=ARGS      extra kernel command line arguments
 #   --smp=N --mem=MB   guest CPUs (default 1) and memory (default 1024)
 #   --qemu-arg=ARG     one more raw QEMU argument, repeatable
+#   --interactive      the console is this terminal, both ways: SCRIPT runs
+#                      with the serial line as its terminal (./run vm); no
+#                      timeout, exit status is QEMU's (Ctrl-A x kills it)
 # SCRIPT runs with bash as root in the guest, in the current directory (or /
 # if that is hidden), with stdin from /dev/null; /tmp, /run, /mnt are empty
 # tmpfs there, /var/lib is writable (tmpfs overlay), all else is the host's,
@@ -43,6 +46,7 @@ mem=1024
 devices=()
 envs=()
 qemu_args=()
+interactive=0
 
 die() {
 	echo "boot.sh: $*" >&2
@@ -85,6 +89,7 @@ while [ $# -gt 0 ]; do
 	--smp=*) smp=${1#*=} ;;
 	--mem=*) mem=${1#*=} ;;
 	--qemu-arg=*) qemu_args+=("${1#*=}") ;;
+	--interactive) interactive=1 ;;
 	-h | --help) usage ;;
 	--) shift && break ;;
 	-*) echo "boot.sh: unknown option $1" >&2 && usage ;;
@@ -118,6 +123,7 @@ for e in "${envs[@]}"; do
 	cmdline+=$(karg ddm.env "$e")
 done
 [ -n "$append" ] && cmdline+=" $append"
+[ "$interactive" = 1 ] && cmdline+=" ddm.shell=1"
 [ ${#cmdline} -lt $CMDLINE_MAX_BYTES ] ||
 	die "kernel command line too long (${#cmdline} bytes); pass less via ARGS/--env"
 
@@ -133,6 +139,10 @@ for d in "${devices[@]}"; do
 	qemu+=(-device "$d")
 done
 qemu+=("${qemu_args[@]}")
+
+if [ "$interactive" = 1 ]; then
+	exec "${qemu[@]}"
+fi
 
 # The console always lands in a file so the marker can be parsed; without
 # --log that file is temporary and is also streamed to stdout.

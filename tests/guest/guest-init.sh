@@ -11,6 +11,9 @@
 #   ddm.arg=VALUE       one argument for it, repeatable, kept in order
 #   ddm.cwd=DIR         working directory for the script (default /)
 #   ddm.env=NAME=VALUE  exported to the script, repeatable
+#   ddm.shell=1         interactive: the script gets the serial console
+#                       (ttyS0) as stdin/stdout/stderr and controlling
+#                       terminal, instead of stdin from /dev/null
 # Any init failure prints "DDM-GUEST-ERROR: ..." and powers off without the
 # exit marker, so the host side reports it as a failure.
 
@@ -72,6 +75,7 @@ ip link set lo up 2>/dev/null
 
 test=
 cwd=/
+shell=0
 set -f
 cmdline=$(cat /proc/cmdline)
 set --
@@ -85,6 +89,7 @@ for w in $cmdline; do
 	ddm.arg64=*) set -- "$@" "$(b64 "${w#*=}")" ;;
 	ddm.env=*) export "${w#*=}" ;;
 	ddm.env64=*) export "$(b64 "${w#*=}")" ;;
+	ddm.shell=1) shell=1 ;;
 	esac
 done
 set +f
@@ -95,8 +100,16 @@ export HOME=/tmp TERM=dumb DDM_GUEST=1
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 echo
 # shellcheck disable=SC2016 # expanded by the inner bash
-chroot /host /bin/bash -c 'cd -- "$0" || exit 126; exec /bin/bash "$@"' \
-	"$cwd" "$test" "$@" </dev/null
+if [ "$shell" = 1 ]; then
+	# setsid -c makes ttyS0 the controlling terminal (job control,
+	# Ctrl-C); -w waits, so poweroff follows the script's end.
+	chroot /host /usr/bin/setsid -c -w /bin/bash -c \
+		'cd -- "$0" || exit 126; exec /bin/bash "$@"' \
+		"$cwd" "$test" "$@" </dev/ttyS0 >/dev/ttyS0 2>&1
+else
+	chroot /host /bin/bash -c 'cd -- "$0" || exit 126; exec /bin/bash "$@"' \
+		"$cwd" "$test" "$@" </dev/null
+fi
 status=$?
 read -r uptime _ </proc/uptime
 echo

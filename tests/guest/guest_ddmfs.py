@@ -1,0 +1,496 @@
+#!/usr/bin/env python3
+"""guest_ddmfs.py: the ddmfs tests that run inside the QEMU guest, on real
+(emulated) hardware through the pio backend.  Started by guest-ddmfs.sh
+under boot.sh; hostrun.py boots the guest and plays the host's part.
+
+Usage: guest_ddmfs.py TRANSPORT     (fuse or cuse)
+
+Mounts ddmfs on /ddm from conf/ddmfs-pio.conf with transport = TRANSPORT,
+then runs the same node-semantics tests on either transport and prints TAP
+on the console.  Where the host must act (type keys over QMP, read QEMU's
+RTC over QMP) a test prints a request line
+
+    DDM-HOST: ID VERB ARGS...
+
+and waits, at most ACK_TIMEOUT_S, for hostrun.py to create the file ID in
+$DDM_ACK_DIR (a host directory the guest sees over 9p).
+
+Environment (set by hostrun.py through boot.sh --env):
+  DDM_BUILD    the build tree (ddmfs/ddmfs, ddmfs/ddmctl, the drivers)
+  DDM_CONF     the pio conf to start from
+  DDM_ACK_DIR  where the host's acknowledgements appear
+  DDM_LP_OUT   the file QEMU's parallel port writes to (-parallel file:)
+"""
+
+import errno
+import fcntl
+import os
+import re
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import time
+import traceback
+
+BUILD = os.environ.get("DDM_BUILD", "")
+CONF = os.environ.get("DDM_CONF", "")
+ACK_DIR = os.environ.get("DDM_ACK_DIR", "")
+LP_OUT = os.environ.get("DDM_LP_OUT", "")
+DDMFS = os.path.join(BUILD, "ddmfs", "ddmfs")
+DDMCTL = os.path.join(BUILD, "ddmfs", "ddmctl")
+MNT = "/ddm"
+WORK = "/tmp/ddm-guest"
+STATE = os.path.join(WORK, "state")
+NOBODY = 65534
+NODES = ("kbd0", "lp0", "rtc0")
+
+# How long ddmfs may take to mount and start its drivers, in seconds.
+MOUNT_TIMEOUT_S = 20
+# How long the host may take to act on a DDM-HOST request, in seconds.
+ACK_TIMEOUT_S = 30
+# How long typed keys may take to come out of kbd0, in seconds.
+KEY_TIMEOUT_S = 10
+# How long printed bytes may take to reach the parallel-port file, in seconds.
+LP_TIMEOUT_S = 10
+# Bound on any one client command, in seconds.
+CMD_TIMEOUT_S = 30
+# How long ddmfs may take to exit after SIGTERM, in seconds.
+EXIT_TIMEOUT_S = 15
+# Largest accepted difference between two readings of one clock, in seconds.
+CLOCK_SLACK_S = 3
+# Reads of rtc0 in the data-path test.
+N_READS = 1000
+
+RTC_RD_TIME = 0x80247009  # _IOR('p', 0x09, struct rtc_time)
+LPGETSTATUS = 0x060B  # <linux/lp.h>, no size encoded
+KDSKBMODE = 0x4B45
+K_RAW = 0
+LP_IDLE_STATUS = 0xD9  # QEMU's parallel port status when idle
+LP_IDLE_LINE = b"busy=0 select=1 paperout=0 error=0\n"
+KEYS = ("h", "i", "shift-a")
+KEYS_TEXT = b"hiA"
+KEYS_RAW = bytes.fromhex("23 a3 17 97 2a 1e 9e aa")
+
+transport = sys.argv[1] if len(sys.argv) > 1 else "fuse"
+ddmfs_proc = None
+requests_sent = 0
+
+
+def node(name):
+    return os.path.join(MNT, "isa0", name)
+
+
+def raw_node(name):
+    return os.path.join("/dev/ddm/isa0", name)
+
+
+def run(cmd, check=True, **kw):
+    """Runs cmd (a list) bounded by CMD_TIMEOUT_S; returns CompletedProcess."""
+    r = subprocess.run(cmd, capture_output=True, timeout=CMD_TIMEOUT_S, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)}: exit {r.returncode}: "
+                             f"{r.stdout!r} {r.stderr!r}")
+    return r
+
+
+def as_nobody(*cmd):
+    return run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                "--clear-groups", "--"] + list(cmd), check=False, text=True)
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def expect_errno(err, fn, *args):
+    try:
+        fn(*args)
+    except OSError as e:
+        assert e.errno == err, (f"want {errno.errorcode[err]}, got "
+                                f"{errno.errorcode.get(e.errno, e.errno)}")
+        return
+    raise AssertionError(f"want {errno.errorcode[err]}, call succeeded")
+
+
+def ask_host(verb, *args):
+    """Prints a DDM-HOST request and waits for the host's acknowledgement;
+    returns its text ("ok" or "fail: why")."""
+    global requests_sent
+    requests_sent += 1
+    rid = f"{transport}-{requests_sent}"
+    ack = os.path.join(ACK_DIR, rid)
+    print(f"DDM-HOST: {rid} {verb} {' '.join(args)}", flush=True)
+    wait_until(lambda: os.path.exists(ack), ACK_TIMEOUT_S,
+               f"the host to answer request {rid} ({verb})")
+    with open(ack) as f:
+        return f.read().strip()
+
+
+def ctl(*args):
+    return run([DDMCTL, "--state-dir", STATE] + list(args), text=True).stdout
+
+
+def status(name):
+    out = ctl("status", f"isa0/{name}")
+    return dict(line.split(": ", 1) for line in out.splitlines()
+                if ": " in line)
+
+
+def read_node(path):
+    with open(path, "rb", buffering=0) as f:
+        return f.read()
+
+
+def write_node(path, data):
+    with open(path, "wb", buffering=0) as f:
+        return f.write(data)
+
+
+def cat(path):
+    return run(["cat", path]).stdout
+
+
+def parse_time(text):
+    """'YYYY-MM-DD HH:MM:SS...' -> seconds since the epoch (UTC)."""
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)", text)
+    assert m, f"not a time: {text!r}"
+    return time.mktime(tuple(int(x) for x in m.groups()) + (0, 0, 0)) \
+        - time.mktime(time.gmtime(0))
+
+
+def rtc_line():
+    out = cat(node("rtc0")).decode()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n", out), repr(out)
+    return out.strip()
+
+
+def conf_text():
+    with open(CONF) as f:
+        text = f.read()
+    text, n = re.subn(r'(?m)^transport = "[a-z]*";',
+                      f'transport = "{transport}";', text)
+    assert n == 1, f"no transport line in {CONF}"
+    return text
+
+
+def test_ddmfs_mounts_the_pio_tree_on_ddm():
+    global ddmfs_proc
+    os.makedirs(STATE, exist_ok=True)
+    conf = os.path.join(WORK, "ddmfs.conf")
+    with open(conf, "w") as f:
+        f.write(conf_text())
+    assert os.path.isdir(MNT), f"{MNT} missing (hostrun.py creates it)"
+    log = open(os.path.join(WORK, "ddmfs.log"), "ab")
+    ddmfs_proc = subprocess.Popen(
+        [DDMFS, "-f", "-c", conf, "--state-dir", STATE, MNT],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    wait_until(lambda: os.path.ismount(MNT) or ddmfs_proc.poll() is not None,
+               MOUNT_TIMEOUT_S, "the mount")
+    assert ddmfs_proc.poll() is None, f"ddmfs exited {ddmfs_proc.returncode}"
+    for n in NODES:
+        wait_until(lambda: status(n).get("state") == "running",
+                   MOUNT_TIMEOUT_S, f"isa0/{n} to run")
+    assert sorted(os.listdir(os.path.join(MNT, "isa0"))) == list(NODES)
+
+
+def test_ddmctl_list_names_the_transport():
+    lines = ctl("list").splitlines()
+    assert len(lines) == len(NODES), lines
+    for line in lines:
+        f = line.split("\t")
+        assert f[1] == "running" and f[4] == transport, line
+    assert status("rtc0")["transport"] == transport
+
+
+def test_ls_l_shows_the_leaf_type_of_the_transport():
+    out = run(["ls", "-l", os.path.join(MNT, "isa0")], text=True).stdout
+    want = "c" if transport == "cuse" else "-"
+    leaves = [line for line in out.splitlines() if line.split()[-1] in NODES]
+    assert len(leaves) == len(NODES), out
+    for line in leaves:
+        assert line[0] == want, f"want '{want}': {line}"
+
+
+def test_leaf_rdev_is_the_drivers_raw_device():
+    for n in NODES:
+        st = os.stat(node(n))
+        if transport == "cuse":
+            raw = os.stat(raw_node(n))
+            assert stat.S_ISCHR(st.st_mode), oct(st.st_mode)
+            assert st.st_rdev == raw.st_rdev, (st.st_rdev, raw.st_rdev)
+            rdev = f"{os.major(raw.st_rdev)}:{os.minor(raw.st_rdev)}"
+            assert status(n).get("rdev") == rdev, (status(n), rdev)
+        else:
+            assert stat.S_ISREG(st.st_mode), oct(st.st_mode)
+            assert not os.path.exists(raw_node(n)), raw_node(n)
+
+
+def test_raw_dev_nodes_are_root_only():
+    for n in NODES:
+        if transport != "cuse":
+            assert not os.path.exists(raw_node(n))
+            continue
+        st = os.stat(raw_node(n))
+        assert stat.S_ISCHR(st.st_mode), oct(st.st_mode)
+        assert stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        assert st.st_uid == 0 and st.st_gid == 0, (st.st_uid, st.st_gid)
+        r = as_nobody("head", "-c", "1", raw_node(n))
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r
+
+
+def test_cat_rtc0_is_qemus_rtc_time():
+    line = rtc_line()
+    # The kernel set the system clock from this RTC at boot.
+    diff = parse_time(line) - time.time()
+    assert abs(diff) <= CLOCK_SLACK_S, f"{line} is {diff:+.0f}s off the clock"
+    ack = ask_host("rtc-is", line.replace(" ", "T"), "(cat rtc0)")
+    assert ack == "ok", ack
+
+
+def test_hwclock_show_agrees_with_cat():
+    # --noadjfile: /etc/adjtime is read-only in the guest, so no drift file;
+    # --utc: the RTC keeps UTC, as rtc0 shows.
+    out = run(["hwclock", "--show", "--noadjfile", "--utc", "-f",
+               node("rtc0")], text=True).stdout
+    line = rtc_line()
+    diff = parse_time(out) - parse_time(line)
+    assert abs(diff) <= CLOCK_SLACK_S, f"hwclock {out!r} vs cat {line!r}"
+
+
+def test_hwclock_set_changes_qemus_clock():
+    run(["hwclock", "--set", "--date", "2031-02-03 04:05:06", "--noadjfile",
+         "--utc", "-f", node("rtc0")])
+    line = rtc_line()
+    assert re.fullmatch(r"2031-02-03 04:05:0[6-9]", line), line
+    ack = ask_host("rtc-is", "2031-02-03T04:05:06", "(after hwclock --set)")
+    assert ack == "ok", ack
+
+
+def test_rtc0_write_sets_the_time_and_bad_text_is_einval():
+    assert write_node(node("rtc0"), b"2030-01-02 03:04:05\n") == 20
+    line = rtc_line()
+    assert re.fullmatch(r"2030-01-02 03:04:0[5-8]", line), line
+    expect_errno(errno.EINVAL, write_node, node("rtc0"), b"not a time\n")
+    expect_errno(errno.EINVAL, write_node, node("rtc0"),
+                 b"2030-13-02 03:04:05")
+
+
+def test_rtc_rd_time_ioctl_matches_cat():
+    with open(node("rtc0"), "rb", buffering=0) as f:
+        buf = bytearray(36)
+        fcntl.ioctl(f.fileno(), RTC_RD_TIME, buf)
+    sec, mn, hour, mday, mon, year = struct.unpack_from("<6i", buf)
+    got = (f"{year + 1900:04d}-{mon + 1:02d}-{mday:02d} "
+           f"{hour:02d}:{mn:02d}:{sec:02d}")
+    diff = parse_time(rtc_line()) - parse_time(got)
+    assert 0 <= diff <= CLOCK_SLACK_S, got
+
+
+def lp_size():
+    return os.stat(LP_OUT).st_size
+
+
+def test_printf_hello_reaches_the_parallel_file_exactly():
+    before = lp_size()
+    run(["sh", "-c", f"printf 'hello\\n' > {node('lp0')}"])
+    wait_until(lambda: lp_size() >= before + 6, LP_TIMEOUT_S,
+               f"6 new bytes in {LP_OUT}")
+    time.sleep(0.2)  # nothing more may follow
+    with open(LP_OUT, "rb") as f:
+        f.seek(before)
+        got = f.read()
+    assert got == b"hello\n", got
+
+
+# QEMU's port reads busy after a byte until its status has been polled a
+# few times, so the idle checks come before the first write.
+def test_lp0_reads_the_idle_status_line():
+    line = read_node(node("lp0"))
+    assert line == LP_IDLE_LINE, line
+
+
+def lp_getstatus():
+    with open(node("lp0"), "rb", buffering=0) as f:
+        buf = bytearray(4)
+        fcntl.ioctl(f.fileno(), LPGETSTATUS, buf)
+    return struct.unpack("<i", buf)[0]
+
+
+def test_lpgetstatus_gives_the_status_byte_on_cuse_only():
+    if transport == "cuse":
+        v = lp_getstatus()
+        assert v == LP_IDLE_STATUS, hex(v)
+    else:
+        expect_errno(errno.ENOTTY, lp_getstatus)
+
+
+def test_second_open_of_lp0_is_ebusy():
+    fd = os.open(node("lp0"), os.O_WRONLY)
+    try:
+        expect_errno(errno.EBUSY, os.open, node("lp0"), os.O_WRONLY)
+    finally:
+        os.close(fd)
+    os.close(os.open(node("lp0"), os.O_WRONLY))
+
+
+def has_open(pid, path):
+    """True once process pid holds path open."""
+    d = f"/proc/{pid}/fd"
+    try:
+        return any(os.readlink(os.path.join(d, fd)) == path
+                   for fd in os.listdir(d))
+    except OSError:
+        return False
+
+
+def read_n(fd, n, what):
+    out = b""
+    deadline = time.monotonic() + KEY_TIMEOUT_S
+    os.set_blocking(fd, False)
+    while len(out) < n:
+        assert time.monotonic() < deadline, f"{what}: got only {out.hex()}"
+        try:
+            chunk = os.read(fd, n - len(out))
+        except BlockingIOError:
+            time.sleep(0.02)
+            continue
+        assert chunk, f"{what}: EOF after {out.hex()}"
+        out += chunk
+    return out
+
+
+def test_typed_keys_come_out_of_cat_kbd0_as_text():
+    p = subprocess.Popen(["cat", node("kbd0")], stdout=subprocess.PIPE)
+    try:
+        wait_until(lambda: has_open(p.pid, node("kbd0")), CMD_TIMEOUT_S,
+                   "cat to open kbd0")
+        ack = ask_host("send-key", *KEYS)
+        assert ack == "ok", ack
+        got = read_n(p.stdout.fileno(), len(KEYS_TEXT), "cat kbd0")
+    finally:
+        p.kill()
+        p.wait()
+    assert got == KEYS_TEXT, got
+
+
+def test_k_raw_handle_gets_set1_scancodes():
+    fd = os.open(node("kbd0"), os.O_RDONLY)
+    try:
+        fcntl.ioctl(fd, KDSKBMODE, K_RAW)
+        ack = ask_host("send-key", *KEYS)
+        assert ack == "ok", ack
+        got = read_n(fd, len(KEYS_RAW), "K_RAW handle")
+    finally:
+        os.close(fd)
+    assert got == KEYS_RAW, got.hex(" ")
+
+
+def test_rtc0_reads_bypass_ddmfs_on_cuse_only():
+    before = int(status("rtc0")["requests"])
+    for _ in range(N_READS):
+        with open(node("rtc0"), "rb", buffering=0) as f:
+            assert len(f.read(64)) == 20
+    after = int(status("rtc0")["requests"])
+    if transport == "cuse":
+        assert before == 0 and after == 0, (before, after)
+    else:
+        assert after - before >= N_READS, (before, after)
+
+
+def test_chmod_0600_gives_nobody_eacces():
+    os.chmod(node("rtc0"), 0o644)
+    r = as_nobody("cat", node("rtc0"))
+    assert r.returncode == 0 and len(r.stdout) == 20, r
+    os.chmod(node("rtc0"), 0o600)
+    assert stat.S_IMODE(os.stat(node("rtc0")).st_mode) == 0o600
+    r = as_nobody("cat", node("rtc0"))
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+
+
+def test_chown_nobody_lets_nobody_read():
+    os.chmod(node("rtc0"), 0o600)
+    os.chown(node("rtc0"), NOBODY, -1)
+    assert os.stat(node("rtc0")).st_uid == NOBODY
+    r = as_nobody("cat", node("rtc0"))
+    assert r.returncode == 0 and len(r.stdout) == 20, r
+    os.chown(node("rtc0"), 0, -1)
+    r = as_nobody("cat", node("rtc0"))
+    assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    os.chmod(node("rtc0"), 0o644)
+
+
+def test_sigterm_unmounts_ddm_cleanly():
+    assert ddmfs_proc is not None, "ddmfs never started"
+    ddmfs_proc.send_signal(signal.SIGTERM)
+    rc = ddmfs_proc.wait(timeout=EXIT_TIMEOUT_S)
+    assert rc == 0, rc
+    assert not os.path.ismount(MNT)
+    if transport == "cuse":
+        wait_until(lambda: not os.path.exists(raw_node("rtc0")),
+                   EXIT_TIMEOUT_S, "the raw nodes to go")
+
+
+TESTS = [
+    test_ddmfs_mounts_the_pio_tree_on_ddm,
+    test_ddmctl_list_names_the_transport,
+    test_ls_l_shows_the_leaf_type_of_the_transport,
+    test_leaf_rdev_is_the_drivers_raw_device,
+    test_raw_dev_nodes_are_root_only,
+    test_cat_rtc0_is_qemus_rtc_time,
+    test_hwclock_show_agrees_with_cat,
+    test_hwclock_set_changes_qemus_clock,
+    test_rtc0_write_sets_the_time_and_bad_text_is_einval,
+    test_rtc_rd_time_ioctl_matches_cat,
+    test_lp0_reads_the_idle_status_line,
+    test_lpgetstatus_gives_the_status_byte_on_cuse_only,
+    test_printf_hello_reaches_the_parallel_file_exactly,
+    test_second_open_of_lp0_is_ebusy,
+    test_typed_keys_come_out_of_cat_kbd0_as_text,
+    test_k_raw_handle_gets_set1_scancodes,
+    test_rtc0_reads_bypass_ddmfs_on_cuse_only,
+    test_chmod_0600_gives_nobody_eacces,
+    test_chown_nobody_lets_nobody_read,
+    test_sigterm_unmounts_ddm_cleanly,
+]
+
+
+def main():
+    if transport not in ("fuse", "cuse"):
+        print(f"usage: {sys.argv[0]} fuse|cuse", file=sys.stderr)
+        return 2
+    os.makedirs(WORK, exist_ok=True)
+    print(f"1..{len(TESTS)}", flush=True)
+    failed = 0
+    for i, t in enumerate(TESTS, 1):
+        start = time.monotonic()
+        try:
+            t()
+        except Exception:  # report it and go on with the next test
+            failed += 1
+            print(f"not ok {i} - {t.__name__}")
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+        else:
+            print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)")
+        sys.stdout.flush()
+    if ddmfs_proc is not None and ddmfs_proc.poll() is None:
+        ddmfs_proc.kill()
+        ddmfs_proc.wait()
+    try:
+        with open(os.path.join(WORK, "ddmfs.log"), errors="replace") as f:
+            for line in f.read().splitlines()[-40:]:
+                print("# ddmfs.log: " + line)
+    except OSError:
+        pass
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
