@@ -20,7 +20,8 @@
 # if that is hidden), with stdin from /dev/null; /tmp, /run, /mnt are empty
 # tmpfs there, /var/lib is writable (tmpfs overlay), all else is the host's,
 # read-only.
-# So SCRIPT and anything it needs must live outside /tmp, /run and /mnt.
+# So SCRIPT and anything it needs must live outside /tmp, /run and /mnt,
+# or inside this checkout, which the guest keeps visible wherever it is.
 #
 # Exit status: SCRIPT's status taken from the guest's DDM-GUEST-EXIT marker;
 # 124 on timeout; 125 when the guest ended without the marker (init error,
@@ -102,9 +103,17 @@ done
 
 script=$(realpath -e -- "$1" 2>/dev/null) || die "no such script: $1"
 shift
-hidden "$script" && die "$script is under a directory the guest hides with tmpfs"
+# A checkout under /tmp (a CI clone, say) stays visible in the guest.
+top=$(realpath -e -- "$here/../..")
+keep=
+hidden "$top" && keep=$top
+# True when PATH is hidden in the guest and not inside the kept checkout.
+lost() {
+	hidden "$1" && { [ -z "$keep" ] || [ "${1#"$keep"/}" = "$1" ]; }
+}
+lost "$script" && die "$script is under a directory the guest hides with tmpfs"
 cwd=$PWD
-hidden "$cwd" && cwd=/
+lost "$cwd" && [ "$cwd" != "$keep" ] && cwd=/
 
 command -v qemu-system-x86_64 >/dev/null ||
 	die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
@@ -115,6 +124,7 @@ command -v qemu-system-x86_64 >/dev/null ||
 # edd=off skips a BIOS disk probe that costs about 0.6 s under TCG.
 cmdline="console=ttyS0 quiet initcall_blacklist=i8042_init panic=-1 edd=off"
 cmdline+="$(karg ddm.test "$script")$(karg ddm.cwd "$cwd")"
+[ -n "$keep" ] && cmdline+=$(karg ddm.keep "$keep")
 for a in "$@"; do
 	cmdline+=$(karg ddm.arg "$a")
 done

@@ -11,6 +11,9 @@
 #   ddm.arg=VALUE       one argument for it, repeatable, kept in order
 #   ddm.cwd=DIR         working directory for the script (default /)
 #   ddm.env=NAME=VALUE  exported to the script, repeatable
+#   ddm.keep=DIR        a host directory under /tmp, /run or /mnt (a
+#                       checkout there) that stays visible in the guest
+#                       through the tmpfs put on those
 #   ddm.shell=1         interactive: the script gets the serial console
 #                       (ttyS0) as stdin/stdout/stderr and controlling
 #                       terminal, instead of stdin from /dev/null
@@ -54,9 +57,26 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host ||
 for d in proc sys dev dev/pts dev/shm; do
 	mount -o bind "/$d" "/host/$d" || fail "bind /$d into /host"
 done
+# ddm.keep: a checkout under /tmp (say) must survive the tmpfs put on
+# /tmp, so it is bound aside first and back after.
+keep=
+for w in $(cat /proc/cmdline); do
+	case $w in
+	ddm.keep=*) keep=${w#*=} ;;
+	ddm.keep64=*) keep=$(b64 "${w#*=}") ;;
+	esac
+done
+if [ -n "$keep" ]; then
+	mkdir -p /keep
+	mount -o bind "/host$keep" /keep || fail "bind $keep aside"
+fi
 for d in tmp run mnt; do
 	mount -t tmpfs -o mode=1777 tmpfs "/host/$d" || fail "tmpfs on /host/$d"
 done
+if [ -n "$keep" ]; then
+	mkdir -p "/host$keep" && mount -o bind /keep "/host$keep" ||
+		fail "bind $keep back"
+fi
 [ -d /sys/fs/fuse/connections ] &&
 	mount -t fusectl fusectl /host/sys/fs/fuse/connections 2>/dev/null
 
