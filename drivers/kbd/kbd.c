@@ -3,8 +3,10 @@
  *
  * ISA interrupts do not reach user space, so the controller is polled from
  * a timer: every KBD_POLL_ACTIVE_US while bytes arrive, backing off by
- * doubling to KBD_POLL_IDLE_US when idle.  Every open handle sees every
- * key; keys that arrive while nothing is open are dropped.  A handle reads
+ * doubling to KBD_POLL_IDLE_US when idle, or to KBD_POLL_CLOSED_US while
+ * nothing is open (nobody waits for keys then, so idle costs almost
+ * nothing).  Every open handle sees every key; keys that arrive while
+ * nothing is open are dropped.  A handle reads
  * text (a US layout, UTF-8, escape sequences for the cursor keys) unless
  * KDSKBMODE K_RAW switched it to raw set-1 scancodes.  Each handle queues
  * up to KBD_QUEUE_MAX bytes and drops the oldest when it overflows.  Read
@@ -30,6 +32,8 @@
 /* Poll delay while bytes arrive, and the idle ceiling it doubles to, us. */
 #define KBD_POLL_ACTIVE_US 1000
 #define KBD_POLL_IDLE_US   20000 /* KBD_POLL_IDLE_MS = 20 */
+/* The idle ceiling while no handle is open, us. */
+#define KBD_POLL_CLOSED_US 250000
 /* Bytes taken from the controller in one poll at most. */
 #define KBD_POLL_BATCH 64
 /* Bytes thrown away at most when draining the controller at start. */
@@ -463,14 +467,16 @@ static void
 kbd_tick(struct ddm_dev *dev, void *arg)
 {
 	struct kbd_softc *sc = arg;
+	uint64_t ceiling =
+	        sc->sc_opens != NULL ? KBD_POLL_IDLE_US : KBD_POLL_CLOSED_US;
 
 	sc->sc_timer = 0;
 	if (kbd_poll_once(sc) > 0) {
 		sc->sc_delay_us = KBD_POLL_ACTIVE_US;
 	} else {
 		sc->sc_delay_us *= 2;
-		if (sc->sc_delay_us > KBD_POLL_IDLE_US)
-			sc->sc_delay_us = KBD_POLL_IDLE_US;
+		if (sc->sc_delay_us > ceiling)
+			sc->sc_delay_us = ceiling;
 	}
 	kbd_arm(sc);
 }
@@ -546,6 +552,15 @@ kbd_open(struct ddm_handle *h)
 	ko = calloc(1, sizeof(*ko));
 	if (ko == NULL)
 		return -ENOMEM;
+	if (sc->sc_opens == NULL) {
+		/* The first reader: what was typed while nothing was open
+		 * (polled slowly then) is dropped, and polling speeds up. */
+		kbd_poll_once(sc);
+		if (sc->sc_timer > 0)
+			ddm_timer_cancel(sc->sc_dev, sc->sc_timer);
+		sc->sc_delay_us = KBD_POLL_ACTIVE_US;
+		kbd_arm(sc);
+	}
 	ko->ko_h = h;
 	ko->ko_next = sc->sc_opens;
 	sc->sc_opens = ko;

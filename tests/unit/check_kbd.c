@@ -490,8 +490,11 @@ START_TEST(test_kbd_poll_backs_off_when_idle_and_speeds_up_on_keys)
 	static const uint64_t want[] = {
 		2000, 4000, 8000, 16000, 20000, 20000
 	};
+	struct ddm_handle h;
 	size_t i;
 
+	open_h(&h, 0);
+	ck_assert_uint_eq(last_delay, KBD_POLL_ACTIVE_US);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		kbd_tick(NULL, &sc);
 		ck_assert_uint_eq(last_delay, want[i]);
@@ -500,6 +503,31 @@ START_TEST(test_kbd_poll_backs_off_when_idle_and_speeds_up_on_keys)
 	kbd_tick(NULL, &sc);
 	ck_assert_uint_eq(last_delay, KBD_POLL_ACTIVE_US);
 	ck_assert_int_gt(sc.sc_timer, 0);
+	kbd_release(&h);
+}
+END_TEST
+
+START_TEST(test_kbd_poll_slows_further_while_nothing_is_open)
+{
+	static const uint64_t want[] = { 2000,  4000,   8000,   16000, 32000,
+		                         64000, 128000, 250000, 250000 };
+	struct ddm_handle h;
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		kbd_tick(NULL, &sc);
+		ck_assert_uint_eq(last_delay, want[i]);
+	}
+	/* typed while nothing was open: dropped when the first reader
+	 * opens, and polling is fast again at once */
+	feed(hi, sizeof(hi));
+	open_h(&h, 0);
+	ck_assert_uint_eq(last_delay, KBD_POLL_ACTIVE_US);
+	ck_assert_uint_eq(((struct kbd_open *)h.priv)->ko_len, 0);
+	feed(hi, sizeof(hi));
+	kbd_tick(NULL, &sc);
+	ck_assert_uint_eq(((struct kbd_open *)h.priv)->ko_len, 2);
+	kbd_release(&h);
 }
 END_TEST
 
@@ -542,6 +570,7 @@ kbd_suite(void)
 	tcase_add_test(tl, test_kbd_queue_overflow_drops_oldest);
 	tcase_add_test(tl,
 	               test_kbd_poll_backs_off_when_idle_and_speeds_up_on_keys);
+	tcase_add_test(tl, test_kbd_poll_slows_further_while_nothing_is_open);
 	suite_add_tcase(s, tl);
 	return s;
 }
