@@ -1,0 +1,19 @@
+/*
+ * atomic.h: replacing a small file atomically, as the permission store and
+ * the CUSE number store save themselves.
+ */
+#ifndef DDMFS_ATOMIC_H
+#define DDMFS_ATOMIC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Replaces file with the len bytes at buf, with permission bits mode: a
+ * temp file next to it ("FILE.tmp.XXXXXX") is written, fsynced and renamed
+ * over file, then the directory is fsynced.  Returns 0 or -errno; on
+ * failure file is untouched and no temp file is left behind.
+ */
+int atomic_write(const char *file, const char *buf, size_t len, mode_t mode);
+
+#endif /* DDMFS_ATOMIC_H */
