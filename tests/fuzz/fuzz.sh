@@ -67,7 +67,8 @@ build_all() {
 		failed_build+=(fuzz_proto)
 	# shellcheck disable=SC2046,SC2086
 	build fuzz_conf -I"$top/ddmfs" -I"$top/lib/libdriver" \
-		"$here/fuzz_conf.c" "$top/ddmfs/conf.c" $config ||
+		"$here/fuzz_conf.c" "$top/ddmfs/conf.c" \
+		"$top/ddmfs/conf_value.c" $config ||
 		failed_build+=(fuzz_conf)
 	# shellcheck disable=SC2046,SC2086
 	build fuzz_ctl -I"$top/ddmfs" -I"$top/lib/libdriver" \
