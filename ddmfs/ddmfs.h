@@ -144,7 +144,7 @@ struct pend {
 	struct fuse_file_info fi;
 	int armed;  /* interrupt hook set: others may answer it */
 	int intr;   /* interrupted before it was sent */
-	int failed; /* -errno: failed before it was armed */
+	int failed; /* errno: failed before it was armed, or on dfs.failed */
 };
 
 struct drv {
@@ -210,6 +210,8 @@ struct ddmfs {
 	uint64_t next_id;
 	uint64_t next_fh;
 	struct pend *pend[PEND_BUCKETS];
+	struct pend *failed; /* out of the table, for the event thread to
+	                      * answer without the lock (fwd.c) */
 	int ctl_fd;
 };
 
@@ -256,6 +258,7 @@ int drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd);
 struct pend *pend_new(struct drv *d, fuse_req_t req, enum ddm_op op);
 void pend_fail(struct pend *p, int err);
 void pend_fail_drv(struct drv *d, int err);
+void pend_fail_list(struct pend *list);
 void fwd_request(struct drv *d, struct pend *p, struct ddm_msg *m,
                  const void *payload, size_t len);
 void fwd_release(struct drv *d, uint64_t fh, uint64_t gen);

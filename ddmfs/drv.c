@@ -30,6 +30,8 @@
 
 static pthread_t ev_thread;
 static int ev_running;
+static int ev_quit;               /* ev_stop() called (lock held) */
+static __thread int on_ev_thread; /* this is the event thread */
 static struct evsrc ev_wake = { EV_WAKE, NULL };
 
 static const char *
@@ -64,9 +66,9 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits on dfs.cond for at most ms (lock held). */
-static void
-timed_wait(int ms)
+/* The time ms from now on CLOCK_MONOTONIC, dfs.cond's clock. */
+static struct timespec
+deadline(int ms)
 {
 	struct timespec ts;
 
@@ -77,7 +79,26 @@ timed_wait(int ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
 	}
+	return ts;
+}
+
+/* Waits on dfs.cond for at most ms (lock held). */
+static void
+timed_wait(int ms)
+{
+	struct timespec ts = deadline(ms);
+
 	pthread_cond_timedwait(&dfs.cond, &dfs.lock, &ts);
+}
+
+/* Wakes the event thread (lock held), to answer dfs.failed or to quit. */
+static void
+wake_ev(void)
+{
+	uint64_t one = 1;
+
+	if (write(dfs.wakefd, &one, sizeof(one)) < 0)
+		logmsg("eventfd: %s", strerror(errno));
 }
 
 static void
@@ -148,6 +169,9 @@ close_chan(struct drv *d)
 	d->chan = NULL;
 	d->gen++;
 	pend_fail_drv(d, EIO);
+	/* the event thread answers them after its batch; others wake it */
+	if (dfs.failed != NULL && !on_ev_thread)
+		wake_ev();
 	for (struct handle *h = d->handles; h != NULL; h = h->next)
 		if (h->ph != NULL)
 			fuse_lowlevel_notify_poll(h->ph);
@@ -279,16 +303,9 @@ drv_fault(struct drv *d, const char *why)
 int
 drv_wait_running(struct drv *d, int ms)
 {
-	struct timespec ts;
+	struct timespec ts = deadline(ms);
 	int old, r = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	while (r == 0 && (d->state == DRV_STARTING || d->state == DRV_BACKOFF ||
 	                  (d->state == DRV_STOPPING && d->restart_now)))
@@ -477,12 +494,30 @@ readable(struct drv *d)
 	chan_put(ch);
 }
 
+/* Clears the wake-up eventfd; returns ev_quit (lock held). */
+static int
+woken(void)
+{
+	uint64_t n;
+
+	if (read(dfs.wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		logmsg("eventfd: %s", strerror(errno));
+	return ev_quit;
+}
+
+/*
+ * The event thread.  Requests failed during a batch (dfs.failed) are
+ * answered after it, once dfs.lock is released, and before quitting.
+ */
 static void *
 ev_loop(void *arg)
 {
 	struct epoll_event evs[EV_BATCH];
+	struct pend *failed;
+	int quit = 0;
 
-	for (;;) {
+	on_ev_thread = 1;
+	while (!quit) {
 		int n = epoll_wait(dfs.epfd, evs, EV_BATCH, -1);
 
 		if (n < 0 && errno != EINTR) {
@@ -490,13 +525,13 @@ ev_loop(void *arg)
 			return NULL;
 		}
 		pthread_mutex_lock(&dfs.lock);
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && !quit; i++) {
 			struct evsrc *src = evs[i].data.ptr;
 
 			switch (src->kind) {
 			case EV_WAKE:
-				pthread_mutex_unlock(&dfs.lock);
-				return NULL;
+				quit = woken();
+				break;
 			case EV_SOCK:
 				readable(src->drv);
 				break;
@@ -508,8 +543,12 @@ ev_loop(void *arg)
 				break;
 			}
 		}
+		failed = dfs.failed;
+		dfs.failed = NULL;
 		pthread_mutex_unlock(&dfs.lock);
+		pend_fail_list(failed);
 	}
+	return NULL;
 }
 
 int
@@ -542,12 +581,12 @@ ev_start(void)
 void
 ev_stop(void)
 {
-	uint64_t one = 1;
-
 	if (!ev_running)
 		return;
-	if (write(dfs.wakefd, &one, sizeof(one)) < 0)
-		logmsg("eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&dfs.lock);
+	ev_quit = 1;
+	wake_ev();
+	pthread_mutex_unlock(&dfs.lock);
 	pthread_join(ev_thread, NULL);
 	ev_running = 0;
 }

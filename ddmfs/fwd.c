@@ -6,6 +6,18 @@
  * the driver's DDM_REPLY, which checks it against the rules of its op and
  * answers FUSE.  A request only becomes answerable by others once its
  * interrupt hook is set ("armed"), so no request is answered twice.
+ *
+ * FUSE is never answered with dfs.lock held, so workers queueing new
+ * requests do not wait while a reply is written to /dev/fuse.  Whoever
+ * answers an armed request first takes it out of the table under the lock:
+ * from then on no other thread can reach it (on_interrupt() and a late
+ * DDM_REPLY look it up by id and find nothing, and its worker only ever
+ * looks it up by id once it is armed), so the taker answers it exactly
+ * once and frees it, without the lock.  Requests failed while the lock is
+ * held (pend_fail_drv()) wait on dfs.failed for the event thread.  Poll
+ * notifications (drv.c) are still sent under the lock: a pollhandle stays
+ * on its handle for later notifications, and a worker may replace or free
+ * it as soon as the lock is dropped.
  */
 #include "config.h"
 
@@ -79,7 +91,9 @@ pend_fail(struct pend *p, int err)
 
 /*
  * Fails every request of d with err (lock held).  Requests not armed yet
- * are only marked; their worker answers them.
+ * are only marked; their worker answers them.  Armed ones go from the
+ * table onto dfs.failed, for the event thread to answer once it has
+ * dropped the lock (pend_fail_list()).
  */
 void
 pend_fail_drv(struct drv *d, int err)
@@ -97,9 +111,24 @@ pend_fail_drv(struct drv *d, int err)
 				pp = &p->next;
 			} else {
 				*pp = p->next;
-				pend_fail(p, err);
+				p->failed = err;
+				p->next = dfs.failed;
+				dfs.failed = p;
 			}
 		}
+	}
+}
+
+/* Answers with p->failed and frees each request of list, a chain taken
+ * off dfs.failed under the lock (called without it). */
+void
+pend_fail_list(struct pend *list)
+{
+	while (list != NULL) {
+		struct pend *p = list;
+
+		list = p->next;
+		pend_fail(p, p->failed);
 	}
 }
 
@@ -154,13 +183,29 @@ send_msg(struct chan *ch, struct ddm_msg *m, const void *payload, size_t len)
 	return n < 0 ? -errno : 0;
 }
 
+/*
+ * Sends m, which has no payload, on ch.  Entered with dfs.lock held;
+ * returns with it released.  A reference keeps ch open for the send.
+ */
+static void
+send_unlock(struct chan *ch, struct ddm_msg *m)
+{
+	ch->refs++;
+	pthread_mutex_unlock(&dfs.lock);
+	pthread_mutex_lock(&ch->send_lock);
+	send_msg(ch, m, NULL, 0);
+	pthread_mutex_unlock(&ch->send_lock);
+	pthread_mutex_lock(&dfs.lock);
+	chan_put(ch);
+	pthread_mutex_unlock(&dfs.lock);
+}
+
 /* The interrupt hook: tells the driver to give up request id. */
 static void
 on_interrupt(fuse_req_t req, void *data)
 {
 	uint64_t id = (uintptr_t)data;
 	struct ddm_msg m;
-	struct chan *ch;
 	struct pend *p;
 
 	pthread_mutex_lock(&dfs.lock);
@@ -174,16 +219,8 @@ on_interrupt(fuse_req_t req, void *data)
 		pthread_mutex_unlock(&dfs.lock);
 		return;
 	}
-	ch = p->drv->chan;
-	ch->refs++;
-	pthread_mutex_unlock(&dfs.lock);
 	ddm_msg_init(&m, DDM_INTERRUPT, id, 0);
-	pthread_mutex_lock(&ch->send_lock);
-	send_msg(ch, &m, NULL, 0);
-	pthread_mutex_unlock(&ch->send_lock);
-	pthread_mutex_lock(&dfs.lock);
-	chan_put(ch);
-	pthread_mutex_unlock(&dfs.lock);
+	send_unlock(p->drv->chan, &m);
 }
 
 /*
@@ -249,16 +286,9 @@ fwd_release(struct drv *d, uint64_t fh, uint64_t gen)
 		pthread_mutex_unlock(&dfs.lock);
 		return;
 	}
-	ch->refs++;
 	d->requests++;
 	ddm_msg_init(&m, DDM_RELEASE, ++dfs.next_id, fh);
-	pthread_mutex_unlock(&dfs.lock);
-	pthread_mutex_lock(&ch->send_lock);
-	send_msg(ch, &m, NULL, 0);
-	pthread_mutex_unlock(&ch->send_lock);
-	pthread_mutex_lock(&dfs.lock);
-	chan_put(ch);
-	pthread_mutex_unlock(&dfs.lock);
+	send_unlock(ch, &m);
 }
 
 /* Takes h off its driver's list and frees it (lock held). */
