@@ -205,18 +205,18 @@ conf_get_list(struct conf_ld *l, const config_setting_t *grp, const char *key,
 {
 	const config_setting_t *s = config_setting_get_member(grp, key);
 
-	*ret_s = s;
-	*ret_n = 0;
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	if (s && config_setting_type(s) != CONFIG_TYPE_LIST &&
 	    config_setting_type(s) != CONFIG_TYPE_ARRAY)
 		return conf_fail(l, s, "%s must be a list of %s", key, what);
-	*ret_n = config_setting_length(s);
+	*ret_s = s;
+	*ret_n = s ? config_setting_length(s) : 0;
 	return 0;
 }
 
-/* Reads args = [ "--x", "y" ] into a NULL-terminated array (never NULL). */
+/*
+ * Reads args = [ "--x", "y" ] into a NULL-terminated array (never NULL),
+ * refusing any that set an option ddmfs passes itself.
+ */
 static int
 get_args(struct conf_ld *l, const config_setting_t *grp, struct conf_device *d)
 {
@@ -234,7 +234,10 @@ get_args(struct conf_ld *l, const config_setting_t *grp, struct conf_device *d)
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return conf_fail(l, e,
 			                 "args must be a list of strings");
-		r = dup_str(l, config_setting_get_string(e), &d->args[i]);
+		r = conf_check_arg(l, e, config_setting_get_string(e));
+		if (r == 0)
+			r = dup_str(l, config_setting_get_string(e),
+			            &d->args[i]);
 		if (r < 0)
 			return r;
 	}

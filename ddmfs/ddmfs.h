@@ -18,7 +18,8 @@
  * Under the CUSE transport (transport B) a leaf is instead a char device
  * whose rdev is its driver's own CUSE device: the kernel checks the leaf's
  * permissions at open and then talks to the driver directly, so none of
- * the above reaches ddmfs and the driver socket only carries DDM_HELLO.
+ * the above reaches ddmfs and the driver socket only carries DDM_HELLO
+ * and the heartbeat (DDM_PING).
  * Differences a user sees (cusedev.c, drv.c):
  *   - a restarted driver asks for the same numbers (kept in
  *     <state_dir>/cuse), so the rdev is stable across driver and ddmfs
@@ -34,8 +35,11 @@
  * Everything else (the tree, permissions, supervision of the drivers, the
  * control socket) is handled inside ddmfs.  One mutex, dfs.lock, guards all
  * shared state below.  FUSE worker threads never wait for a driver: they
- * queue a pending request and return; the event thread (drv.c) matches the
- * driver's reply and answers FUSE.
+ * queue a pending request and return (a send to a driver that stopped
+ * reading gives up after DRV_SEND_TIMEOUT_MS; an open for a driver coming
+ * up is queued on it); the event thread (drv.c) matches the driver's reply
+ * and answers FUSE, and enforces the deadlines: the heartbeat, the grace
+ * time after an interrupt, the wait of queued opens.
  *
  *   tree.c   the node tree, attributes, the POSIX chmod/chown rules
  *   fs.c     the FUSE low-level operations
@@ -44,7 +48,8 @@
  *   drv.c    driver supervision and the event thread
  *   ctl.c    the control socket that ddmctl talks to
  *   cusedev.c the CUSE transport's choice, device numbers and their store
- *   log.c    the shared state (dfs) and the log
+ *   log.c    the shared state (dfs) and the log (stderr, or syslog when
+ *            ddmfs runs as a daemon)
  */
 #ifndef DDMFS_H
 #define DDMFS_H
@@ -71,16 +76,30 @@
 	5000 /* CUSE drivers get this long, in total,                          \
 	      * to come up before ddmfs mounts */
 #define DRV_CUSE_RETRY                                                         \
-	2                        /* stored CUSE numbers not seen in this       \
-	                          * run are dropped after this many            \
-	                          * failures before HELLO */
-#define DRV_STOP_MS         2000 /* SIGTERM to SIGKILL when stopping */
-#define DRV_HANGUP_MS       500  /* socket closed to SIGKILL if still alive */
-#define DRV_OPEN_WAIT_MS    3000 /* an open waits this long for a restart */
-#define DRV_SEND_TIMEOUT_MS 5000 /* a full driver socket fails a send */
-#define CTL_IO_TIMEOUT_MS   2000 /* a control client must talk this fast */
-#define PEND_BUCKETS        256
-#define NODE_PATH_MAX       (2 * CONF_NAME_MAX + 2)
+	2                     /* stored CUSE numbers not seen in this          \
+	                       * run are dropped after this many               \
+	                       * failures before HELLO */
+#define DRV_STOP_MS      2000 /* SIGTERM to SIGKILL when stopping */
+#define DRV_HANGUP_MS    500  /* socket closed to SIGKILL if still alive */
+#define DRV_OPEN_WAIT_MS 3000 /* an open waits this long for a restart */
+#define DRV_SEND_TIMEOUT_MS                                                    \
+	5000 /* a send to a driver that does not read its socket fails         \
+	      * after this long, and the driver is restarted */
+#define DRV_INTERRUPT_GRACE_MS                                                 \
+	1000 /* an interrupted request still unanswered after this long is     \
+	      * answered EINTR by ddmfs, and the driver is restarted */
+#define DRV_PING_INTERVAL_MS 2000 /* a driver silent this long is pinged */
+#define DRV_PING_TIMEOUT_MS                                                    \
+	5000 /* a ping unanswered (and the driver silent) this long            \
+	      * restarts the driver */
+#define DRV_TICK_MS       200 /* the event thread checks deadlines this often */
+#define DRV_BOGUS_MAX     8 /* replies to unknown ids in a row before a fault */
+#define DRV_LOG_BURST     10 /* log lines per driver per DRV_LOG_WINDOW_MS */
+#define DRV_LOG_WINDOW_MS 10000
+#define FS_MAX_THREADS    64   /* FUSE worker threads at most (libfuse: 10) */
+#define CTL_IO_TIMEOUT_MS 2000 /* a control client must talk this fast */
+#define PEND_BUCKETS      256
+#define NODE_PATH_MAX     (2 * CONF_NAME_MAX + 2)
 
 enum drv_state {
 	DRV_STOPPED,
@@ -144,7 +163,10 @@ struct pend {
 	struct fuse_file_info fi;
 	int armed;  /* interrupt hook set: others may answer it */
 	int intr;   /* interrupted before it was sent */
-	int failed; /* errno: failed before it was armed, or on dfs.failed */
+	int failed; /* -errno: failed before it was armed, or on dfs.failed */
+	int queued; /* DDM_OPEN waiting for its driver to come up */
+	int64_t deadline_ms; /* queued: answered -EIO at this time */
+	int64_t intr_ms;     /* DDM_INTERRUPT sent at this time; 0: not */
 };
 
 struct drv {
@@ -165,6 +187,13 @@ struct drv {
 	enum drv_timer timer;
 	struct handle *handles;
 	struct evsrc ev_sock, ev_pid, ev_timer;
+	int64_t heard_ms;   /* the instance's last message (now_ms()) */
+	uint64_t ping_id;   /* the DDM_PING not answered yet; 0: none */
+	int64_t ping_ms;    /* when it was sent */
+	unsigned int bogus; /* replies to unknown ids in a row */
+	int64_t log_ms;     /* start of the drv_log() window */
+	unsigned int log_lines;
+	unsigned long log_dropped;
 };
 
 struct node {
@@ -220,6 +249,9 @@ extern struct ddmfs dfs;
 /* log.c */
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void logdbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_open_syslog(void);
+void log_close_stderr(void);
+int log_uses_syslog(void);
 
 /* tree.c */
 struct cred {
@@ -247,10 +279,11 @@ char *drv_search_list(const char *cmdline_path, const struct conf *c);
 char *drv_search_list_exe(const char *exe, const char *cmdline_path,
                           const struct conf *c);
 int drv_lookup(const char *name, const char *dirs, char **ret_path);
-int drv_prepare_state(const struct conf *c, const char *state_dir);
+int drv_prepare_state(const struct conf *c, const char *state_dir, char *why,
+                      size_t whylen);
 char **drv_argv(const char *path, const char *node, const char *state_dir,
                 const struct conf_device *cd, int cuse, unsigned int maj,
-                unsigned int min);
+                unsigned int min, int use_syslog);
 void drv_argv_free(char **argv);
 int drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd);
 
@@ -261,6 +294,11 @@ void pend_fail_drv(struct drv *d, int err);
 void pend_fail_list(struct pend *list);
 void fwd_request(struct drv *d, struct pend *p, struct ddm_msg *m,
                  const void *payload, size_t len);
+void fwd_open_msg(const struct pend *p, struct ddm_msg *m);
+void fwd_open_later(struct drv *d, struct pend *p);
+void fwd_queued(struct drv *d, int64_t now);
+void fwd_expire(int64_t now);
+int fwd_ping(struct drv *d);
 void fwd_release(struct drv *d, uint64_t fh, uint64_t gen);
 void handle_unlink(struct handle *h);
 int fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload,
@@ -270,6 +308,9 @@ void chan_close(struct chan *ch);
 void chan_put(struct chan *ch);
 
 /* drv.c */
+int64_t now_ms(void);
+void drv_log(struct drv *d, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 int drv_init(struct drv *d, struct node *n, const char *path);
 void drv_free(struct drv *d);
 void drv_start(struct drv *d);

@@ -8,11 +8,19 @@
  *   stopped -> starting -(HELLO)-> running -(exit)-> backoff -> starting
  *   too many quick failures in a row: failed;  ddmctl stop: stopping ->
  *   stopped;  ddmctl start/restart reset the failure count.
+ *
+ * Every DRV_TICK_MS the event thread also checks the deadlines: it pings
+ * a running driver silent for DRV_PING_INTERVAL_MS and restarts one that
+ * then stays silent for DRV_PING_TIMEOUT_MS (a hook that blocks, a loop
+ * that hangs, a socket left unread), serves or fails the opens queued
+ * while a driver comes up, and ends interrupted requests the driver did
+ * not answer (fwd.c).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +65,8 @@ drv_state_name(enum drv_state s)
 	}
 }
 
-static int64_t
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t
 now_ms(void)
 {
 	struct timespec ts;
@@ -89,6 +98,41 @@ timed_wait(int ms)
 	struct timespec ts = deadline(ms);
 
 	pthread_cond_timedwait(&dfs.cond, &dfs.lock, &ts);
+}
+
+/* Starts a new drv_log() window for d once the last one is over, saying
+ * how many lines it suppressed (event thread). */
+static void
+log_window(struct drv *d, int64_t now)
+{
+	if (now - d->log_ms < DRV_LOG_WINDOW_MS)
+		return;
+	if (d->log_dropped > 0)
+		logmsg("%s: %lu similar lines suppressed", d->node->path,
+		       d->log_dropped);
+	d->log_ms = now;
+	d->log_lines = 0;
+	d->log_dropped = 0;
+}
+
+/* Logs what driver d did wrong, at most DRV_LOG_BURST lines per
+ * DRV_LOG_WINDOW_MS per driver (event thread). */
+void
+drv_log(struct drv *d, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	log_window(d, now_ms());
+	if (d->log_lines >= DRV_LOG_BURST) {
+		d->log_dropped++;
+		return;
+	}
+	d->log_lines++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	logmsg("%s", line);
 }
 
 /* Wakes the event thread (lock held), to answer dfs.failed or to quit. */
@@ -168,7 +212,8 @@ close_chan(struct drv *d)
 	chan_close(d->chan);
 	d->chan = NULL;
 	d->gen++;
-	pend_fail_drv(d, EIO);
+	d->ping_id = 0;
+	pend_fail_drv(d, -EIO);
 	/* the event thread answers them after its batch; others wake it */
 	if (dfs.failed != NULL && !on_ev_thread)
 		wake_ev();
@@ -237,6 +282,9 @@ spawn(struct drv *d)
 		epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, sock, &ev);
 	}
 	d->state = DRV_STARTING;
+	d->heard_ms = now_ms();
+	d->ping_id = 0;
+	d->bogus = 0;
 	arm(d, TIMER_HELLO, DRV_HELLO_MS);
 	logdbg("%s: started %s (pid %d)", d->node->path, d->path, (int)d->pid);
 	pthread_cond_broadcast(&dfs.cond);
@@ -285,15 +333,67 @@ drv_restart(struct drv *d)
 	drv_start(d);
 }
 
+/* Ends the instance of d: its requests fail, the exit restarts it. */
+static void
+kill_instance(struct drv *d)
+{
+	close_chan(d);
+	if (d->pid != 0)
+		kill(d->pid, SIGKILL);
+}
+
 /* Kills the instance of d for breaking the protocol (lock held). */
 void
 drv_fault(struct drv *d, const char *why)
 {
 	logmsg("%s: driver %s (pid %d): %s; restarting it", d->node->path,
 	       drv_name(d), (int)d->pid, why);
-	close_chan(d);
-	if (d->pid != 0)
-		kill(d->pid, SIGKILL);
+	kill_instance(d);
+}
+
+/*
+ * The heartbeat of running d (event thread, lock held): a ping after
+ * DRV_PING_INTERVAL_MS of silence, a restart when it stays unanswered and
+ * the driver silent for DRV_PING_TIMEOUT_MS.
+ */
+static void
+heartbeat(struct drv *d, int64_t now)
+{
+	int64_t last = d->heard_ms;
+
+	if (d->state != DRV_RUNNING || d->chan == NULL)
+		return;
+	if (d->ping_id == 0) {
+		if (now - last >= DRV_PING_INTERVAL_MS) {
+			d->ping_ms = now;
+			fwd_ping(d);
+		}
+		return;
+	}
+	if (d->ping_ms > last)
+		last = d->ping_ms;
+	if (now - last < DRV_PING_TIMEOUT_MS)
+		return;
+	logmsg("%s: driver %s (pid %d) did not answer for %d s; restarting",
+	       d->node->path, drv_name(d), (int)d->pid,
+	       DRV_PING_TIMEOUT_MS / 1000);
+	kill_instance(d);
+}
+
+/* The periodic checks of every driver (event thread, lock held). */
+static void
+tick(int64_t now)
+{
+	for (size_t i = 0; i < dfs.n_nodes; i++) {
+		struct drv *d = dfs.nodes[i].drv;
+
+		if (d == NULL)
+			continue;
+		heartbeat(d, now);
+		fwd_queued(d, now);
+		log_window(d, now);
+	}
+	fwd_expire(now);
 }
 
 /*
@@ -427,6 +527,7 @@ message(struct drv *d, const struct ddm_msg *m, const void *payload, char *why,
 		arm(d, TIMER_NONE, 0);
 		logdbg("%s: running (pid %d)", d->node->path, (int)d->pid);
 		pthread_cond_broadcast(&dfs.cond);
+		fwd_queued(d, now_ms());
 		if (r > 0 && dfs.mounted) {
 			/* a kernel inode keeps its rdev; the new generation
 			 * makes the next lookup build a new one */
@@ -485,6 +586,7 @@ readable(struct drv *d)
 			drv_fault(d, "malformed message");
 			break;
 		}
+		d->heard_ms = now_ms();
 		if (message(d, &m, payload, why, sizeof(why)) < 0) {
 			if (d->chan == ch)
 				drv_fault(d, why);
@@ -513,12 +615,15 @@ static void *
 ev_loop(void *arg)
 {
 	struct epoll_event evs[EV_BATCH];
+	int64_t next_tick = now_ms() + DRV_TICK_MS;
 	struct pend *failed;
 	int quit = 0;
 
 	on_ev_thread = 1;
 	while (!quit) {
-		int n = epoll_wait(dfs.epfd, evs, EV_BATCH, -1);
+		int64_t wait = next_tick - now_ms();
+		int n = epoll_wait(dfs.epfd, evs, EV_BATCH,
+		                   wait > 0 ? (int)wait : 0);
 
 		if (n < 0 && errno != EINTR) {
 			logmsg("epoll_wait: %s", strerror(errno));
@@ -542,6 +647,10 @@ ev_loop(void *arg)
 				timer_fired(src->drv);
 				break;
 			}
+		}
+		if (!quit && now_ms() >= next_tick) {
+			tick(now_ms());
+			next_tick = now_ms() + DRV_TICK_MS;
 		}
 		failed = dfs.failed;
 		dfs.failed = NULL;

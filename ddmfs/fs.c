@@ -82,8 +82,10 @@ change_owner_mode(fuse_req_t req, struct node *n, const struct stat *attr,
                   int to_set)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	const struct perm_entry *e;
 	gid_t groups[GROUPS_MAX];
 	struct cred who = { ctx->uid, ctx->gid, groups, 0 };
+	struct perm_entry old = { 0 };
 	mode_t m = n->mode;
 	uid_t u = n->uid;
 	gid_t g = n->gid;
@@ -97,12 +99,21 @@ change_owner_mode(fuse_req_t req, struct node *n, const struct stat *attr,
 	                attr->st_gid);
 	if (r < 0)
 		return r;
+	e = perm_store_get(dfs.perms, n->path);
+	if (e != NULL)
+		old = *e;
 	r = perm_store_set(dfs.perms, n->path, m, u, g);
 	if (r < 0)
 		return r;
 	r = perm_store_save(dfs.perms);
 	if (r < 0) {
-		perm_store_set(dfs.perms, n->path, n->mode, n->uid, n->gid);
+		/* undo exactly: a node that had no entry keeps following
+		 * the conf's defaults */
+		if (old.path != NULL)
+			perm_store_set(dfs.perms, n->path, old.mode, old.uid,
+			               old.gid);
+		else
+			perm_store_remove(dfs.perms, n->path);
 		logmsg("saving permissions: %s", strerror(-r));
 		return r;
 	}
@@ -184,16 +195,21 @@ fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/*
+ * Forwards an open to a running driver.  For a driver coming up (starting,
+ * in backoff, restarting) the open is queued instead: the event thread
+ * forwards it at HELLO, or answers EIO after DRV_OPEN_WAIT_MS, so no
+ * worker waits.  A stopped or failed driver gives ENXIO at once.
+ */
 static void
 fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct node *n = tree_get(ino);
 	struct handle *h;
 	struct pend *p = NULL;
 	struct ddm_msg m;
 	struct drv *d;
-	int r;
+	int r = 0, ready;
 
 	if (n == NULL || n->is_dir) {
 		fuse_reply_err(req, n == NULL ? ENOENT : EISDIR);
@@ -212,7 +228,10 @@ fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_lock(&dfs.lock);
-	r = drv_wait_running(d, DRV_OPEN_WAIT_MS);
+	ready = d->state == DRV_RUNNING && d->chan != NULL;
+	if (!ready && d->state != DRV_STARTING && d->state != DRV_BACKOFF &&
+	    !(d->state == DRV_STOPPING && d->restart_now))
+		r = -ENXIO;
 	if (r == 0) {
 		p = pend_new(d, req, DDM_OPEN);
 		r = p == NULL ? -ENOMEM : 0;
@@ -228,18 +247,18 @@ fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->gen = d->gen;
 	p->h = h;
 	p->fi = *fi;
-	ddm_msg_init(&m, DDM_OPEN, 0, h->fh);
-	m.arg0 = (uint32_t)(fi->flags & ~O_TRUNC);
-	m.uid = ctx->uid;
-	m.gid = ctx->gid;
-	m.pid = (uint32_t)ctx->pid;
+	if (!ready) {
+		fwd_open_later(d, p);
+		return;
+	}
+	fwd_open_msg(p, &m);
 	fwd_request(d, p, &m, NULL, 0);
 }
 
 /*
  * Starts forwarding op on open file fi: returns a pending request with
- * dfs.lock held, or NULL (lock released) after answering gone_err (EIO, or
- * 0 for flush) for a handle whose driver instance is gone.
+ * dfs.lock held, or NULL (lock released) after answering gone_err (-EIO,
+ * or 0 for flush) for a handle whose driver instance is gone.
  */
 static struct pend *
 begin_or(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op,
@@ -253,11 +272,11 @@ begin_or(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op,
 	pthread_mutex_lock(&dfs.lock);
 	if (h->gen == h->drv->gen && h->drv->chan != NULL) {
 		p = pend_new(h->drv, req, op);
-		err = ENOMEM;
+		err = -ENOMEM;
 	}
 	if (p == NULL) {
 		pthread_mutex_unlock(&dfs.lock);
-		fuse_reply_err(req, err);
+		fuse_reply_err(req, -err);
 		return NULL;
 	}
 	p->h = h;
@@ -272,7 +291,7 @@ static struct pend *
 begin(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op,
       struct ddm_msg *m)
 {
-	return begin_or(req, fi, op, m, EIO);
+	return begin_or(req, fi, op, m, -EIO);
 }
 
 static void

@@ -18,10 +18,19 @@
  * notifications (drv.c) are still sent under the lock: a pollhandle stays
  * on its handle for later notifications, and a worker may replace or free
  * it as soon as the lock is dropped.
+ *
+ * No thread waits on a driver without a bound.  A worker's send gives up
+ * after DRV_SEND_TIMEOUT_MS (SO_SNDTIMEO; the same bound on send_lock)
+ * and the driver, which stopped reading its socket, is restarted.  The
+ * event thread never blocks: it sends with MSG_DONTWAIT (queued opens,
+ * pings) and, every DRV_TICK_MS, answers EINTR itself to interrupted
+ * requests the driver left unanswered for DRV_INTERRUPT_GRACE_MS
+ * (fwd_expire()) and fails queued opens whose wait is over (fwd_queued()).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +71,10 @@ pend_find(uint64_t id)
 	return NULL;
 }
 
-/* Takes request id of driver d (any driver if NULL) out of the table. */
+/*
+ * Takes request id out of the table: for a reply from driver d, only one
+ * d was sent (armed, not queued); with d NULL, any.
+ */
 static struct pend *
 pend_take(uint64_t id, const struct drv *d)
 {
@@ -71,7 +83,7 @@ pend_take(uint64_t id, const struct drv *d)
 
 		if (p->id != id)
 			continue;
-		if (d != NULL && (p->drv != d || !p->armed))
+		if (d != NULL && (p->drv != d || !p->armed || p->queued))
 			return NULL;
 		*pp = p->next;
 		return p;
@@ -79,21 +91,32 @@ pend_take(uint64_t id, const struct drv *d)
 	return NULL;
 }
 
-/* Answers p (already out of the table) with -err and frees it. */
+/* Answers p (already out of the table) with err (-errno) and frees it. */
 void
 pend_fail(struct pend *p, int err)
 {
-	fuse_reply_err(p->req, err);
+	fuse_reply_err(p->req, -err);
 	if (p->op == DDM_OPEN)
 		free(p->h);
 	free(p);
 }
 
+/* Puts p, already out of the table, on dfs.failed to be answered err
+ * (-errno) by the event thread (lock held). */
+static void
+fail_later(struct pend *p, int err)
+{
+	p->failed = err;
+	p->next = dfs.failed;
+	dfs.failed = p;
+}
+
 /*
- * Fails every request of d with err (lock held).  Requests not armed yet
- * are only marked; their worker answers them.  Armed ones go from the
- * table onto dfs.failed, for the event thread to answer once it has
- * dropped the lock (pend_fail_list()).
+ * Fails every request of d with err, -errno (lock held).  Requests not
+ * armed yet are only marked; their worker answers them.  Armed ones go
+ * from the table onto dfs.failed, for the event thread to answer once it
+ * has dropped the lock (pend_fail_list()).  Queued opens are left alone:
+ * they wait for the next instance (fwd_queued()).
  */
 void
 pend_fail_drv(struct drv *d, int err)
@@ -104,16 +127,14 @@ pend_fail_drv(struct drv *d, int err)
 		while (*pp != NULL) {
 			struct pend *p = *pp;
 
-			if (p->drv != d) {
+			if (p->drv != d || p->queued) {
 				pp = &p->next;
 			} else if (!p->armed) {
 				p->failed = err;
 				pp = &p->next;
 			} else {
 				*pp = p->next;
-				p->failed = err;
-				p->next = dfs.failed;
-				dfs.failed = p;
+				fail_later(p, err);
 			}
 		}
 	}
@@ -132,11 +153,18 @@ pend_fail_list(struct pend *list)
 	}
 }
 
+/* A channel on ddmfs's end fd of a driver socket, whose sends are bounded
+ * by DRV_SEND_TIMEOUT_MS; NULL if out of memory or the option fails. */
 struct chan *
 chan_new(int fd)
 {
-	struct chan *ch = calloc(1, sizeof(*ch));
+	struct timeval tv = { .tv_sec = DRV_SEND_TIMEOUT_MS / 1000,
+		              .tv_usec = DRV_SEND_TIMEOUT_MS % 1000 * 1000 };
+	struct chan *ch;
 
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return NULL;
+	ch = calloc(1, sizeof(*ch));
 	if (ch == NULL)
 		return NULL;
 	ch->fd = fd;
@@ -167,9 +195,14 @@ chan_close(struct chan *ch)
 	chan_put(ch);
 }
 
-/* Sends one packet on ch (send_lock held, dfs.lock not held). */
+/*
+ * Sends one packet on ch: from a worker with send_lock held and dfs.lock
+ * not held (blocks at most DRV_SEND_TIMEOUT_MS, then -EAGAIN), or from the
+ * event thread with flags MSG_DONTWAIT.
+ */
 static int
-send_msg(struct chan *ch, struct ddm_msg *m, const void *payload, size_t len)
+send_msg(struct chan *ch, struct ddm_msg *m, const void *payload, size_t len,
+         int flags)
 {
 	static __thread char buf[DDM_MSG_MAX];
 	long n = ddm_msg_pack(buf, sizeof(buf), m, payload, len);
@@ -178,29 +211,75 @@ send_msg(struct chan *ch, struct ddm_msg *m, const void *payload, size_t len)
 	if (n < 0)
 		return (int)n;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	n = send(ch->fd, buf, (size_t)n, MSG_NOSIGNAL);
+	n = send(ch->fd, buf, (size_t)n, MSG_NOSIGNAL | flags);
 	pthread_setcancelstate(old, NULL);
 	return n < 0 ? -errno : 0;
 }
 
+/* Takes ch's send_lock, waiting at most DRV_SEND_TIMEOUT_MS: 0 or
+ * -ETIMEDOUT (a sender that holds it that long is failing anyway). */
+static int
+lock_send(struct chan *ch)
+{
+	struct timespec ts;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += DRV_SEND_TIMEOUT_MS / 1000;
+	ts.tv_nsec += (long)(DRV_SEND_TIMEOUT_MS % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	r = pthread_mutex_clocklock(&ch->send_lock, CLOCK_MONOTONIC, &ts);
+	return r == 0 ? 0 : -r;
+}
+
 /*
- * Sends m, which has no payload, on ch.  Entered with dfs.lock held;
+ * A worker's send to d on ch failed with err (dfs.lock held): a timeout
+ * means the driver stopped reading its socket, so it is restarted.
+ */
+static void
+send_failed(struct drv *d, struct chan *ch, const struct ddm_msg *m, int err)
+{
+	char why[96];
+
+	logdbg("%s: send %s: %s", d->node->path, ddm_op_name(m->op),
+	       strerror(-err));
+	if (err != -EAGAIN || d->chan != ch)
+		return;
+	snprintf(why, sizeof(why), "did not read its socket for %d s",
+	         DRV_SEND_TIMEOUT_MS / 1000);
+	drv_fault(d, why);
+}
+
+/*
+ * Sends m, which has no payload, to d on ch.  Entered with dfs.lock held;
  * returns with it released.  A reference keeps ch open for the send.
  */
 static void
-send_unlock(struct chan *ch, struct ddm_msg *m)
+send_unlock(struct drv *d, struct chan *ch, struct ddm_msg *m)
 {
+	int r;
+
 	ch->refs++;
 	pthread_mutex_unlock(&dfs.lock);
-	pthread_mutex_lock(&ch->send_lock);
-	send_msg(ch, m, NULL, 0);
-	pthread_mutex_unlock(&ch->send_lock);
+	r = lock_send(ch);
+	if (r == 0) {
+		r = send_msg(ch, m, NULL, 0, 0);
+		pthread_mutex_unlock(&ch->send_lock);
+	}
 	pthread_mutex_lock(&dfs.lock);
+	if (r < 0)
+		send_failed(d, ch, m, r);
 	chan_put(ch);
 	pthread_mutex_unlock(&dfs.lock);
 }
 
-/* The interrupt hook: tells the driver to give up request id. */
+/*
+ * The interrupt hook: tells the driver to give up request id, and starts
+ * its grace time (fwd_expire()).  A queued open is answered EINTR here.
+ */
 static void
 on_interrupt(fuse_req_t req, void *data)
 {
@@ -210,23 +289,28 @@ on_interrupt(fuse_req_t req, void *data)
 
 	pthread_mutex_lock(&dfs.lock);
 	p = pend_find(id);
-	if (p == NULL || p->drv->chan == NULL) {
-		pthread_mutex_unlock(&dfs.lock);
-		return;
-	}
-	if (!p->armed) {
+	if (p != NULL && !p->armed) {
 		p->intr = 1;
+		p = NULL;
+	} else if (p != NULL && p->queued) {
+		pend_take(id, NULL);
+		pthread_mutex_unlock(&dfs.lock);
+		pend_fail(p, -EINTR);
+		return;
+	}
+	if (p == NULL || p->drv->chan == NULL || p->intr_ms != 0) {
 		pthread_mutex_unlock(&dfs.lock);
 		return;
 	}
+	p->intr_ms = now_ms();
 	ddm_msg_init(&m, DDM_INTERRUPT, id, 0);
-	send_unlock(p->drv->chan, &m);
+	send_unlock(p->drv, p->drv->chan, &m);
 }
 
 /*
  * Sends m (with payload) for pending request p to d.  Entered with
  * dfs.lock held and d running; returns with it released.  Never waits for
- * the reply.
+ * the reply, and waits for the send at most DRV_SEND_TIMEOUT_MS.
  */
 void
 fwd_request(struct drv *d, struct pend *p, struct ddm_msg *m,
@@ -234,43 +318,191 @@ fwd_request(struct drv *d, struct pend *p, struct ddm_msg *m,
 {
 	uint64_t id = p->id;
 	struct chan *ch = d->chan;
-	int err = 0, r;
+	int err = 0, locked, r;
 
 	ch->refs++;
 	d->requests++;
 	m->id = id;
 	pthread_mutex_unlock(&dfs.lock);
 	fuse_req_interrupt_func(p->req, on_interrupt, (void *)(uintptr_t)id);
-	pthread_mutex_lock(&ch->send_lock);
+	locked = lock_send(ch) == 0;
 	pthread_mutex_lock(&dfs.lock);
 	if (p->failed != 0)
 		err = p->failed;
 	else if (p->intr)
-		err = EINTR;
+		err = -EINTR;
+	else if (!locked)
+		err = -EIO;
 	if (err != 0) {
 		pend_take(id, NULL);
 		pthread_mutex_unlock(&dfs.lock);
-		pthread_mutex_unlock(&ch->send_lock);
+		if (locked)
+			pthread_mutex_unlock(&ch->send_lock);
 		pend_fail(p, err);
 		goto put_chan;
 	}
 	p->armed = 1;
 	pthread_mutex_unlock(&dfs.lock);
-	r = send_msg(ch, m, payload, len);
+	r = send_msg(ch, m, payload, len, 0);
 	pthread_mutex_unlock(&ch->send_lock);
 	if (r < 0) {
-		logdbg("%s: send %s: %s", d->node->path, ddm_op_name(m->op),
-		       strerror(-r));
 		pthread_mutex_lock(&dfs.lock);
+		send_failed(d, ch, m, r);
 		p = pend_take(id, NULL);
 		pthread_mutex_unlock(&dfs.lock);
 		if (p != NULL)
-			pend_fail(p, EIO);
+			pend_fail(p, -EIO);
 	}
 put_chan:
 	pthread_mutex_lock(&dfs.lock);
 	chan_put(ch);
 	pthread_mutex_unlock(&dfs.lock);
+}
+
+/* The DDM_OPEN message for open request p (lock held or p unanswered). */
+void
+fwd_open_msg(const struct pend *p, struct ddm_msg *m)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(p->req);
+
+	ddm_msg_init(m, DDM_OPEN, p->id, p->h->fh);
+	m->arg0 = (uint32_t)(p->fi.flags & ~O_TRUNC);
+	m->uid = ctx->uid;
+	m->gid = ctx->gid;
+	m->pid = (uint32_t)ctx->pid;
+}
+
+/*
+ * Queues open p (in the table, not armed) until d comes up.  Entered with
+ * dfs.lock held; returns with it released.  Once armed, p is the event
+ * thread's (fwd_queued()) or, when interrupted, on_interrupt()'s.
+ */
+void
+fwd_open_later(struct drv *d, struct pend *p)
+{
+	uint64_t id = p->id;
+	struct ddm_msg m;
+
+	p->queued = 1;
+	p->deadline_ms = now_ms() + DRV_OPEN_WAIT_MS;
+	pthread_mutex_unlock(&dfs.lock);
+	fuse_req_interrupt_func(p->req, on_interrupt, (void *)(uintptr_t)id);
+	pthread_mutex_lock(&dfs.lock);
+	if (p->intr) {
+		pend_take(id, NULL);
+		pthread_mutex_unlock(&dfs.lock);
+		pend_fail(p, -EINTR);
+		return;
+	}
+	if (d->state == DRV_RUNNING && d->chan != NULL) {
+		/* it came up meanwhile: no HELLO will look for p */
+		p->queued = 0;
+		p->h->gen = d->gen;
+		fwd_open_msg(p, &m);
+		fwd_request(d, p, &m, NULL, 0);
+		return;
+	}
+	p->armed = 1;
+	pthread_mutex_unlock(&dfs.lock);
+}
+
+/*
+ * The event thread's part of d's queued opens (lock held): forwards them
+ * once d runs, and fails them with -ENXIO once d will not come back or
+ * with -EIO once DRV_OPEN_WAIT_MS is over.  Never blocks.
+ */
+void
+fwd_queued(struct drv *d, int64_t now)
+{
+	int gone = d->state == DRV_STOPPED || d->state == DRV_FAILED ||
+	           (d->state == DRV_STOPPING && !d->restart_now);
+	int up = d->state == DRV_RUNNING && d->chan != NULL;
+	struct ddm_msg m;
+
+	for (size_t b = 0; b < PEND_BUCKETS; b++) {
+		struct pend **pp = &dfs.pend[b];
+
+		while (*pp != NULL) {
+			struct pend *p = *pp;
+			int err = 0;
+
+			if (p->drv != d || !p->queued || !p->armed) {
+				pp = &p->next;
+				continue;
+			}
+			if (up) {
+				p->queued = 0;
+				p->h->gen = d->gen;
+				d->requests++;
+				fwd_open_msg(p, &m);
+				err = send_msg(d->chan, &m, NULL, 0,
+				               MSG_DONTWAIT) < 0
+				              ? -EIO
+				              : 0;
+			} else if (gone) {
+				err = -ENXIO;
+			} else if (now >= p->deadline_ms) {
+				err = -EIO;
+			}
+			if (err == 0) {
+				pp = &p->next;
+				continue;
+			}
+			*pp = p->next;
+			fail_later(p, err);
+		}
+	}
+}
+
+/*
+ * Answers EINTR to each interrupted request whose driver let
+ * DRV_INTERRUPT_GRACE_MS pass without answering it, and restarts that
+ * driver: it does not honour interrupts (event thread, lock held).
+ */
+void
+fwd_expire(int64_t now)
+{
+	char why[96];
+	int again;
+
+	snprintf(why, sizeof(why),
+	         "left an interrupted request unanswered for %d ms",
+	         DRV_INTERRUPT_GRACE_MS);
+	do {
+		again = 0;
+		for (size_t b = 0; b < PEND_BUCKETS && !again; b++) {
+			for (struct pend **pp = &dfs.pend[b]; *pp != NULL;
+			     pp = &(*pp)->next) {
+				struct pend *p = *pp;
+
+				if (!p->armed || p->intr_ms == 0 ||
+				    now - p->intr_ms < DRV_INTERRUPT_GRACE_MS)
+					continue;
+				*pp = p->next;
+				fail_later(p, -EINTR);
+				/* the fault changes the table: rescan */
+				if (p->drv->chan != NULL)
+					drv_fault(p->drv, why);
+				again = 1;
+				break;
+			}
+		}
+	} while (again);
+}
+
+/*
+ * Sends the heartbeat DDM_PING to running d (event thread, lock held) and
+ * returns its id.  A ping that cannot be sent (the socket is full) still
+ * counts: its deadline catches a driver that stopped reading.
+ */
+int
+fwd_ping(struct drv *d)
+{
+	struct ddm_msg m;
+
+	d->ping_id = ++dfs.next_id;
+	ddm_msg_init(&m, DDM_PING, d->ping_id, 0);
+	return send_msg(d->chan, &m, NULL, 0, MSG_DONTWAIT);
 }
 
 /* Sends DDM_RELEASE for handle fh if instance gen of d still runs. */
@@ -288,7 +520,7 @@ fwd_release(struct drv *d, uint64_t fh, uint64_t gen)
 	}
 	d->requests++;
 	ddm_msg_init(&m, DDM_RELEASE, ++dfs.next_id, fh);
-	send_unlock(ch, &m);
+	send_unlock(d, ch, &m);
 }
 
 /* Takes h off its driver's list and frees it (lock held). */
@@ -358,32 +590,50 @@ open_done(struct pend *p)
 }
 
 /*
- * Answers the request a DDM_REPLY from d is for.  Returns 0, or -EPROTO
- * with the broken rule in why (the request is failed with EIO; the caller
- * restarts the driver).  A reply to an unknown id is logged and ignored.
+ * Answers the request a DDM_REPLY from d is for (event thread, lock not
+ * held).  Returns 0, or -EPROTO with the broken rule in why (the request
+ * is failed with EIO; the caller restarts the driver).  The answer to a
+ * ping ends it.  A reply to an unknown id (a late answer to a request
+ * ddmfs already answered is legitimate) is logged, rate-limited; more than
+ * DRV_BOGUS_MAX of them in a row break the protocol.
  */
 int
 fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload,
           char *why, size_t whylen)
 {
-	struct pend *p;
+	struct pend *p = NULL;
 	int32_t r = m->result;
+	int ping = 0;
 
 	pthread_mutex_lock(&dfs.lock);
-	p = pend_take(m->id, d);
+	if (d->ping_id != 0 && m->id == d->ping_id) {
+		d->ping_id = 0;
+		ping = 1;
+	} else {
+		p = pend_take(m->id, d);
+		d->bogus = p == NULL ? d->bogus + 1 : 0;
+	}
 	pthread_mutex_unlock(&dfs.lock);
+	if (ping)
+		return 0;
 	if (p == NULL) {
-		logmsg("%s: reply to unknown request %llu ignored",
-		       d->node->path, (unsigned long long)m->id);
+		if (d->bogus > DRV_BOGUS_MAX) {
+			snprintf(why, whylen,
+			         "%u replies to unknown requests in a row",
+			         d->bogus);
+			return -EPROTO;
+		}
+		drv_log(d, "%s: reply to unknown request %llu ignored",
+		        d->node->path, (unsigned long long)m->id);
 		return 0;
 	}
 	check(p, m, why, whylen);
 	if (why[0] != '\0') {
-		pend_fail(p, EIO);
+		pend_fail(p, -EIO);
 		return -EPROTO;
 	}
 	if (r < 0) {
-		pend_fail(p, -r);
+		pend_fail(p, r);
 		return 0;
 	}
 	switch (p->op) {
@@ -398,8 +648,8 @@ fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload,
 		break;
 	case DDM_IOCTL:
 		if (m->len > p->size) {
-			logmsg("%s: ioctl reply of %u bytes, room for %zu",
-			       d->node->path, m->len, p->size);
+			drv_log(d, "%s: ioctl reply of %u bytes, room for %zu",
+			        d->node->path, m->len, p->size);
 			fuse_reply_err(p->req, EIO);
 		} else {
 			fuse_reply_ioctl(p->req, r, payload, m->len);

@@ -109,6 +109,12 @@ perm_store_set(struct perm_store *ps, const char *path, mode_t mode, uid_t uid,
 }
 
 int
+perm_store_remove(struct perm_store *ps, const char *path)
+{
+	return store_remove(ps->entries, &ps->n, sizeof(*ps->entries), path);
+}
+
+int
 perm_store_save(const struct perm_store *ps)
 {
 	char *buf = NULL;

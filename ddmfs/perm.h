@@ -32,18 +32,20 @@ struct perm_store {
  * Malformed lines are skipped; *ret_bad (if not NULL) counts them.
  */
 int perm_store_open(const char *file, struct perm_store **ret,
-		    unsigned int *ret_bad);
+                    unsigned int *ret_bad);
 void perm_store_free(struct perm_store *ps);
 /* Returns the entry for path, or NULL. */
 const struct perm_entry *perm_store_get(const struct perm_store *ps,
-					const char *path);
+                                        const char *path);
 /*
  * Sets path's values in memory (adding it if new).  0, -EINVAL for a path
  * the file can't hold (not [a-z0-9_/-], leading/trailing/double '/'), a mode
  * above 07777 or an id of -1, or -ENOMEM.
  */
 int perm_store_set(struct perm_store *ps, const char *path, mode_t mode,
-		   uid_t uid, gid_t gid);
+                   uid_t uid, gid_t gid);
+/* Forgets path's entry in memory: 0, or -ENOENT if it had none. */
+int perm_store_remove(struct perm_store *ps, const char *path);
 /* Writes the store to its file atomically.  0 or -errno. */
 int perm_store_save(const struct perm_store *ps);
 

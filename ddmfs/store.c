@@ -100,6 +100,21 @@ store_append(void *entries, size_t *n, size_t *cap, size_t size,
 	return entries;
 }
 
+int
+store_remove(void *entries, size_t *n, size_t size, const char *path)
+{
+	char **e = store_find(entries, *n, size, path);
+	size_t i;
+
+	if (e == NULL)
+		return -ENOENT;
+	i = (size_t)((char *)e - (char *)entries) / size;
+	free(*e);
+	memmove(e, (char *)e + size, (*n - i - 1) * size);
+	(*n)--;
+	return 0;
+}
+
 void
 store_free_entries(void *entries, size_t n, size_t size)
 {

@@ -34,6 +34,11 @@ void *store_find(const void *entries, size_t n, size_t size, const char *path);
  */
 void *store_append(void *entries, size_t *n, size_t *cap, size_t size,
                    const char *path);
+/*
+ * Removes the entry for path from entries[0..*n), each size bytes, keeping
+ * the order of the others: 0, or -ENOENT (nothing changed) if none.
+ */
+int store_remove(void *entries, size_t *n, size_t size, const char *path);
 /* Frees the paths of entries[0..n) and the array; NULL is fine. */
 void store_free_entries(void *entries, size_t n, size_t size);
 

@@ -117,6 +117,15 @@ chan_hello(int fd, uint64_t via)
 	return send_msg(fd, &m, NULL, 0);
 }
 
+int
+chan_pong(int fd, uint64_t id)
+{
+	struct ddm_msg m;
+
+	ddm_msg_init(&m, DDM_REPLY, id, 0);
+	return send_msg(fd, &m, NULL, 0);
+}
+
 static int
 chan_send_hello(struct ddm_transport *t)
 {

@@ -6,7 +6,8 @@
  * time and lets libfuse call cuse_req.c, which queues the requests; replies
  * go back as the fuse_reply_* call that matches the request.  The ddm socket
  * stays the control channel: HELLO (arg1 = 1) goes out once the device
- * exists, and its hangup ends the driver.
+ * exists, ddmfs's heartbeat (DDM_PING) is answered on it, and its hangup
+ * ends the driver.
  */
 #include "config.h"
 
@@ -235,23 +236,40 @@ cuse_send_notify(struct ddm_transport *t, uint64_t fh)
 	return err == -ENOENT ? 0 : err;
 }
 
-/* ddmfs sends no requests under CUSE; its hangup means it is gone. */
+/*
+ * ddmfs sends no requests under CUSE, only the heartbeat (DDM_PING), which
+ * is answered here; the socket's hangup means ddmfs is gone.
+ */
 static void
 on_ctl(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 {
+	char buf[sizeof(struct ddm_msg)];
+	const void *payload;
 	struct ddm_msg m;
 	ssize_t n;
+	int err;
 
 	(void)events;
 	(void)arg;
-	n = recv(fd, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
 		loop_quit(dev, 0);
 		return;
 	}
-	if (n > 0)
+	if ((size_t)n > sizeof(buf) ||
+	    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0 ||
+	    m.op != DDM_PING) {
 		ddm_log(dev, "ignored a %zd-byte packet from ddmfs under CUSE",
 		        n);
+		return;
+	}
+	err = chan_pong(fd, m.id);
+	if (err == -EPIPE || err == -ECONNRESET)
+		loop_quit(dev, 0);
+	else if (err < 0)
+		ddm_log(dev, "cannot answer ddmfs's ping: %s", strerror(-err));
 }
 
 static void

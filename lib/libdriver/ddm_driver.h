@@ -33,7 +33,8 @@
  * A hook that cannot answer at once (a read waiting for a key) keeps the
  * struct ddm_req pointer, returns DDM_SUSPEND, and answers later with
  * ddm_reply() or ddm_reply_error().  Never block the request loop: use a
- * timer (ddm_timer_add()) to come back.
+ * timer (ddm_timer_add()) to come back.  ddmfs pings a silent driver; one
+ * stuck in a hook for DRV_PING_TIMEOUT_MS (5 s) is killed and restarted.
  *
  * An open hook may suspend too: it takes its request with ddm_open_req(h)
  * and later answers ddm_reply(r, 0, NULL, 0) (the handle is open) or

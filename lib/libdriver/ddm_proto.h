@@ -8,13 +8,25 @@
  * DDM_PAYLOAD_MAX.
  *
  *   ddmfs -> driver   DDM_OPEN DDM_RELEASE DDM_READ DDM_WRITE DDM_IOCTL
- *                     DDM_POLL DDM_FLUSH DDM_INTERRUPT
+ *                     DDM_POLL DDM_FLUSH DDM_INTERRUPT DDM_PING
  *   driver -> ddmfs   DDM_HELLO (once, when init succeeded), DDM_REPLY,
  *                     DDM_NOTIFY
  *
  * Every request except DDM_RELEASE and DDM_INTERRUPT gets exactly one
  * DDM_REPLY carrying the same id.  Replies may come in any order: a driver
  * may hold a request (a blocking read) and answer later ones first.
+ *
+ * Deadlines ddmfs enforces (the constants are in ddmfs.h):
+ *   - DDM_PING is the heartbeat.  ddmfs sends it to a running driver that
+ *     has been silent for a while, on both transports (under CUSE it is
+ *     the only request on the socket), and restarts a driver that does not
+ *     answer it (DDM_REPLY, same id, result 0) in time.  A driver's loop
+ *     must therefore never block: a hook that waits is caught here.
+ *   - After DDM_INTERRUPT the driver must answer the target request soon
+ *     (-EINTR, or its real answer); if it does not, ddmfs answers EINTR
+ *     itself and restarts the driver.
+ *   - A driver that stops reading its socket (a send to it stays blocked)
+ *     or keeps sending replies to unknown ids is restarted.
  *
  * Field use per op (unused fields are zero):
  *
@@ -28,6 +40,7 @@
  *   DDM_POLL       fh  events        1: notify me  -         -
  *   DDM_FLUSH      fh  -             -             -         -
  *   DDM_INTERRUPT  -   -             -             -         (id: target)
+ *   DDM_PING       -   -             -             -         -
  *   DDM_REPLY      -   -             -             -         read/ioctl out
  *   DDM_NOTIFY     fh  -             -             -         -
  *
@@ -47,8 +60,8 @@
 #include <string.h>
 
 #define DDM_PROTO_VERSION 1
-#define DDM_MAGIC	  0x444d3144u /* "D1MD" in memory order */
-#define DDM_PAYLOAD_MAX	  (64 * 1024)
+#define DDM_MAGIC         0x444d3144u /* "D1MD" in memory order */
+#define DDM_PAYLOAD_MAX   (64 * 1024)
 
 enum ddm_op {
 	DDM_HELLO = 1,
@@ -62,23 +75,24 @@ enum ddm_op {
 	DDM_INTERRUPT,
 	DDM_REPLY,
 	DDM_NOTIFY,
+	DDM_PING,
 	DDM_OP_MAX /* one past the last valid op */
 };
 
 struct ddm_msg {
-	uint32_t magic;	 /* DDM_MAGIC */
-	uint16_t op;	 /* enum ddm_op */
-	uint16_t flags;	 /* reserved, 0 */
-	uint64_t id;	 /* request id, echoed in DDM_REPLY */
-	uint64_t fh;	 /* handle, chosen by ddmfs at DDM_OPEN */
-	int32_t result;	 /* DDM_REPLY: >= 0 or -errno */
-	uint32_t arg0;	 /* see the table above */
-	uint64_t arg1;	 /* see the table above */
-	uint64_t arg2;	 /* see the table above */
-	uint32_t uid;	 /* the calling process, for the driver's logs */
+	uint32_t magic; /* DDM_MAGIC */
+	uint16_t op;    /* enum ddm_op */
+	uint16_t flags; /* reserved, 0 */
+	uint64_t id;    /* request id, echoed in DDM_REPLY */
+	uint64_t fh;    /* handle, chosen by ddmfs at DDM_OPEN */
+	int32_t result; /* DDM_REPLY: >= 0 or -errno */
+	uint32_t arg0;  /* see the table above */
+	uint64_t arg1;  /* see the table above */
+	uint64_t arg2;  /* see the table above */
+	uint32_t uid;   /* the calling process, for the driver's logs */
 	uint32_t gid;
 	uint32_t pid;
-	uint32_t len;	 /* payload bytes after this header */
+	uint32_t len; /* payload bytes after this header */
 };
 
 enum ddm_hello_transport {
@@ -95,12 +109,12 @@ static inline const char *
 ddm_op_name(unsigned int op)
 {
 	static const char *const names[DDM_OP_MAX] = {
-		[DDM_HELLO] = "hello",	   [DDM_OPEN] = "open",
-		[DDM_RELEASE] = "release", [DDM_READ] = "read",
-		[DDM_WRITE] = "write",	   [DDM_IOCTL] = "ioctl",
-		[DDM_POLL] = "poll",	   [DDM_FLUSH] = "flush",
+		[DDM_HELLO] = "hello",         [DDM_OPEN] = "open",
+		[DDM_RELEASE] = "release",     [DDM_READ] = "read",
+		[DDM_WRITE] = "write",         [DDM_IOCTL] = "ioctl",
+		[DDM_POLL] = "poll",           [DDM_FLUSH] = "flush",
 		[DDM_INTERRUPT] = "interrupt", [DDM_REPLY] = "reply",
-		[DDM_NOTIFY] = "notify",
+		[DDM_NOTIFY] = "notify",       [DDM_PING] = "ping",
 	};
 
 	if (op == 0 || op >= DDM_OP_MAX)
@@ -125,7 +139,7 @@ ddm_msg_init(struct ddm_msg *m, enum ddm_op op, uint64_t id, uint64_t fh)
  */
 static inline long
 ddm_msg_pack(void *buf, size_t cap, struct ddm_msg *m, const void *payload,
-	     size_t len)
+             size_t len)
 {
 	if (len > DDM_PAYLOAD_MAX || cap < sizeof(*m) + len)
 		return -EMSGSIZE;
@@ -144,7 +158,7 @@ ddm_msg_pack(void *buf, size_t cap, struct ddm_msg *m, const void *payload,
  */
 static inline int
 ddm_msg_unpack(const void *buf, size_t n, struct ddm_msg *ret_msg,
-	       const void **ret_payload)
+               const void **ret_payload)
 {
 	struct ddm_msg m;
 

@@ -483,6 +483,11 @@ dispatch(struct ddm_dev *dev, const struct ddm_rq *rq)
 		do_interrupt(dev, rq->id);
 		return;
 	}
+	if (rq->op == DDM_PING) {
+		/* the heartbeat: answering proves the loop is not stuck */
+		send_reply(dev, rq->id, rq->tctx, 0, NULL, 0);
+		return;
+	}
 	r = req_new(dev, rq, rq->op == DDM_OPEN ? NULL : hlive(dev, rq->fh));
 	if (r == NULL) {
 		send_reply(dev, rq->id, rq->tctx, -ENOMEM, NULL, 0);

@@ -70,6 +70,8 @@ struct ddm_transport {
 int chan_open(struct ddm_dev *dev, int fd, struct ddm_transport **ret);
 /* Sends DDM_HELLO with arg1 = via (DDM_HELLO_*) on the ddm socket fd. */
 int chan_hello(int fd, uint64_t via);
+/* Answers the heartbeat DDM_PING id on the ddm socket fd (result 0). */
+int chan_pong(int fd, uint64_t id);
 
 struct cuse_opts {
 	int ddm_fd;  /* the control socket: HELLO, and hangup means exit */

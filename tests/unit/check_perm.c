@@ -168,6 +168,36 @@ START_TEST(test_perm_set_overwrites_existing_entry)
 }
 END_TEST
 
+START_TEST(test_perm_remove_forgets_one_entry_and_keeps_the_order)
+{
+	struct perm_store *ps;
+
+	make_dir();
+	ps = open_ok(file, NULL);
+	ck_assert_int_eq(perm_store_set(ps, "isa0", 0750, 0, 0), 0);
+	ck_assert_int_eq(perm_store_set(ps, "isa0/lp0", 0600, 1, 2), 0);
+	ck_assert_int_eq(perm_store_set(ps, "isa0/rtc0", 0640, 3, 4), 0);
+	ck_assert_int_eq(perm_store_remove(ps, "isa0/lp0"), 0);
+	ck_assert_uint_eq(ps->n, 2);
+	ck_assert_ptr_null(perm_store_get(ps, "isa0/lp0"));
+	assert_entry(ps, "isa0/rtc0", 0640, 3, 4);
+	ck_assert_int_eq(perm_store_remove(ps, "isa0/lp0"), -ENOENT);
+	ck_assert_int_eq(perm_store_remove(ps, "isa0/rtc"), -ENOENT);
+	ck_assert_uint_eq(ps->n, 2);
+	ck_assert_int_eq(perm_store_save(ps), 0);
+	ck_assert_int_eq(perm_store_remove(ps, "isa0/rtc0"), 0);
+	ck_assert_int_eq(perm_store_remove(ps, "isa0"), 0);
+	ck_assert_uint_eq(ps->n, 0);
+	/* an entry set again after removal is appended anew */
+	ck_assert_int_eq(perm_store_set(ps, "isa0/rtc0", 0600, 5, 6), 0);
+	assert_entry(ps, "isa0/rtc0", 0600, 5, 6);
+	perm_store_free(ps);
+	ck_assert_str_eq(read_file(file),
+	                 "isa0 0750 0 0\nisa0/rtc0 0640 3 4\n");
+	remove_dir();
+}
+END_TEST
+
 START_TEST(test_perm_later_duplicate_line_wins)
 {
 	struct perm_store *ps;
@@ -399,6 +429,8 @@ perm_suite(void)
 	tcase_add_test(core, test_perm_missing_file_gives_empty_store);
 	tcase_add_test(core, test_perm_round_trip_keeps_mode_uid_gid);
 	tcase_add_test(core, test_perm_set_overwrites_existing_entry);
+	tcase_add_test(core,
+	               test_perm_remove_forgets_one_entry_and_keeps_the_order);
 	tcase_add_test(core, test_perm_later_duplicate_line_wins);
 	tcase_add_test(core,
 	               test_perm_leftover_temp_file_does_not_break_loading);

@@ -820,6 +820,47 @@ START_TEST(test_interrupt_of_suspended_read_gives_eintr)
 }
 END_TEST
 
+START_TEST(test_ping_is_answered_zero_while_a_read_stays_suspended)
+{
+	struct peer p;
+	struct info st;
+	size_t len = 99;
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	ck_assert_int_eq(
+	        call(p.fd, DDM_PING, 50, 0, 0, 0, 0, NULL, 0, NULL, &len), 0);
+	ck_assert_uint_eq(len, 0);
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	send_req(p.fd, DDM_READ, 60, 1, 0, SZ_FOREVER, 0, NULL, 0);
+	ck_assert_int_eq(rpc(p.fd, DDM_PING, 61, 0, 0, 0), 0);
+	/* the ping neither answered nor cancelled the read */
+	expect_silence(p.fd);
+	get_info(&p, 1, &st);
+	ck_assert_uint_eq(st.cancels, 0);
+	send_req(p.fd, DDM_INTERRUPT, 60, 0, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(expect_reply(p.fd, 60, NULL, NULL), -EINTR);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_ping_is_a_valid_op_named_ping)
+{
+	char buf[sizeof(struct ddm_msg)];
+	struct ddm_msg m, out;
+	const void *payload;
+
+	ck_assert_int_lt(DDM_PING, DDM_OP_MAX);
+	ck_assert_str_eq(ddm_op_name(DDM_PING), "ping");
+	ck_assert_str_eq(ddm_op_name(DDM_OP_MAX), "?");
+	ddm_msg_init(&m, DDM_PING, 1234, 0);
+	ck_assert_int_eq(ddm_msg_pack(buf, sizeof(buf), &m, NULL, 0),
+	                 (long)sizeof(buf));
+	ck_assert_int_eq(ddm_msg_unpack(buf, sizeof(buf), &out, &payload), 0);
+	ck_assert_uint_eq(out.op, DDM_PING);
+	ck_assert_uint_eq(out.id, 1234);
+}
+END_TEST
+
 START_TEST(test_release_cancels_suspended_reads_of_that_handle)
 {
 	struct peer p;
@@ -1225,6 +1266,66 @@ START_TEST(test_failing_init_exits_1_without_hello)
 }
 END_TEST
 
+/* Option parsing: ddmfs's options cannot be given twice or misused. */
+
+START_TEST(test_option_given_twice_exits_2_naming_it)
+{
+	static const char *const io_twice[] = { "--io=sim", "--node=a/b", "FD",
+		                                "--io=pio", NULL };
+	static const char *const node_twice[] = { "--node=a/b", "FD", "--node",
+		                                  "c/d", NULL };
+	static const char *const syslog_twice[] = { "--node=a/b", "FD",
+		                                    "--syslog", "--syslog",
+		                                    NULL };
+	struct peer p;
+
+	ck_assert_int_eq(run_args(&p, &t_ops, io_twice, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --io given twice\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, node_twice, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --node given twice\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, syslog_twice, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --syslog given twice\n");
+}
+END_TEST
+
+START_TEST(test_devport_fd_needs_devport_io_and_an_open_fd)
+{
+	static const char *const on_sim[] = { "--node=a/b", "FD",
+		                              "--devport-fd=0", NULL };
+	static const char *const closed[] = { "--io=devport", "--node=a/b",
+		                              "FD", "--devport-fd=999", NULL };
+	static const char *const bad[] = { "--io=devport", "--node=a/b", "FD",
+		                           "--devport-fd=x", NULL };
+	struct peer p;
+
+	ck_assert_int_eq(run_args(&p, &t_ops, on_sim, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --devport-fd=0 is not an open file "
+	                        "for --io=devport\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, closed, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --devport-fd=999 is not an open "
+	                        "file for --io=devport\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, bad, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: bad --devport-fd 'x'\n");
+}
+END_TEST
+
+START_TEST(test_syslog_option_sends_log_lines_away_from_stderr)
+{
+	static const char *const args[] = { "--io=sim", "--node=test0/dev0",
+		                            "DIR",      "FD",
+		                            "--syslog", NULL };
+	struct peer p;
+	struct ddm_msg m;
+
+	peer_spawn(&p, &fail_ops, sizeof(fail_ops), args, true);
+	ck_assert_int_eq(peer_wait(&p), 1);
+	ck_assert_str_eq(p.err, ""); /* "init failed" went to syslog */
+	ck_assert_int_eq(recv(p.fd, &m, sizeof(m), MSG_DONTWAIT), 0);
+	close(p.fd);
+	peer_cleanup(&p);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -1246,6 +1347,8 @@ proto_suite(void)
 	tcase_add_test(core, test_watched_fd_calls_back_when_readable);
 	tcase_add_test(core, test_interrupt_of_suspended_read_gives_eintr);
 	tcase_add_test(core,
+	               test_ping_is_answered_zero_while_a_read_stays_suspended);
+	tcase_add_test(core,
 	               test_release_cancels_suspended_reads_of_that_handle);
 	tcase_add_test(core, test_poll_notify_is_sent_once_when_asked);
 	tcase_add_test(core, test_hangup_exits_zero_after_fini);
@@ -1265,6 +1368,7 @@ proto_suite(void)
 	suite_add_tcase(s, core);
 
 	tcase_add_test(limits, test_unpack_rejects_short_packet);
+	tcase_add_test(limits, test_ping_is_a_valid_op_named_ping);
 	tcase_add_test(limits, test_unpack_rejects_bad_magic_and_flags);
 	tcase_add_test(limits, test_unpack_rejects_op_zero_and_op_max);
 	tcase_add_test(limits, test_unpack_rejects_len_mismatch_and_oversize);
@@ -1284,6 +1388,10 @@ proto_suite(void)
 	tcase_add_test(limits, test_bad_options_and_backend_exit_2);
 	tcase_add_test(limits, test_bad_cuse_options_exit_2);
 	tcase_add_test(limits, test_failing_init_exits_1_without_hello);
+	tcase_add_test(limits, test_option_given_twice_exits_2_naming_it);
+	tcase_add_test(limits, test_devport_fd_needs_devport_io_and_an_open_fd);
+	tcase_add_test(limits,
+	               test_syslog_option_sends_log_lines_away_from_stderr);
 	suite_add_tcase(s, limits);
 	return s;
 }
