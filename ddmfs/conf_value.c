@@ -1,8 +1,8 @@
 /*
  * conf_value.c: the value parsers of the conf loader: bus and device
- * names, octal modes, users and groups (names or ids), and I/O port
- * ranges with their overlap check across the whole conf.  conf.c walks the
- * tree and calls these.
+ * names, octal modes, users and groups (names or ids), I/O port ranges
+ * with their overlap check across the whole conf, and the driver arguments
+ * ddmfs reserves for itself.  conf.c walks the tree and calls these.
  */
 #include "config.h"
 
@@ -251,5 +251,32 @@ conf_get_ports(struct conf_ld *l, const config_setting_t *grp,
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/*
+ * Checks one extra driver argument: "--KEY" or "--KEY=..." for an option
+ * ddmfs sets itself would override it (libdriver also refuses a repeated
+ * option, so the driver would not start).
+ */
+int
+conf_check_arg(struct conf_ld *l, const config_setting_t *s, const char *arg)
+{
+	static const char *const reserved[] = {
+		"io",      "node",     "state-dir",  "ports",  "ddm-fd",
+		"cuse-fd", "cuse-dev", "devport-fd", "syslog", NULL
+	};
+	size_t n;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return 0;
+	n = strcspn(arg + 2, "=");
+	for (int i = 0; reserved[i] != NULL; i++)
+		if (strlen(reserved[i]) == n &&
+		    strncmp(arg + 2, reserved[i], n) == 0)
+			return conf_fail(l, s,
+			                 "args: \"%s\" sets --%s, which ddmfs "
+			                 "sets itself",
+			                 arg, reserved[i]);
 	return 0;
 }

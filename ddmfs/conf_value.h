@@ -66,5 +66,11 @@ int conf_get_owner_group(struct conf_ld *l, const config_setting_t *grp,
  */
 int conf_get_ports(struct conf_ld *l, const config_setting_t *grp,
                    struct conf_bus *bus, struct conf_device *d);
+/*
+ * Checks one of a device's extra driver arguments, at setting s: it must
+ * not set an option ddmfs passes itself (--io, --node, --ports, ...).
+ */
+int conf_check_arg(struct conf_ld *l, const config_setting_t *s,
+                   const char *arg);
 
 #endif /* DDMFS_CONF_VALUE_H */

@@ -5,8 +5,11 @@
  * "OK\n" followed by the output, or "ERR message\n".  Commands: list
  * (NODE STATE PID RESTARTS TRANSPORT per line), status NODE (with "rdev:
  * MAJ:MIN" for a CUSE node), and (uid 0 only, checked with SO_PEERCRED) start
- * NODE, stop NODE, restart NODE, reload.  Served on a thread of its own, which
- * may wait for a driver to come up or go down.
+ * NODE, stop NODE, restart NODE, reload.  The socket is 0666 so that any
+ * user can list and ask for status.  reload takes only the permission
+ * defaults (mode, owner, group); a driver keeps the settings ddmfs started
+ * with.  Served on a thread of its own, which may wait for a driver to come
+ * up or go down.
  */
 #include "config.h"
 
@@ -106,6 +109,63 @@ status(char **out, const struct drv *d)
 		cat(out, "group: %u\n", (unsigned int)n->gid);
 }
 
+static int
+same_args(char *const *a, char *const *b)
+{
+	size_t i;
+
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return a[i] == NULL && b[i] == NULL;
+}
+
+/* Whether devices a and b are started the same way. */
+static int
+same_driver(const struct conf_device *a, const struct conf_device *b)
+{
+	if (strcmp(a->driver, b->driver) != 0 || strcmp(a->io, b->io) != 0 ||
+	    a->run_uid != b->run_uid || a->run_gid != b->run_gid ||
+	    a->n_ports != b->n_ports || !same_args(a->args, b->args))
+		return 0;
+	for (unsigned int i = 0; i < a->n_ports; i++)
+		if (a->ports[i].base != b->ports[i].base ||
+		    a->ports[i].len != b->ports[i].len)
+			return 0;
+	return 1;
+}
+
+/*
+ * Copies the permission defaults of c (same shape) into dfs.conf, and
+ * notes each device whose driver settings differ: those wait for a ddmfs
+ * restart.
+ */
+static void
+take_perms(char **out, const struct conf *c)
+{
+	for (unsigned int b = 0; b < c->n_buses; b++) {
+		struct conf_bus *ob = &dfs.conf->buses[b];
+		const struct conf_bus *nb = &c->buses[b];
+
+		ob->mode = nb->mode;
+		ob->uid = nb->uid;
+		ob->gid = nb->gid;
+		for (unsigned int i = 0; i < nb->n_devices; i++) {
+			struct conf_device *od = &ob->devices[i];
+			const struct conf_device *nd = &nb->devices[i];
+
+			od->mode = nd->mode;
+			od->uid = nd->uid;
+			od->gid = nd->gid;
+			if (!same_driver(od, nd))
+				cat(out,
+				    "reload: %s/%s: driver settings changed; "
+				    "restart ddmfs to apply them\n",
+				    nb->name, nd->name);
+		}
+	}
+}
+
 /* Re-reads the conf; only attribute defaults take effect (lock held). */
 static int
 reload(char **out, fuse_ino_t *changed, size_t *n_changed)
@@ -132,8 +192,8 @@ reload(char **out, fuse_ino_t *changed, size_t *n_changed)
 		    "reload: %s: the transport changes when ddmfs "
 		    "restarts\n",
 		    dfs.conf_file);
-	conf_free(dfs.conf);
-	dfs.conf = c;
+	take_perms(out, c);
+	conf_free(c);
 	*n_changed = 0;
 	for (size_t i = 1; i < dfs.n_nodes; i++) {
 		struct node *n = &dfs.nodes[i];
@@ -141,7 +201,7 @@ reload(char **out, fuse_ino_t *changed, size_t *n_changed)
 		uid_t u = n->uid;
 		gid_t g = n->gid;
 
-		tree_refresh(c, dfs.perms, n);
+		tree_refresh(dfs.conf, dfs.perms, n);
 		if (m != n->mode || u != n->uid || g != n->gid) {
 			clock_gettime(CLOCK_REALTIME, &n->ctime);
 			changed[(*n_changed)++] = n->ino;
@@ -298,7 +358,10 @@ ctl_loop(void *arg)
 	}
 }
 
-/* Listens on <state_dir>/ctl.sock (mode 0600) and starts serving it. */
+/*
+ * Listens on <state_dir>/ctl.sock and starts serving it.  Mode 0666: any
+ * user may connect, SO_PEERCRED decides what each may do.
+ */
 int
 ctl_start(void)
 {
@@ -317,7 +380,7 @@ ctl_start(void)
 	old = umask(077);
 	r = bind(dfs.ctl_fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || chmod(ctl_path, 0600) < 0 || listen(dfs.ctl_fd, 16) < 0)
+	if (r < 0 || chmod(ctl_path, 0666) < 0 || listen(dfs.ctl_fd, 16) < 0)
 		goto close_sock;
 	r = pthread_create(&ctl_thread, NULL, ctl_loop, NULL);
 	if (r != 0) {

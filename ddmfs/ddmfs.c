@@ -5,10 +5,11 @@
  *       [-o FUSEOPTS] [MOUNTPOINT]
  *
  * The command line overrides the conf.  A bad conf exits 2 without
- * mounting, and so does transport "cuse" without /dev/cuse.  The drivers
- * start before the mount; under CUSE ddmfs waits (DRV_MOUNT_WAIT_MS in all)
- * for them so the leaves' rdev is right from the start.  SIGINT/SIGTERM
- * unmount, stop the drivers and exit 0.
+ * mounting, and so does transport "cuse" without /dev/cuse, or a state dir
+ * that is not root's alone.  The drivers start before the mount; under
+ * CUSE ddmfs waits (DRV_MOUNT_WAIT_MS in all) for them so the leaves' rdev
+ * is right from the start.  As a daemon (no -f) ddmfs and its drivers log
+ * to syslog.  SIGINT/SIGTERM unmount, stop the drivers and exit 0.
  */
 #include "config.h"
 
@@ -223,11 +224,6 @@ setup(const struct opts *o)
 	size_t k = 0;
 	int r;
 
-	r = drv_prepare_state(dfs.conf, dfs.state_dir);
-	if (r < 0) {
-		logmsg("state dir %s: %s", dfs.state_dir, strerror(-r));
-		return r;
-	}
 	snprintf(file, sizeof(file), "%s/perms", dfs.state_dir);
 	r = perm_store_open(file, &dfs.perms, &bad);
 	if (r < 0) {
@@ -343,6 +339,7 @@ daemon_begin(int foreground, int *ret_fd)
 	}
 	close(p[0]);
 	setsid();
+	log_open_syslog();
 	*ret_fd = p[1];
 	return 0;
 }
@@ -360,6 +357,7 @@ daemon_done(int *fd, unsigned char st)
 		if (chdir("/") < 0)
 			logmsg("chdir /: %s", strerror(errno));
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		log_close_stderr();
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
@@ -395,6 +393,9 @@ loop(void)
 	cfg = fuse_loop_cfg_create();
 	if (cfg == NULL)
 		return 1;
+	/* workers never wait for drivers beyond the send bound; more of
+	 * them keep other nodes answering while one driver is stuck */
+	fuse_loop_cfg_set_max_threads(cfg, FS_MAX_THREADS);
 	r = fuse_session_loop_mt(dfs.se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return r < 0 ? 1 : 0;
@@ -442,6 +443,11 @@ main(int argc, char **argv)
 		goto free_conf;
 	dfs.conf_file = conf_file;
 	dfs.state_dir = state_dir;
+	if (drv_prepare_state(dfs.conf, dfs.state_dir, err, sizeof(err)) < 0) {
+		logmsg("state dir %s: %s", dfs.state_dir, err);
+		status = 2;
+		goto free_conf;
+	}
 	if (ev_init() < 0 || setup(&o) < 0)
 		goto free_tree;
 	dfs.se = make_session(&o, argv[0]);

@@ -3,9 +3,15 @@
  *
  * A driver is started by fork and exec.  The child keeps only its end of
  * the SOCK_SEQPACKET socketpair (as fd 3), under CUSE a /dev/cuse fd (as
- * fd 4), and stdout/stderr, gets ioperm for its granted ports (io = "pio"
- * only, never iopl), switches to its run user and drops every capability
- * before exec.
+ * fd 4), for io = "devport" an O_RDWR /dev/port fd (as fd 5; the driver
+ * could not open it without CAP_SYS_RAWIO), and stdout/stderr.  It gets
+ * ioperm for its granted ports (io = "pio" only, never iopl), a session of
+ * its own (no terminal signals), switches to its run user, drops every
+ * capability and execs with a minimal environment.
+ *
+ * The state dir must belong to root and be writable by nobody else, since
+ * root reads it and chowns in it; its sim/ is made and chowned without
+ * following symlinks.
  */
 #include "config.h"
 
@@ -33,8 +39,10 @@
 #define DDM_DRIVER_DIR "/usr/local/libexec/ddmfs"
 #endif
 
-#define DRV_FD      3  /* the socket's number in the driver */
-#define CUSE_FD     4  /* the /dev/cuse fd's number in the driver */
+#define DRV_FD      3 /* the socket's number in the driver */
+#define CUSE_FD     4 /* the /dev/cuse fd's number in the driver */
+#define DEVPORT_FD  5 /* the /dev/port fd's number in the driver */
+#define DEVPORT_DEV "/dev/port"
 #define HIGH_FD     10 /* fds are parked above this while renumbering */
 #define CAP_MAX_TRY 64 /* above any capability number Linux has */
 
@@ -157,78 +165,140 @@ drv_lookup(const char *name, const char *dirs, char **ret_path)
 	return -ENOENT;
 }
 
+/*
+ * Checks that dir (made 0755 if missing; its parent must exist) is a
+ * directory owned by this process's user (root) and writable by no one
+ * else.  A symlink is followed only if root owns it.  0, or -errno with
+ * the reason in why.
+ */
 static int
-mkdir_p(const char *path, mode_t mode)
+check_state_dir(const char *dir, char *why, size_t whylen)
 {
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
+	uid_t me = geteuid();
+	struct stat st;
 
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
+	if (lstat(dir, &st) < 0 && errno == ENOENT && mkdir(dir, 0755) < 0 &&
+	    errno != EEXIST)
+		goto fail_errno;
+	if (lstat(dir, &st) < 0)
+		goto fail_errno;
+	if (S_ISLNK(st.st_mode)) {
+		if (st.st_uid != me) {
+			snprintf(why, whylen, "a symlink owned by uid %u",
+			         (unsigned int)st.st_uid);
+			return -EPERM;
+		}
+		if (stat(dir, &st) < 0)
+			goto fail_errno;
 	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "not a directory");
+		return -ENOTDIR;
+	}
+	if (st.st_uid != me) {
+		if (me == 0)
+			snprintf(why, whylen, "owned by uid %u, not root",
+			         (unsigned int)st.st_uid);
+		else
+			snprintf(why, whylen, "owned by uid %u, not uid %u",
+			         (unsigned int)st.st_uid, (unsigned int)me);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen, "writable by %s (mode %04o)",
+		         st.st_mode & S_IWOTH ? "others" : "group",
+		         (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
 	return 0;
+
+fail_errno:
+	snprintf(why, whylen, "%s", strerror(errno));
+	return -errno;
 }
 
-/*
- * Creates state_dir (0755) and state_dir/sim (0755) owned by the drivers'
- * user: the one all devices run as, else the conf's driver user.
- */
-int
-drv_prepare_state(const struct conf *c, const char *state_dir)
+/* The drivers' user: the one all devices run as, else the conf's. */
+static void
+sim_owner(const struct conf *c, uid_t *uid, gid_t *gid)
 {
-	uid_t uid = c->driver_uid;
-	gid_t gid = c->driver_gid;
-	int first = 1, same = 1, r;
-	char sim[PATH_MAX];
+	int first = 1;
 
-	r = mkdir_p(state_dir, 0755);
-	if (r < 0)
-		return r;
+	*uid = c->driver_uid;
+	*gid = c->driver_gid;
 	for (unsigned int b = 0; b < c->n_buses; b++)
 		for (unsigned int i = 0; i < c->buses[b].n_devices; i++) {
 			const struct conf_device *d = &c->buses[b].devices[i];
 
 			if (first) {
-				uid = d->run_uid;
-				gid = d->run_gid;
+				*uid = d->run_uid;
+				*gid = d->run_gid;
 				first = 0;
-			} else if (d->run_uid != uid || d->run_gid != gid) {
-				same = 0;
+			} else if (d->run_uid != *uid || d->run_gid != *gid) {
+				*uid = c->driver_uid;
+				*gid = c->driver_gid;
+				return;
 			}
 		}
-	if (!same) {
-		uid = c->driver_uid;
-		gid = c->driver_gid;
+}
+
+/*
+ * Checks state_dir (see check_state_dir) and makes state_dir/sim, a real
+ * directory (0755) owned by the drivers' user, without following a
+ * symlink planted there.  0, or -errno with the reason in why.
+ */
+int
+drv_prepare_state(const struct conf *c, const char *state_dir, char *why,
+                  size_t whylen)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int dfd, r;
+
+	r = check_state_dir(state_dir, why, whylen);
+	if (r < 0)
+		return r;
+	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		snprintf(why, whylen, "%s", strerror(-r));
+		return r;
 	}
-	if (snprintf(sim, sizeof(sim), "%s/sim", state_dir) >= (int)sizeof(sim))
-		return -ENAMETOOLONG;
-	if (mkdir(sim, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (chown(sim, uid, gid) < 0)
-		return -errno;
+	if (mkdirat(dfd, "sim", 0755) < 0 && errno != EEXIST)
+		goto fail_errno;
+	if (fstatat(dfd, "sim", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		goto fail_errno;
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "sim is %s, not a directory",
+		         S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+		r = -ENOTDIR;
+		goto close_dir;
+	}
+	sim_owner(c, &uid, &gid);
+	if (fchownat(dfd, "sim", uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		goto fail_errno;
+	close(dfd);
 	return 0;
+
+fail_errno:
+	r = -errno;
+	snprintf(why, whylen, "sim: %s", strerror(-r));
+close_dir:
+	close(dfd);
+	return r;
 }
 
 /*
  * The argv of driver binary path for node (a "bus/dev" path) with conf
- * entry cd: --io, --node, --state-dir, --ddm-fd, --ports when cd grants
- * ports, --cuse-fd and --cuse-dev MAJ:MIN when cuse (0:0: the kernel
- * picks), then the conf's extra arguments.  NULL-terminated; NULL on ENOMEM.
+ * entry cd: --io, --node, --state-dir, --ddm-fd, --cuse-fd and --cuse-dev
+ * MAJ:MIN when cuse (0:0: the kernel picks), --ports when cd grants ports,
+ * --devport-fd for io "devport", --syslog if use_syslog, then the conf's
+ * extra arguments.  NULL-terminated; NULL on ENOMEM.
  */
 char **
 drv_argv(const char *path, const char *node, const char *state_dir,
          const struct conf_device *cd, int cuse, unsigned int maj,
-         unsigned int min)
+         unsigned int min, int use_syslog)
 {
 	char ports[CONF_PORTS_MAX * 16 + 16] = "";
 	size_t n_args = 0, k = 0, n_fixed, off;
@@ -236,7 +306,7 @@ drv_argv(const char *path, const char *node, const char *state_dir,
 
 	while (cd->args != NULL && cd->args[n_args] != NULL)
 		n_args++;
-	argv = calloc(n_args + 10, sizeof(*argv));
+	argv = calloc(n_args + 12, sizeof(*argv));
 	if (argv == NULL)
 		return NULL;
 	argv[k++] = strdup(path);
@@ -259,6 +329,11 @@ drv_argv(const char *path, const char *node, const char *state_dir,
 	}
 	if (k < n_fixed)
 		goto free_argv;
+	if (strcmp(cd->io, "devport") == 0 &&
+	    asprintf(&argv[k++], "--devport-fd=%d", DEVPORT_FD) < 0)
+		argv[--k] = NULL;
+	if (use_syslog)
+		argv[k++] = strdup("--syslog");
 	for (size_t i = 0; i < n_args; i++)
 		argv[k++] = strdup(cd->args[i]);
 	for (size_t i = 0; i < k; i++)
@@ -297,32 +372,43 @@ child_die(const char *node, const char *what, int err)
 }
 
 /*
- * In the child: sock becomes DRV_FD and cuse (-1: none) CUSE_FD, both
- * without FD_CLOEXEC; every other fd above 2 is closed.  Both are parked
- * above HIGH_FD first so neither dup2 can clobber the other.
+ * In the child: sock becomes DRV_FD, cuse CUSE_FD and devport DEVPORT_FD
+ * (-1: none), without FD_CLOEXEC; stdin is /dev/null (stdout and stderr
+ * too when the driver logs to syslog, so it keeps no terminal or pipe of
+ * whoever started ddmfs) and every other fd above 2 is closed.  All are parked
+ * at HIGH_FD and above first, so no dup2 can clobber another.
  */
 static void
-child_fds(const char *node, int sock, int cuse)
+child_fds(const char *node, int sock, int cuse, int devport)
 {
-	int s, c = -1, null;
+	static const int to[3] = { DRV_FD, CUSE_FD, DEVPORT_FD };
+	int fds[3] = { sock, cuse, devport };
+	int null;
 
-	s = fcntl(sock, F_DUPFD, HIGH_FD);
-	if (s < 0 || (cuse >= 0 && (c = fcntl(cuse, F_DUPFD, HIGH_FD)) < 0))
-		child_die(node, "F_DUPFD", errno);
-	if (dup2(s, DRV_FD) < 0 || (c >= 0 && dup2(c, CUSE_FD) < 0))
-		child_die(node, "dup2", errno);
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0 &&
+		    (fds[i] = fcntl(fds[i], F_DUPFD, HIGH_FD)) < 0)
+			child_die(node, "F_DUPFD", errno);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0)
+	if (null < 0 || dup2(null, 0) < 0 ||
+	    (log_uses_syslog() && (dup2(null, 1) < 0 || dup2(null, 2) < 0)))
 		child_die(node, "/dev/null", errno);
-	if (close_range(c >= 0 ? CUSE_FD + 1 : DRV_FD + 1, ~0U, 0) < 0)
+	if (close_range(3, HIGH_FD - 1, 0) < 0)
+		child_die(node, "close_range", errno);
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0 && dup2(fds[i], to[i]) < 0)
+			child_die(node, "dup2", errno);
+	if (close_range(DEVPORT_FD + 1, ~0U, 0) < 0)
 		child_die(node, "close_range", errno);
 }
 
-/* In the child: grants, identity, capabilities, then exec. */
+/* In the child: grants, session, identity, capabilities, then exec. */
 static void __attribute__((noreturn))
 child(const struct drv *d, const struct conf_device *cd, int sock, int cuse,
-      char **argv)
+      int devport, char **argv)
 {
+	static char *const envp[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8",
+		                      NULL };
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
 		                                0 };
 	struct __user_cap_data_struct data[2];
@@ -335,7 +421,9 @@ child(const struct drv *d, const struct conf_device *cd, int sock, int cuse,
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	child_fds(node, sock, cuse);
+	child_fds(node, sock, cuse, devport);
+	if (setsid() < 0)
+		child_die(node, "setsid", errno);
 	if (strcmp(cd->io, "pio") == 0)
 		for (unsigned int i = 0; i < cd->n_ports; i++)
 			if (ioperm(cd->ports[i].base, cd->ports[i].len, 1) < 0)
@@ -358,7 +446,7 @@ child(const struct drv *d, const struct conf_device *cd, int sock, int cuse,
 		child_die(node, "PR_SET_NO_NEW_PRIVS", errno);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
 		child_die(node, "PR_SET_PDEATHSIG", errno);
-	execv(argv[0], argv);
+	execve(argv[0], argv, envp);
 	child_die(node, argv[0], errno);
 }
 
@@ -368,6 +456,7 @@ child(const struct drv *d, const struct conf_device *cd, int sock, int cuse,
  * CUSE node the child gets a /dev/cuse fd opened here, and the driver asks
  * for the node's known numbers; ddmfs's copy is closed right after the
  * fork, since the driver makes the shared file description non-blocking.
+ * A devport driver likewise gets /dev/port opened here.
  */
 int
 drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
@@ -375,11 +464,11 @@ drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
 	const struct node *n = d->node;
 	const struct conf_device *cd = &dfs.conf->buses[n->bus].devices[n->dev];
 	char **argv;
-	int sv[2], cuse = -1, pidfd, r;
+	int sv[2], cuse = -1, devport = -1, pidfd, r;
 	pid_t pid;
 
 	argv = drv_argv(d->path, n->path, dfs.state_dir, cd, n->cuse,
-	                n->rdev_maj, n->rdev_min);
+	                n->rdev_maj, n->rdev_min, log_uses_syslog());
 	if (argv == NULL)
 		return -ENOMEM;
 	if (n->cuse) {
@@ -389,9 +478,16 @@ drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
 			goto free_args;
 		}
 	}
+	if (strcmp(cd->io, "devport") == 0) {
+		devport = open(DEVPORT_DEV, O_RDWR | O_CLOEXEC);
+		if (devport < 0) {
+			r = -errno;
+			goto close_cuse;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = -errno;
-		goto close_cuse;
+		goto close_devport;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -399,10 +495,12 @@ drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
 		goto close_sock;
 	}
 	if (pid == 0)
-		child(d, cd, sv[1], cuse, argv);
+		child(d, cd, sv[1], cuse, devport, argv);
 	close(sv[1]);
 	if (cuse >= 0)
 		close(cuse);
+	if (devport >= 0)
+		close(devport);
 	drv_argv_free(argv);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
@@ -421,6 +519,9 @@ drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
 close_sock:
 	close(sv[0]);
 	close(sv[1]);
+close_devport:
+	if (devport >= 0)
+		close(devport);
 close_cuse:
 	if (cuse >= 0)
 		close(cuse);

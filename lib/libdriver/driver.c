@@ -1,8 +1,11 @@
 /*
- * driver.c: ddm_driver_main(), the life of a driver process.  Parses the
- * command line ddmfs gives it, opens the libio backend, calls init, says
- * HELLO, serves requests until ddmfs goes away or SIGTERM arrives, then
- * cancels what is left, calls fini and closes the backend.
+ * driver.c: ddm_driver_main(), the life of a driver process.  Makes the
+ * process non-dumpable (so no other process of its user can ptrace it or
+ * read its /proc files), parses the command line ddmfs gives it (each
+ * option at most once), opens the libio backend, calls init, says HELLO,
+ * serves requests until ddmfs goes away or SIGTERM arrives, then cancels
+ * what is left, calls fini and closes the backend.  With --syslog (ddmfs
+ * runs as a daemon) ddm_log() goes to syslog instead of stderr.
  */
 #include "config.h"
 
@@ -12,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "driver_impl.h"
@@ -25,7 +31,8 @@
 #define CUSE_MISC_MINOR 203
 #define DEV_MAJOR_MAX   4095    /* Linux dev_t: 12-bit major */
 #define DEV_MINOR_MAX   1048575 /* and 20-bit minor */
-#define NKEYS           7
+#define NKEYS           8
+#define IDENT_MAX       128 /* syslog ident "ddm-rtc[isa0/rtc0]" */
 
 struct args {
 	const char *io;
@@ -36,10 +43,14 @@ struct args {
 	int cuse_fd;               /* -1: the socket transport */
 	unsigned int major, minor; /* --cuse-dev; 0:0 lets the kernel pick */
 	bool cuse_dev;             /* --cuse-dev was given */
+	int devport_fd;            /* --devport-fd, -1: none */
+	bool syslog;
 	bool help;
 };
 
 static const char *const backends[] = { "sim", "pio", "devport" };
+static bool use_syslog; /* ddm_log() goes to syslog */
+static char ident[IDENT_MAX];
 
 static const char *
 basename_of(const char *path)
@@ -54,7 +65,8 @@ usage(const char *prog)
 {
 	printf("usage: %s --ddm-fd=N --node=BUS/NAME [--io=sim|pio|devport]\n"
 	       "       [--state-dir=DIR] [--ports=0x70-0x71,...]\n"
-	       "       [--cuse-fd=N [--cuse-dev=MAJ:MIN]]\n"
+	       "       [--cuse-fd=N [--cuse-dev=MAJ:MIN]] [--devport-fd=N]\n"
+	       "       [--syslog]\n"
 	       "A ddmfs driver: ddmfs starts it and passes these options.\n",
 	       prog);
 	fflush(stdout);
@@ -97,8 +109,9 @@ parse_devnum(const char *s, unsigned int *ret_major, unsigned int *ret_minor)
 }
 
 /*
- * Takes "--key=value" and "--key value".  Returns 0, or -1 after printing
- * one line saying what is wrong.
+ * Takes "--key=value" and "--key value", each key at most once (so extra
+ * arguments cannot override what ddmfs set).  Returns 0, or -1 after
+ * printing one line saying what is wrong.
  */
 static int
 parse_args(const char *prog, int argc, char **argv, struct args *ret)
@@ -106,8 +119,10 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 	static const char *const keys[NKEYS] = { "io",        "node",
 		                                 "state-dir", "ports",
 		                                 "ddm-fd",    "cuse-fd",
-		                                 "cuse-dev" };
-	struct args a = { .io = "sim", .fd = -1, .cuse_fd = -1 };
+		                                 "cuse-dev",  "devport-fd" };
+	struct args a = {
+		.io = "sim", .fd = -1, .cuse_fd = -1, .devport_fd = -1
+	};
 	const char *vals[NKEYS] = { NULL };
 	const char *arg, *eq, *val;
 	size_t i, k, klen;
@@ -116,6 +131,12 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 		arg = argv[i];
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			a.help = true;
+			continue;
+		}
+		if (strcmp(arg, "--syslog") == 0) {
+			if (a.syslog)
+				goto twice;
+			a.syslog = true;
 			continue;
 		}
 		if (strncmp(arg, "--", 2) != 0)
@@ -128,6 +149,8 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 				break;
 		if (k == NKEYS)
 			goto unknown;
+		if (vals[k] != NULL)
+			goto twice;
 		if (eq != NULL) {
 			val = eq + 1;
 		} else if (i + 1 < (size_t)argc) {
@@ -168,9 +191,21 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 		}
 		a.cuse_dev = true;
 	}
+	if (vals[7] != NULL) {
+		a.devport_fd = parse_fd(vals[7]);
+		if (a.devport_fd < 0) {
+			fprintf(stderr, "%s: bad --devport-fd '%s'\n", prog,
+			        vals[7]);
+			return -1;
+		}
+	}
 	*ret = a;
 	return 0;
 
+twice:
+	fprintf(stderr, "%s: --%.*s given twice\n", prog,
+	        (int)strcspn(arg + 2, "="), arg + 2);
+	return -1;
 unknown:
 	fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, arg);
 	return -1;
@@ -232,6 +267,15 @@ check_args(const char *prog, const struct args *a)
 		        prog, a->fd);
 		return -1;
 	}
+	if (a->devport_fd >= 0 &&
+	    (strcmp(a->io, "devport") != 0 || a->devport_fd == a->fd ||
+	     fcntl(a->devport_fd, F_GETFD) < 0)) {
+		fprintf(stderr,
+		        "%s: --devport-fd=%d is not an open file for "
+		        "--io=devport\n",
+		        prog, a->devport_fd);
+		return -1;
+	}
 	return check_cuse_args(prog, a);
 }
 
@@ -251,9 +295,12 @@ open_io(struct ddm_dev *dev, const struct args *a)
 	err = io_open(&(struct io_opts){ .backend = a->io,
 	                                 .grants = a->ports,
 	                                 .sim_dir = sim_dir,
-	                                 .name = dev->name },
+	                                 .name = dev->name,
+	                                 .devport_fd = a->devport_fd },
 	              &dev->io);
 	free(sim_dir);
+	if (a->devport_fd >= 0)
+		close(a->devport_fd); /* libio keeps its own copy */
 	return err;
 }
 
@@ -268,6 +315,13 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	struct args a;
 	int err, status = 1;
 
+	/* first of all: no ptrace or /proc access by other processes of
+	 * this user, which would inherit the granted ports */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "%s: PR_SET_DUMPABLE: %s\n", prog,
+		        strerror(errno));
+		return 1;
+	}
 	if (parse_args(prog, argc, argv, &a) < 0)
 		return EXIT_USAGE;
 	if (a.help) {
@@ -283,6 +337,11 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	dev.name = basename_of(a.node);
 	dev.state_dir = a.state_dir;
 	fcntl(a.fd, F_SETFD, FD_CLOEXEC);
+	if (a.syslog) {
+		snprintf(ident, sizeof(ident), "%s[%s]", prog, a.node);
+		openlog(ident, LOG_PID, LOG_DAEMON);
+		use_syslog = true;
+	}
 
 	err = open_io(&dev, &a);
 	if (err < 0) {
@@ -374,6 +433,13 @@ ddm_log(struct ddm_dev *dev, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (use_syslog) {
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		syslog(LOG_NOTICE, "%s", line);
+		return;
+	}
 	if (dev->node != NULL)
 		n = snprintf(line, sizeof(line), "%s[%s]: ", dev->prog,
 		             dev->node);

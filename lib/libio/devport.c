@@ -3,7 +3,8 @@
  * port.  The kernel turns each byte of a transfer into one inb/outb, in
  * address order, so a 2- or 4-byte access is that many byte accesses
  * (little-endian), not one inw/inl.  Regions outside the grants are
- * refused with -EACCES.
+ * refused with -EACCES.  Opening /dev/port takes CAP_SYS_RAWIO, which a
+ * driver has dropped, so ddmfs opens it and opts->devport_fd names it.
  */
 #include "config.h"
 
@@ -27,7 +28,10 @@ dp_open(struct io *io, const struct io_opts *opts)
 
 	if (!dp)
 		return -ENOMEM;
-	dp->fd = open(DEVPORT_PATH, O_RDWR | O_CLOEXEC);
+	if (opts->devport_fd > 0)
+		dp->fd = fcntl(opts->devport_fd, F_DUPFD_CLOEXEC, 0);
+	else
+		dp->fd = open(DEVPORT_PATH, O_RDWR | O_CLOEXEC);
 	if (dp->fd < 0) {
 		int e = -errno;
 

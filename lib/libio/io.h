@@ -6,7 +6,7 @@
  *
  *   sim      software models of the PC's MC146818, i8042 and parallel port
  *   pio      ioperm(2) and in/out instructions, on ports granted by ddmfs
- *   devport  pread/pwrite on /dev/port
+ *   devport  pread/pwrite on /dev/port (an fd ddmfs opened, or opened here)
  *   mmio     PCI memory BARs through libpciaccess (a later addition)
  *
  * A region is owned exclusively: a second request that overlaps a region
@@ -40,6 +40,13 @@ struct io_opts {
 	const char *grants;
 	const char *sim_dir; /* sim: directory for model files; NULL: none */
 	const char *name;    /* sim: node name naming its files ("rtc0") */
+	/*
+	 * devport: an open /dev/port (ddmfs opens it for the driver, which
+	 * has no CAP_SYS_RAWIO), or any file standing in for it in tests;
+	 * io keeps a duplicate, the caller still owns this one.  0 (the
+	 * default) or -1: io opens /dev/port itself.
+	 */
+	int devport_fd;
 };
 
 int io_open(const struct io_opts *opts, struct io **ret);
@@ -48,7 +55,7 @@ void io_close(struct io *io);
 const char *io_backend(const struct io *io);
 
 int io_region_request(struct io *io, enum io_space space, uint64_t base,
-		      uint64_t len, struct io_region **ret);
+                      uint64_t len, struct io_region **ret);
 /* NULL is fine. */
 void io_region_release(struct io_region *r);
 

@@ -615,6 +615,50 @@ START_TEST(test_conf_file_over_one_mib_is_refused)
 }
 END_TEST
 
+START_TEST(test_conf_args_setting_ddmfs_options_are_refused_at_their_line)
+{
+	static const char *const bad[][2] = {
+		{ "--io=pio", "--io" },
+		{ "--io", "--io" },
+		{ "--ports=0x0-0xffff", "--ports" },
+		{ "--node=isa0/lp0", "--node" },
+		{ "--state-dir=/tmp", "--state-dir" },
+		{ "--ddm-fd=0", "--ddm-fd" },
+		{ "--cuse-fd=4", "--cuse-fd" },
+		{ "--cuse-dev=1:2", "--cuse-dev" },
+		{ "--devport-fd=0", "--devport-fd" },
+		{ "--syslog", "--syslog" },
+	};
+	char dev[256], msg[160];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(dev, sizeof(dev),
+		         "name = \"a\"; driver = \"d\"; io = \"sim\";\n"
+		         "args = [ \"--verbose\",\n\"%s\" ];",
+		         bad[i][0]);
+		snprintf(msg, sizeof(msg),
+		         "args: \"%s\" sets %s, which ddmfs sets itself",
+		         bad[i][0], bad[i][1]);
+		expect_error(one_dev(dev), 8, msg);
+	}
+}
+END_TEST
+
+START_TEST(test_conf_args_only_resembling_ddmfs_options_load)
+{
+	struct conf *c = load_ok(
+	        one_dev("name = \"a\"; driver = \"d\";\n"
+	                "args = [ \"--iox=1\", \"-io\", \"--nodes\", \"io\","
+	                " \"x--io=pio\" ];"));
+	char **a = c->buses[0].devices[0].args;
+
+	ck_assert_str_eq(a[0], "--iox=1");
+	ck_assert_str_eq(a[4], "x--io=pio");
+	ck_assert_ptr_null(a[5]);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -646,6 +690,10 @@ conf_suite(void)
 	tcase_add_test(core, test_conf_relative_paths_are_rejected);
 	tcase_add_test(core, test_conf_bad_transport_and_io_are_rejected);
 	tcase_add_test(core, test_conf_missing_file_reports_strerror);
+	tcase_add_test(
+	        core,
+	        test_conf_args_setting_ddmfs_options_are_refused_at_their_line);
+	tcase_add_test(core, test_conf_args_only_resembling_ddmfs_options_load);
 	suite_add_tcase(s, core);
 
 	tcase_add_test(limits, test_conf_name_of_32_chars_loads_and_33_fails);

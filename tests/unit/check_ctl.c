@@ -195,6 +195,11 @@ START_TEST(test_ctl_mutating_commands_are_root_only)
 	       "ERR stop: permission denied (root only)\n");
 	expect("reload", 65534, -EPERM,
 	       "ERR reload: permission denied (root only)\n");
+	expect("restart isa0/lp0", 65534, -EPERM,
+	       "ERR restart: permission denied (root only)\n");
+	expect("start isa0/rtc0", 1, -EPERM,
+	       "ERR start: permission denied (root only)\n");
+	ck_assert_int_eq(rtc->state, DRV_STOPPED);
 	ck_assert_int_eq(lp->state, DRV_RUNNING);
 }
 END_TEST
@@ -234,7 +239,35 @@ START_TEST(test_ctl_reload_says_a_transport_change_waits_for_a_restart)
 	         "restarts\n",
 	         conf_path);
 	expect("reload", 0, 0, want);
-	ck_assert_int_eq(dfs.conf->transport, CONF_TRANSPORT_FUSE);
+	ck_assert_int_eq(dfs.conf->transport, CONF_TRANSPORT_AUTO);
+}
+END_TEST
+
+START_TEST(test_ctl_reload_keeps_driver_settings_and_takes_only_modes)
+{
+	const struct conf_device *cd = &dfs.conf->buses[0].devices[1];
+	uid_t run_uid = cd->run_uid;
+
+	write_conf("buses = ( { name = \"isa0\"; devices = (\n"
+	           "  { name = \"lp0\"; driver = \"ddm-lp\"; mode = "
+	           "\"0660\";\n"
+	           "    owner = \"0\"; group = \"0\"; },\n"
+	           "  { name = \"rtc0\"; driver = \"ddm-evil\"; io = \"pio\";\n"
+	           "    ports = [ \"0x70-0x71\" ]; user = \"0\";\n"
+	           "    args = [ \"--verbose\" ]; mode = \"0640\";\n"
+	           "    owner = \"0\"; group = \"0\"; } ); } );\n");
+	expect("reload", 0, 0,
+	       "OK\nreload: isa0/rtc0: driver settings changed; restart "
+	       "ddmfs to apply them\n");
+	cd = &dfs.conf->buses[0].devices[1];
+	ck_assert_uint_eq(rtc->node->mode, 0640);
+	ck_assert_uint_eq(cd->mode, 0640);
+	ck_assert_str_eq(cd->driver, "ddm-rtc");
+	ck_assert_str_eq(cd->io, "sim");
+	ck_assert_uint_eq(cd->n_ports, 0);
+	ck_assert_uint_eq(cd->run_uid, run_uid);
+	ck_assert_ptr_null(cd->args[0]);
+	ck_assert_str_eq(dfs.conf->buses[0].devices[0].driver, "ddm-lp");
 }
 END_TEST
 
@@ -293,6 +326,9 @@ ctl_suite(void)
 	tcase_add_test(
 	        core,
 	        test_ctl_reload_says_a_transport_change_waits_for_a_restart);
+	tcase_add_test(
+	        core,
+	        test_ctl_reload_keeps_driver_settings_and_takes_only_modes);
 	suite_add_tcase(s, core);
 	tcase_add_checked_fixture(limits, setup, teardown);
 	tcase_add_test(limits, test_ctl_overlong_words_are_cut_not_overrun);

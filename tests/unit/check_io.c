@@ -1,13 +1,17 @@
 /*
  * check_io.c: libio's core: backend choice, grant parsing, region
- * bookkeeping and access checks.  The pio and devport backends are only
- * asked to refuse: no port is ever read or written on this host.
+ * bookkeeping and access checks.  The pio backend is only asked to
+ * refuse; the devport backend runs on a temp file standing in for
+ * /dev/port: no port is ever read or written on this host.
  */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "io.h"
 
@@ -226,22 +230,114 @@ START_TEST(test_io_pio_grants_only_what_was_granted)
 }
 END_TEST
 
-START_TEST(test_io_devport_refuses_outside_grants_if_it_opens)
-{
-	struct io_opts o = { .backend = "devport", .grants = "0x378-0x37a" };
-	struct io_region *r = (struct io_region *)0x1;
-	struct io *io;
-	int e = io_open(&o, &io);
+#define FAKE_PORT_SIZE 0x400 /* bytes of the temp file posing as /dev/port */
 
-	if (e < 0) {
-		ck_assert(e == -ENOENT || e == -EACCES || e == -EPERM);
-		return;
-	}
+/* A temp file of FAKE_PORT_SIZE bytes, byte i = i & 0xff, already unlinked. */
+static int
+fake_devport(void)
+{
+	char path[] = "/tmp/check_io.XXXXXX";
+	unsigned char buf[FAKE_PORT_SIZE];
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(unlink(path), 0);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)i;
+	ck_assert_int_eq(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	return fd;
+}
+
+START_TEST(test_io_devport_accesses_granted_ports_at_their_offsets)
+{
+	struct io_opts o = { .backend = "devport",
+		             .grants = "0x378-0x37a",
+		             .devport_fd = fake_devport() };
+	unsigned char want[FAKE_PORT_SIZE], got[FAKE_PORT_SIZE];
+	struct io_region *r = NULL;
+	struct io *io = NULL;
+	uint16_t w = 0;
+	uint8_t b = 0;
+
+	ck_assert_int_eq(io_open(&o, &io), 0);
 	ck_assert_str_eq(io_backend(io), "devport");
+	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x378, 3, &r), 0);
+	ck_assert_int_eq(io_read8(r, 2, &b), 0);
+	ck_assert_uint_eq(b, 0x7a); /* the byte at offset 0x37a */
+	ck_assert_int_eq(io_write8(r, 1, 0xa5), 0);
+	ck_assert_int_eq(pread(o.devport_fd, &b, 1, 0x379), 1);
+	ck_assert_uint_eq(b, 0xa5);
+	ck_assert_int_eq(io_read16(r, 0, &w), 0);
+	ck_assert_uint_eq(w, 0xa578); /* 0x378 low, 0x379 high */
+	ck_assert_int_eq(io_write16(r, 0, 0), 0);
+	ck_assert_int_eq(io_write16(r, 1, 0x1234), 0);
+	for (size_t i = 0; i < sizeof(want); i++)
+		want[i] = (unsigned char)i;
+	want[0x378] = 0x00;
+	want[0x379] = 0x34; /* little-endian, byte by byte */
+	want[0x37a] = 0x12;
+	ck_assert_int_eq(pread(o.devport_fd, got, sizeof(got), 0),
+	                 (ssize_t)sizeof(got));
+	ck_assert_mem_eq(got, want, sizeof(want));
+	io_close(io);
+	close(o.devport_fd);
+}
+END_TEST
+
+START_TEST(test_io_devport_refuses_ungranted_ports_without_touching_the_file)
+{
+	struct io_opts o = { .backend = "devport",
+		             .grants = "0x378-0x37a",
+		             .devport_fd = fake_devport() };
+	unsigned char want[FAKE_PORT_SIZE], got[FAKE_PORT_SIZE + 1];
+	struct io_region *r = (struct io_region *)0x1;
+	struct io *io = NULL;
+
+	ck_assert_int_eq(pread(o.devport_fd, want, sizeof(want), 0),
+	                 (ssize_t)sizeof(want));
+	ck_assert_int_eq(io_open(&o, &io), 0);
 	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x70, 2, &r),
+	                 -EACCES);
+	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x377, 2, &r),
+	                 -EACCES);
+	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x37a, 2, &r),
 	                 -EACCES);
 	ck_assert_ptr_eq(r, (struct io_region *)0x1);
 	io_close(io);
+	ck_assert_int_eq(pread(o.devport_fd, got, sizeof(got), 0),
+	                 (ssize_t)sizeof(want));
+	ck_assert_mem_eq(got, want, sizeof(want));
+	close(o.devport_fd);
+}
+END_TEST
+
+START_TEST(test_io_devport_keeps_its_own_copy_of_the_fd)
+{
+	struct io_opts o = { .backend = "devport",
+		             .grants = "0x70-0x71",
+		             .devport_fd = fake_devport() };
+	struct io_region *r = NULL;
+	struct io *io = NULL;
+	uint8_t b = 0;
+
+	ck_assert_int_eq(io_open(&o, &io), 0);
+	ck_assert_int_eq(close(o.devport_fd), 0); /* the caller's copy */
+	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x70, 2, &r), 0);
+	ck_assert_int_eq(io_read8(r, 1, &b), 0);
+	ck_assert_uint_eq(b, 0x71);
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_io_devport_bad_fd_is_ebadf_and_untouched)
+{
+	struct io_opts o = { .backend = "devport",
+		             .grants = "0x70-0x71",
+		             .devport_fd = 999 };
+	struct io *io = (struct io *)0x1;
+
+	ck_assert_int_eq(io_open(&o, &io), -EBADF);
+	ck_assert_ptr_eq(io, (struct io *)0x1);
 }
 END_TEST
 
@@ -307,6 +403,9 @@ io_suite(void)
 	tcase_add_test(core, test_io_region_release_then_rerequest);
 	tcase_add_test(core, test_io_sim_wide_access_is_bytes_in_order);
 	tcase_add_test(core, test_io_pio_grants_only_what_was_granted);
+	tcase_add_test(core,
+	               test_io_devport_accesses_granted_ports_at_their_offsets);
+	tcase_add_test(core, test_io_devport_keeps_its_own_copy_of_the_fd);
 	suite_add_tcase(s, core);
 
 	tcase_add_test(lim, test_io_open_unknown_backend_is_einval);
@@ -316,7 +415,10 @@ io_suite(void)
 	tcase_add_test(lim, test_io_sim_without_model_is_enodev);
 	tcase_add_test(lim, test_io_sim_i8042_gap_ports_read_ff);
 	tcase_add_test(lim, test_io_pio_without_grants_refuses);
-	tcase_add_test(lim, test_io_devport_refuses_outside_grants_if_it_opens);
+	tcase_add_test(
+	        lim,
+	        test_io_devport_refuses_ungranted_ports_without_touching_the_file);
+	tcase_add_test(lim, test_io_devport_bad_fd_is_ebadf_and_untouched);
 	tcase_add_test(lim, test_io_sim_set_clock_only_on_sim);
 	tcase_add_test(lim, test_io_close_and_release_accept_null);
 	tcase_add_test(lim, test_io_mem_space_is_not_supported_yet);

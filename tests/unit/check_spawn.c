@@ -2,8 +2,9 @@
  * check_spawn.c: unit tests for how ddmfs finds and starts drivers
  * (ddmfs/spawn.c) and for the CUSE side of it (ddmfs/cusedev.c): the driver
  * search list including the build-tree rule, lookup along it, the argv a
- * driver gets (ports, CUSE fd and numbers), the transport choice, the store
- * of CUSE numbers and the sysfs reading of a CUSE device's numbers.
+ * driver gets (ports, CUSE fd and numbers, devport fd, syslog), the checks
+ * and set-up of the state dir, the transport choice, the store of CUSE numbers
+ * and the sysfs reading of a CUSE device's numbers.
  */
 #include "config.h"
 
@@ -210,7 +211,7 @@ START_TEST(test_argv_for_fuse_has_ports_and_extra_args_last)
 		"--verbose",        NULL,
 	};
 	char **argv = drv_argv("/d/ddm-rtc", "isa0/rtc0", "/var/lib/ddmfs",
-	                       &rtc_dev, 0, 245, 7);
+	                       &rtc_dev, 0, 245, 7, 0);
 
 	assert_argv(argv, want);
 	drv_argv_free(argv);
@@ -226,8 +227,8 @@ START_TEST(test_argv_for_cuse_passes_fd_4_and_the_numbers)
 		"--cuse-dev=245:7", "--ports=0x70-0x71,0x378-0x37a",
 		"--verbose",        NULL,
 	};
-	char **argv =
-	        drv_argv("/d/ddm-rtc", "isa0/rtc0", "/s", &rtc_dev, 1, 245, 7);
+	char **argv = drv_argv("/d/ddm-rtc", "isa0/rtc0", "/s", &rtc_dev, 1,
+	                       245, 7, 0);
 
 	assert_argv(argv, want);
 	drv_argv_free(argv);
@@ -243,11 +244,117 @@ START_TEST(test_argv_for_a_fresh_cuse_node_asks_for_0_0)
 		"--state-dir=/s", "--ddm-fd=3", "--cuse-fd=4",
 		"--cuse-dev=0:0", NULL,
 	};
-	char **argv = drv_argv("/d/ddm-kbd", "isa0/kbd0", "/s", &sim, 1, 0, 0);
+	char **argv =
+	        drv_argv("/d/ddm-kbd", "isa0/kbd0", "/s", &sim, 1, 0, 0, 0);
 
 	assert_argv(argv, want);
 	drv_argv_free(argv);
 	drv_argv_free(NULL);
+}
+END_TEST
+
+START_TEST(test_argv_for_devport_passes_fd_5_and_syslog_before_extra_args)
+{
+	struct conf_device lp = rtc_dev;
+	static const char *const want[] = {
+		"/d/ddm-lp",       "--io=devport",
+		"--node=isa0/lp0", "--state-dir=/s",
+		"--ddm-fd=3",      "--ports=0x70-0x71,0x378-0x37a",
+		"--devport-fd=5",  "--syslog",
+		"--verbose",       NULL,
+	};
+	char **argv;
+
+	lp.io = "devport";
+	argv = drv_argv("/d/ddm-lp", "isa0/lp0", "/s", &lp, 0, 0, 0, 1);
+	assert_argv(argv, want);
+	drv_argv_free(argv);
+}
+END_TEST
+
+/* A conf whose one device runs as uid 4321, gid 8765. */
+static struct conf_device one_dev = { .run_uid = 4321, .run_gid = 8765 };
+static struct conf_bus one_bus = { .devices = &one_dev, .n_devices = 1 };
+static struct conf one_conf = { .driver_uid = 65534,
+	                        .driver_gid = 65534,
+	                        .buses = &one_bus,
+	                        .n_buses = 1 };
+
+START_TEST(test_state_dir_is_made_0755_with_sim_owned_by_the_driver_user)
+{
+	char why[128] = "";
+	struct stat st;
+
+	ck_assert_int_eq(
+	        drv_prepare_state(&one_conf, at("state"), why, sizeof(why)), 0);
+	ck_assert_int_eq(lstat(at("state"), &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	ck_assert_int_eq(lstat(at("state/sim"), &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_uid, 4321);
+	ck_assert_uint_eq(st.st_gid, 8765);
+	/* a second start finds both and is fine */
+	ck_assert_int_eq(
+	        drv_prepare_state(&one_conf, at("state"), why, sizeof(why)), 0);
+}
+END_TEST
+
+START_TEST(test_state_dir_of_another_owner_or_writable_by_others_is_refused)
+{
+	char why[128] = "";
+	struct stat st;
+
+	if (geteuid() != 0)
+		return; /* chown to another uid needs root */
+	ck_assert_int_eq(mkdir(at("st"), 0755), 0);
+	ck_assert_int_eq(chown(at("st"), 1000, 1000), 0);
+	ck_assert_int_eq(
+	        drv_prepare_state(&one_conf, at("st"), why, sizeof(why)),
+	        -EPERM);
+	ck_assert_str_eq(why, "owned by uid 1000, not root");
+	ck_assert_int_eq(lstat(at("st/sim"), &st), -1);
+	ck_assert_int_eq(chown(at("st"), 0, 0), 0);
+	ck_assert_int_eq(chmod(at("st"), 0777), 0);
+	ck_assert_int_eq(
+	        drv_prepare_state(&one_conf, at("st"), why, sizeof(why)),
+	        -EPERM);
+	ck_assert_str_eq(why, "writable by others (mode 0777)");
+	ck_assert_int_eq(chmod(at("st"), 0775), 0);
+	ck_assert_int_eq(
+	        drv_prepare_state(&one_conf, at("st"), why, sizeof(why)),
+	        -EPERM);
+	ck_assert_str_eq(why, "writable by group (mode 0775)");
+	ck_assert_int_eq(lstat(at("st/sim"), &st), -1);
+}
+END_TEST
+
+START_TEST(test_state_dir_sim_symlink_is_refused_and_its_target_untouched)
+{
+	char why[128] = "";
+	struct stat st;
+
+	ck_assert_int_eq(mkdir(at("state"), 0755), 0);
+	ck_assert_int_eq(mkdir(at("target"), 0700), 0);
+	ck_assert_int_eq(symlink(at("target"), at("state/sim")), 0);
+	ck_assert_int_eq(
+	        drv_prepare_state(&one_conf, at("state"), why, sizeof(why)),
+	        -ENOTDIR);
+	ck_assert_str_eq(why, "sim is a symlink, not a directory");
+	ck_assert_int_eq(stat(at("target"), &st), 0);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+}
+END_TEST
+
+START_TEST(test_state_dir_with_a_missing_parent_is_an_error)
+{
+	char why[128] = "";
+
+	ck_assert_int_eq(
+	        drv_prepare_state(&one_conf, at("no/state"), why, sizeof(why)),
+	        -ENOENT);
+	ck_assert_str_eq(why, strerror(ENOENT));
 }
 END_TEST
 
@@ -445,6 +552,12 @@ spawn_suite(void)
 	tcase_add_test(core, test_argv_for_fuse_has_ports_and_extra_args_last);
 	tcase_add_test(core, test_argv_for_cuse_passes_fd_4_and_the_numbers);
 	tcase_add_test(core, test_argv_for_a_fresh_cuse_node_asks_for_0_0);
+	tcase_add_test(
+	        core,
+	        test_argv_for_devport_passes_fd_5_and_syslog_before_extra_args);
+	tcase_add_test(
+	        core,
+	        test_state_dir_is_made_0755_with_sim_owned_by_the_driver_user);
 	tcase_add_test(core, test_transport_choice_follows_conf_and_dev_cuse);
 	tcase_add_test(core,
 	               test_cuse_store_keeps_good_lines_and_counts_garbage);
@@ -456,6 +569,14 @@ spawn_suite(void)
 	suite_add_tcase(s, core);
 	tcase_add_checked_fixture(limits, setup_tmp, teardown_tmp);
 	tcase_add_test(limits, test_lookup_refuses_names_that_are_paths);
+	tcase_add_test(
+	        limits,
+	        test_state_dir_of_another_owner_or_writable_by_others_is_refused);
+	tcase_add_test(
+	        limits,
+	        test_state_dir_sim_symlink_is_refused_and_its_target_untouched);
+	tcase_add_test(limits,
+	               test_state_dir_with_a_missing_parent_is_an_error);
 	tcase_add_test(
 	        limits,
 	        test_cuse_sysfs_missing_or_bad_text_leaves_numbers_alone);
