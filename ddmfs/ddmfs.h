@@ -37,15 +37,22 @@
  * shared state below.  FUSE worker threads never wait for a driver: they
  * queue a pending request and return (a send to a driver that stopped
  * reading gives up after DRV_SEND_TIMEOUT_MS; an open for a driver coming
- * up is queued on it); the event thread (drv.c) matches the driver's reply
+ * up is queued on it); the event thread (ev.c) matches the driver's reply
  * and answers FUSE, and enforces the deadlines: the heartbeat, the grace
- * time after an interrupt, the wait of queued opens.
+ * time after an interrupt, the wait of queued opens.  It sleeps until the
+ * nearest one is due, without a bound when none is.
  *
  *   tree.c   the node tree, attributes, the POSIX chmod/chown rules
  *   fs.c     the FUSE low-level operations
- *   fwd.c    the pending-request table, sending and answering requests
+ *   pend.c   the pending-request table: who answers a request, and when
+ *            it fails (a driver's death, its deadline)
+ *   fwd.c    the message path: driver sockets, sending requests, checking
+ *            replies against their op's rules and answering FUSE
  *   spawn.c  driver lookup and the privilege-dropping fork/exec
- *   drv.c    driver supervision and the event thread
+ *   drv.c    driver supervision: the state machine, HELLO, exits, backoff,
+ *            stop/start/restart, the heartbeat
+ *   ev.c     the event thread: the epoll loop, its wake-up, dispatching
+ *            readiness to drv.c and fwd.c, the deadlines' timing
  *   ctl.c    the control socket that ddmctl talks to
  *   cusedev.c the CUSE transport's choice, device numbers and their store
  *   log.c    the shared state (dfs) and the log (stderr, or syslog when
@@ -92,7 +99,6 @@
 #define DRV_PING_TIMEOUT_MS                                                    \
 	5000 /* a ping unanswered (and the driver silent) this long            \
 	      * restarts the driver */
-#define DRV_TICK_MS       200 /* the event thread checks deadlines this often */
 #define DRV_BOGUS_MAX     8 /* replies to unknown ids in a row before a fault */
 #define DRV_LOG_BURST     10 /* log lines per driver per DRV_LOG_WINDOW_MS */
 #define DRV_LOG_WINDOW_MS 10000
@@ -100,6 +106,7 @@
 #define CTL_IO_TIMEOUT_MS 2000 /* a control client must talk this fast */
 #define PEND_BUCKETS      256
 #define NODE_PATH_MAX     (2 * CONF_NAME_MAX + 2)
+#define NO_DEADLINE       INT64_MAX /* a time (now_ms()) that never comes */
 
 enum drv_state {
 	DRV_STOPPED,
@@ -287,17 +294,22 @@ char **drv_argv(const char *path, const char *node, const char *state_dir,
 void drv_argv_free(char **argv);
 int drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd);
 
-/* fwd.c */
+/* pend.c */
 struct pend *pend_new(struct drv *d, fuse_req_t req, enum ddm_op op);
+struct pend *pend_find(uint64_t id);
+struct pend *pend_take(uint64_t id, const struct drv *d);
 void pend_fail(struct pend *p, int err);
 void pend_fail_drv(struct drv *d, int err);
 void pend_fail_list(struct pend *list);
+int64_t pend_queued(struct drv *d, int64_t now);
+int64_t pend_expire(int64_t now);
+
+/* fwd.c */
 void fwd_request(struct drv *d, struct pend *p, struct ddm_msg *m,
                  const void *payload, size_t len);
 void fwd_open_msg(const struct pend *p, struct ddm_msg *m);
 void fwd_open_later(struct drv *d, struct pend *p);
-void fwd_queued(struct drv *d, int64_t now);
-void fwd_expire(int64_t now);
+int fwd_open_now(struct drv *d, struct pend *p);
 int fwd_ping(struct drv *d);
 void fwd_release(struct drv *d, uint64_t fh, uint64_t gen);
 void handle_unlink(struct handle *h);
@@ -317,18 +329,26 @@ void drv_start(struct drv *d);
 void drv_stop(struct drv *d);
 void drv_restart(struct drv *d);
 void drv_fault(struct drv *d, const char *why);
+int drv_hello(struct drv *d, const struct ddm_msg *m, char *why, size_t whylen);
+void drv_hangup(struct drv *d);
+void drv_gone(struct drv *d);
+void drv_timer_fired(struct drv *d);
+int64_t drv_deadlines(struct drv *d, int64_t now);
 int drv_wait_running(struct drv *d, int ms);
 int drv_wait_stopped(struct drv *d, int ms);
 void drv_wait_cuse_up(int ms);
+const char *drv_state_name(enum drv_state s);
+void drv_stop_all(void);
 
 /* cusedev.c, for drv.c (lock held) */
 int drv_cuse_up(struct drv *d, char *why, size_t whylen);
 void drv_cuse_early_exit(struct drv *d);
-const char *drv_state_name(enum drv_state s);
+
+/* ev.c */
 int ev_init(void);
 int ev_start(void);
 void ev_stop(void);
-void drv_stop_all(void);
+void ev_recheck(void);
 
 /* ctl.c */
 int ctl_start(void);

@@ -1,20 +1,22 @@
 /*
- * drv.c: driver supervision and the event thread.
+ * drv.c: driver supervision.
  *
  * Each leaf has one struct drv that outlives its driver processes.  The
- * event thread watches, per driver, the socket (replies, HELLO, NOTIFY),
- * a pidfd (the exit) and a timerfd (backoff, HELLO and kill deadlines).
+ * event thread (ev.c) hands this file, per driver, what its socket, its
+ * pidfd (the exit) and its timerfd (backoff, HELLO and kill deadlines)
+ * report; the decisions are taken here.
  *
  *   stopped -> starting -(HELLO)-> running -(exit)-> backoff -> starting
  *   too many quick failures in a row: failed;  ddmctl stop: stopping ->
  *   stopped;  ddmctl start/restart reset the failure count.
  *
- * Every DRV_TICK_MS the event thread also checks the deadlines: it pings
- * a running driver silent for DRV_PING_INTERVAL_MS and restarts one that
- * then stays silent for DRV_PING_TIMEOUT_MS (a hook that blocks, a loop
- * that hangs, a socket left unread), serves or fails the opens queued
- * while a driver comes up, and ends interrupted requests the driver did
- * not answer (fwd.c).
+ * The deadlines that are not timerfds are checked when the event thread
+ * asks (drv_deadlines()): a running driver silent for
+ * DRV_PING_INTERVAL_MS is pinged and one that then stays silent for
+ * DRV_PING_TIMEOUT_MS restarted (a hook that blocks, a loop that hangs, a
+ * socket left unread); the opens queued while a driver comes up are
+ * served or failed (pend.c).  Every state change calls ev_recheck(), so
+ * the event thread reconsiders them at once.
  */
 #include "config.h"
 
@@ -25,22 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ddmfs.h"
-
-#define EV_BATCH   32 /* epoll events per wait */
-#define RECV_BATCH 64 /* messages read per socket event, for fairness */
-
-static pthread_t ev_thread;
-static int ev_running;
-static int ev_quit;               /* ev_stop() called (lock held) */
-static __thread int on_ev_thread; /* this is the event thread */
-static struct evsrc ev_wake = { EV_WAKE, NULL };
 
 static const char *
 drv_name(const struct drv *d)
@@ -100,6 +91,15 @@ timed_wait(int ms)
 	pthread_cond_timedwait(&dfs.cond, &dfs.lock, &ts);
 }
 
+/* Tells the waiters on dfs.cond and the event thread that a driver
+ * changed state (lock held). */
+static void
+changed(void)
+{
+	pthread_cond_broadcast(&dfs.cond);
+	ev_recheck();
+}
+
 /* Starts a new drv_log() window for d once the last one is over, saying
  * how many lines it suppressed (event thread). */
 static void
@@ -125,7 +125,9 @@ drv_log(struct drv *d, const char *fmt, ...)
 
 	log_window(d, now_ms());
 	if (d->log_lines >= DRV_LOG_BURST) {
-		d->log_dropped++;
+		/* the window's end is now a deadline: it logs the count */
+		if (d->log_dropped++ == 0)
+			ev_recheck();
 		return;
 	}
 	d->log_lines++;
@@ -133,16 +135,6 @@ drv_log(struct drv *d, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	logmsg("%s", line);
-}
-
-/* Wakes the event thread (lock held), to answer dfs.failed or to quit. */
-static void
-wake_ev(void)
-{
-	uint64_t one = 1;
-
-	if (write(dfs.wakefd, &one, sizeof(one)) < 0)
-		logmsg("eventfd: %s", strerror(errno));
 }
 
 static void
@@ -213,14 +205,13 @@ close_chan(struct drv *d)
 	d->chan = NULL;
 	d->gen++;
 	d->ping_id = 0;
+	/* the event thread answers them after its batch; changed() wakes
+	 * it from other threads */
 	pend_fail_drv(d, -EIO);
-	/* the event thread answers them after its batch; others wake it */
-	if (dfs.failed != NULL && !on_ev_thread)
-		wake_ev();
 	for (struct handle *h = d->handles; h != NULL; h = h->next)
 		if (h->ph != NULL)
 			fuse_lowlevel_notify_poll(h->ph);
-	pthread_cond_broadcast(&dfs.cond);
+	changed();
 }
 
 /* Counts a failure and schedules the restart, or gives up (lock held). */
@@ -247,7 +238,7 @@ failed_once(struct drv *d)
 		arm(d, TIMER_RESTART, ms);
 		logdbg("%s: restarting in %u ms", d->node->path, ms);
 	}
-	pthread_cond_broadcast(&dfs.cond);
+	changed();
 }
 
 /* Starts a new instance now (lock held). */
@@ -287,7 +278,7 @@ spawn(struct drv *d)
 	d->bogus = 0;
 	arm(d, TIMER_HELLO, DRV_HELLO_MS);
 	logdbg("%s: started %s (pid %d)", d->node->path, d->path, (int)d->pid);
-	pthread_cond_broadcast(&dfs.cond);
+	changed();
 }
 
 /* Starts d unless it runs or is coming up (lock held); resets failures. */
@@ -317,7 +308,7 @@ drv_stop(struct drv *d)
 	arm(d, TIMER_NONE, 0);
 	if (d->pid == 0) {
 		d->state = DRV_STOPPED;
-		pthread_cond_broadcast(&dfs.cond);
+		changed();
 		return;
 	}
 	d->state = DRV_STOPPING;
@@ -354,46 +345,48 @@ drv_fault(struct drv *d, const char *why)
 /*
  * The heartbeat of running d (event thread, lock held): a ping after
  * DRV_PING_INTERVAL_MS of silence, a restart when it stays unanswered and
- * the driver silent for DRV_PING_TIMEOUT_MS.
+ * the driver silent for DRV_PING_TIMEOUT_MS.  Returns when it is next due.
  */
-static void
+static int64_t
 heartbeat(struct drv *d, int64_t now)
 {
 	int64_t last = d->heard_ms;
 
 	if (d->state != DRV_RUNNING || d->chan == NULL)
-		return;
+		return NO_DEADLINE;
 	if (d->ping_id == 0) {
-		if (now - last >= DRV_PING_INTERVAL_MS) {
-			d->ping_ms = now;
-			fwd_ping(d);
-		}
-		return;
+		if (now - last < DRV_PING_INTERVAL_MS)
+			return last + DRV_PING_INTERVAL_MS;
+		d->ping_ms = now;
+		fwd_ping(d);
 	}
 	if (d->ping_ms > last)
 		last = d->ping_ms;
 	if (now - last < DRV_PING_TIMEOUT_MS)
-		return;
+		return last + DRV_PING_TIMEOUT_MS;
 	logmsg("%s: driver %s (pid %d) did not answer for %d s; restarting",
 	       d->node->path, drv_name(d), (int)d->pid,
 	       DRV_PING_TIMEOUT_MS / 1000);
 	kill_instance(d);
+	return NO_DEADLINE;
 }
 
-/* The periodic checks of every driver (event thread, lock held). */
-static void
-tick(int64_t now)
+/*
+ * Acts on the deadlines of d that are not timerfds (event thread, lock
+ * held): the heartbeat, its queued opens, the end of its drv_log()
+ * window.  Returns the time the next one is due, NO_DEADLINE for none.
+ */
+int64_t
+drv_deadlines(struct drv *d, int64_t now)
 {
-	for (size_t i = 0; i < dfs.n_nodes; i++) {
-		struct drv *d = dfs.nodes[i].drv;
+	int64_t next = heartbeat(d, now), due;
 
-		if (d == NULL)
-			continue;
-		heartbeat(d, now);
-		fwd_queued(d, now);
-		log_window(d, now);
-	}
-	fwd_expire(now);
+	due = pend_queued(d, now);
+	if (due < next)
+		next = due;
+	log_window(d, now);
+	due = d->log_dropped > 0 ? d->log_ms + DRV_LOG_WINDOW_MS : NO_DEADLINE;
+	return due < next ? due : next;
 }
 
 /*
@@ -433,9 +426,10 @@ drv_wait_stopped(struct drv *d, int ms)
 	return d->state == DRV_STOPPING ? -EIO : 0;
 }
 
-/* The process of d is gone: reap, log, and decide what next (lock held). */
-static void
-gone(struct drv *d)
+/* The process of d is gone: reap, log, and decide what next (event
+ * thread, lock held). */
+void
+drv_gone(struct drv *d)
 {
 	int st, early = d->state == DRV_STARTING;
 	pid_t pid = d->pid;
@@ -459,7 +453,7 @@ gone(struct drv *d)
 		spawn(d);
 	} else if (d->state == DRV_STOPPING || dfs.quit) {
 		d->state = DRV_STOPPED;
-		pthread_cond_broadcast(&dfs.cond);
+		changed();
 	} else {
 		failed_once(d);
 		if (early)
@@ -467,8 +461,10 @@ gone(struct drv *d)
 	}
 }
 
-static void
-timer_fired(struct drv *d)
+/* The timerfd of d expired: act on what it was armed for (event thread,
+ * lock held). */
+void
+drv_timer_fired(struct drv *d)
 {
 	uint64_t n;
 
@@ -492,212 +488,62 @@ timer_fired(struct drv *d)
 	}
 }
 
-/* One message from d's driver (lock held); -EPROTO breaks the driver. */
-static int
-message(struct drv *d, const struct ddm_msg *m, const void *payload, char *why,
-        size_t whylen)
+/*
+ * DDM_HELLO from d's driver (event thread, lock held): it runs now, and
+ * the opens queued on it go out.  -EPROTO, with why, breaks the driver.
+ */
+int
+drv_hello(struct drv *d, const struct ddm_msg *m, char *why, size_t whylen)
 {
 	const struct node *n;
 	unsigned int want;
 	int r;
 
-	switch (m->op) {
-	case DDM_HELLO:
-		if (d->state != DRV_STARTING) {
-			snprintf(why, whylen, "HELLO while %s",
-			         drv_state_name(d->state));
-			return -EPROTO;
-		}
-		if (m->arg0 != DDM_PROTO_VERSION) {
-			snprintf(why, whylen, "protocol version %u, not %d",
-			         m->arg0, DDM_PROTO_VERSION);
-			return -EPROTO;
-		}
-		want = d->node->cuse ? DDM_HELLO_CUSE : DDM_HELLO_SOCKET;
-		if (m->arg1 != want) {
-			snprintf(why, whylen,
-			         "HELLO for transport %llu, not %u",
-			         (unsigned long long)m->arg1, want);
-			return -EPROTO;
-		}
-		r = d->node->cuse ? drv_cuse_up(d, why, whylen) : 0;
-		if (r < 0)
-			return r;
-		d->state = DRV_RUNNING;
-		arm(d, TIMER_NONE, 0);
-		logdbg("%s: running (pid %d)", d->node->path, (int)d->pid);
-		pthread_cond_broadcast(&dfs.cond);
-		fwd_queued(d, now_ms());
-		if (r > 0 && dfs.mounted) {
-			/* a kernel inode keeps its rdev; the new generation
-			 * makes the next lookup build a new one */
-			n = d->node;
-			pthread_mutex_unlock(&dfs.lock);
-			fuse_lowlevel_notify_inval_entry(
-			        dfs.se, n->parent, n->name, strlen(n->name));
-			pthread_mutex_lock(&dfs.lock);
-		}
-		return 0;
-	case DDM_NOTIFY:
-		for (struct handle *h = d->handles; h != NULL; h = h->next)
-			if (h->fh == m->fh && h->gen == d->gen && h->ph != NULL)
-				fuse_lowlevel_notify_poll(h->ph);
-		return 0;
-	case DDM_REPLY:
-		pthread_mutex_unlock(&dfs.lock);
-		r = fwd_reply(d, m, payload, why, whylen);
-		pthread_mutex_lock(&dfs.lock);
-		return r;
-	default:
-		snprintf(why, whylen, "unexpected %s message",
-		         ddm_op_name(m->op));
+	if (d->state != DRV_STARTING) {
+		snprintf(why, whylen, "HELLO while %s",
+		         drv_state_name(d->state));
 		return -EPROTO;
 	}
-}
-
-/* Reads what d's driver sent (lock held). */
-static void
-readable(struct drv *d)
-{
-	static char buf[DDM_MSG_MAX + 1];
-	struct chan *ch = d->chan;
-	char why[160];
-
-	if (ch == NULL)
-		return;
-	ch->refs++;
-	for (int i = 0; i < RECV_BATCH && d->chan == ch; i++) {
-		struct ddm_msg m;
-		const void *payload;
-		ssize_t n = recv(ch->fd, buf, sizeof(buf),
-		                 MSG_DONTWAIT | MSG_TRUNC);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			break;
-		if (n <= 0) {
-			logdbg("%s: driver closed its socket", d->node->path);
-			close_chan(d);
-			if (d->pid != 0 && d->state != DRV_STOPPING)
-				arm(d, TIMER_KILL, DRV_HANGUP_MS);
-			break;
-		}
-		if ((size_t)n > DDM_MSG_MAX ||
-		    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0) {
-			drv_fault(d, "malformed message");
-			break;
-		}
-		d->heard_ms = now_ms();
-		if (message(d, &m, payload, why, sizeof(why)) < 0) {
-			if (d->chan == ch)
-				drv_fault(d, why);
-			break;
-		}
+	if (m->arg0 != DDM_PROTO_VERSION) {
+		snprintf(why, whylen, "protocol version %u, not %d", m->arg0,
+		         DDM_PROTO_VERSION);
+		return -EPROTO;
 	}
-	chan_put(ch);
-}
-
-/* Clears the wake-up eventfd; returns ev_quit (lock held). */
-static int
-woken(void)
-{
-	uint64_t n;
-
-	if (read(dfs.wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		logmsg("eventfd: %s", strerror(errno));
-	return ev_quit;
-}
-
-/*
- * The event thread.  Requests failed during a batch (dfs.failed) are
- * answered after it, once dfs.lock is released, and before quitting.
- */
-static void *
-ev_loop(void *arg)
-{
-	struct epoll_event evs[EV_BATCH];
-	int64_t next_tick = now_ms() + DRV_TICK_MS;
-	struct pend *failed;
-	int quit = 0;
-
-	on_ev_thread = 1;
-	while (!quit) {
-		int64_t wait = next_tick - now_ms();
-		int n = epoll_wait(dfs.epfd, evs, EV_BATCH,
-		                   wait > 0 ? (int)wait : 0);
-
-		if (n < 0 && errno != EINTR) {
-			logmsg("epoll_wait: %s", strerror(errno));
-			return NULL;
-		}
-		pthread_mutex_lock(&dfs.lock);
-		for (int i = 0; i < n && !quit; i++) {
-			struct evsrc *src = evs[i].data.ptr;
-
-			switch (src->kind) {
-			case EV_WAKE:
-				quit = woken();
-				break;
-			case EV_SOCK:
-				readable(src->drv);
-				break;
-			case EV_PID:
-				gone(src->drv);
-				break;
-			case EV_TIMER:
-				timer_fired(src->drv);
-				break;
-			}
-		}
-		if (!quit && now_ms() >= next_tick) {
-			tick(now_ms());
-			next_tick = now_ms() + DRV_TICK_MS;
-		}
-		failed = dfs.failed;
-		dfs.failed = NULL;
+	want = d->node->cuse ? DDM_HELLO_CUSE : DDM_HELLO_SOCKET;
+	if (m->arg1 != want) {
+		snprintf(why, whylen, "HELLO for transport %llu, not %u",
+		         (unsigned long long)m->arg1, want);
+		return -EPROTO;
+	}
+	r = d->node->cuse ? drv_cuse_up(d, why, whylen) : 0;
+	if (r < 0)
+		return r;
+	d->state = DRV_RUNNING;
+	arm(d, TIMER_NONE, 0);
+	logdbg("%s: running (pid %d)", d->node->path, (int)d->pid);
+	changed();
+	pend_queued(d, now_ms());
+	if (r > 0 && dfs.mounted) {
+		/* a kernel inode keeps its rdev; the new generation makes the
+		 * next lookup build a new one */
+		n = d->node;
 		pthread_mutex_unlock(&dfs.lock);
-		pend_fail_list(failed);
+		fuse_lowlevel_notify_inval_entry(dfs.se, n->parent, n->name,
+		                                 strlen(n->name));
+		pthread_mutex_lock(&dfs.lock);
 	}
-	return NULL;
-}
-
-int
-ev_init(void)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ev_wake };
-
-	dfs.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (dfs.epfd < 0)
-		return -errno;
-	dfs.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dfs.wakefd < 0 ||
-	    epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, dfs.wakefd, &ev) < 0)
-		return -errno;
 	return 0;
 }
 
-int
-ev_start(void)
-{
-	int r = pthread_create(&ev_thread, NULL, ev_loop, NULL);
-
-	if (r != 0)
-		return -r;
-	ev_running = 1;
-	return 0;
-}
-
-/* Stops the event thread; drivers must be stopped first. */
+/* d's driver closed its socket (event thread, lock held): its requests
+ * fail, and a process still alive DRV_HANGUP_MS later is killed. */
 void
-ev_stop(void)
+drv_hangup(struct drv *d)
 {
-	if (!ev_running)
-		return;
-	pthread_mutex_lock(&dfs.lock);
-	ev_quit = 1;
-	wake_ev();
-	pthread_mutex_unlock(&dfs.lock);
-	pthread_join(ev_thread, NULL);
-	ev_running = 0;
+	logdbg("%s: driver closed its socket", d->node->path);
+	close_chan(d);
+	if (d->pid != 0 && d->state != DRV_STOPPING)
+		arm(d, TIMER_KILL, DRV_HANGUP_MS);
 }
 
 /*

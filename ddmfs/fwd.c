@@ -1,31 +1,18 @@
 /*
- * fwd.c: forwarding FUSE requests to drivers and answering them.
+ * fwd.c: the message path between FUSE requests and drivers.
  *
- * A worker thread records each request in the pending table (id -> FUSE
- * request), sends it and returns; the event thread calls fwd_reply() with
- * the driver's DDM_REPLY, which checks it against the rules of its op and
- * answers FUSE.  A request only becomes answerable by others once its
- * interrupt hook is set ("armed"), so no request is answered twice.
- *
- * FUSE is never answered with dfs.lock held, so workers queueing new
- * requests do not wait while a reply is written to /dev/fuse.  Whoever
- * answers an armed request first takes it out of the table under the lock:
- * from then on no other thread can reach it (on_interrupt() and a late
- * DDM_REPLY look it up by id and find nothing, and its worker only ever
- * looks it up by id once it is armed), so the taker answers it exactly
- * once and frees it, without the lock.  Requests failed while the lock is
- * held (pend_fail_drv()) wait on dfs.failed for the event thread.  Poll
- * notifications (drv.c) are still sent under the lock: a pollhandle stays
- * on its handle for later notifications, and a worker may replace or free
- * it as soon as the lock is dropped.
+ * A worker thread records each request in the pending table (pend.c),
+ * builds its message, sends it and returns; the event thread calls
+ * fwd_reply() with the driver's DDM_REPLY, which checks it against the
+ * rules of its op and answers FUSE.  The driver sockets (struct chan),
+ * the interrupt hook, the heartbeat ping and DDM_RELEASE live here too.
  *
  * No thread waits on a driver without a bound.  A worker's send gives up
  * after DRV_SEND_TIMEOUT_MS (SO_SNDTIMEO; the same bound on send_lock)
  * and the driver, which stopped reading its socket, is restarted.  The
  * event thread never blocks: it sends with MSG_DONTWAIT (queued opens,
- * pings) and, every DRV_TICK_MS, answers EINTR itself to interrupted
- * requests the driver left unanswered for DRV_INTERRUPT_GRACE_MS
- * (fwd_expire()) and fails queued opens whose wait is over (fwd_queued()).
+ * pings).  An interrupt starts a grace time of DRV_INTERRUPT_GRACE_MS
+ * after which ddmfs answers EINTR itself (pend_expire()).
  */
 #include "config.h"
 
@@ -38,120 +25,6 @@
 #include <unistd.h>
 
 #include "ddmfs.h"
-
-static struct pend **
-bucket(uint64_t id)
-{
-	return &dfs.pend[id % PEND_BUCKETS];
-}
-
-/* A new pending request for d, in the table but not armed (lock held). */
-struct pend *
-pend_new(struct drv *d, fuse_req_t req, enum ddm_op op)
-{
-	struct pend *p = calloc(1, sizeof(*p));
-
-	if (p == NULL)
-		return NULL;
-	p->id = ++dfs.next_id;
-	p->req = req;
-	p->op = op;
-	p->drv = d;
-	p->next = *bucket(p->id);
-	*bucket(p->id) = p;
-	return p;
-}
-
-static struct pend *
-pend_find(uint64_t id)
-{
-	for (struct pend *p = *bucket(id); p != NULL; p = p->next)
-		if (p->id == id)
-			return p;
-	return NULL;
-}
-
-/*
- * Takes request id out of the table: for a reply from driver d, only one
- * d was sent (armed, not queued); with d NULL, any.
- */
-static struct pend *
-pend_take(uint64_t id, const struct drv *d)
-{
-	for (struct pend **pp = bucket(id); *pp != NULL; pp = &(*pp)->next) {
-		struct pend *p = *pp;
-
-		if (p->id != id)
-			continue;
-		if (d != NULL && (p->drv != d || !p->armed || p->queued))
-			return NULL;
-		*pp = p->next;
-		return p;
-	}
-	return NULL;
-}
-
-/* Answers p (already out of the table) with err (-errno) and frees it. */
-void
-pend_fail(struct pend *p, int err)
-{
-	fuse_reply_err(p->req, -err);
-	if (p->op == DDM_OPEN)
-		free(p->h);
-	free(p);
-}
-
-/* Puts p, already out of the table, on dfs.failed to be answered err
- * (-errno) by the event thread (lock held). */
-static void
-fail_later(struct pend *p, int err)
-{
-	p->failed = err;
-	p->next = dfs.failed;
-	dfs.failed = p;
-}
-
-/*
- * Fails every request of d with err, -errno (lock held).  Requests not
- * armed yet are only marked; their worker answers them.  Armed ones go
- * from the table onto dfs.failed, for the event thread to answer once it
- * has dropped the lock (pend_fail_list()).  Queued opens are left alone:
- * they wait for the next instance (fwd_queued()).
- */
-void
-pend_fail_drv(struct drv *d, int err)
-{
-	for (size_t b = 0; b < PEND_BUCKETS; b++) {
-		struct pend **pp = &dfs.pend[b];
-
-		while (*pp != NULL) {
-			struct pend *p = *pp;
-
-			if (p->drv != d || p->queued) {
-				pp = &p->next;
-			} else if (!p->armed) {
-				p->failed = err;
-				pp = &p->next;
-			} else {
-				*pp = p->next;
-				fail_later(p, err);
-			}
-		}
-	}
-}
-
-/* Answers with p->failed and frees each request of list, a chain taken
- * off dfs.failed under the lock (called without it). */
-void
-pend_fail_list(struct pend *list)
-{
-	while (list != NULL) {
-		struct pend *p = list;
-
-		list = p->next;
-		pend_fail(p, p->failed);
-	}
-}
 
 /* A channel on ddmfs's end fd of a driver socket, whose sends are bounded
  * by DRV_SEND_TIMEOUT_MS; NULL if out of memory or the option fails. */
@@ -278,7 +151,7 @@ send_unlock(struct drv *d, struct chan *ch, struct ddm_msg *m)
 
 /*
  * The interrupt hook: tells the driver to give up request id, and starts
- * its grace time (fwd_expire()).  A queued open is answered EINTR here.
+ * its grace time (pend_expire()).  A queued open is answered EINTR here.
  */
 static void
 on_interrupt(fuse_req_t req, void *data)
@@ -303,6 +176,7 @@ on_interrupt(fuse_req_t req, void *data)
 		return;
 	}
 	p->intr_ms = now_ms();
+	ev_recheck();
 	ddm_msg_init(&m, DDM_INTERRUPT, id, 0);
 	send_unlock(p->drv, p->drv->chan, &m);
 }
@@ -375,7 +249,7 @@ fwd_open_msg(const struct pend *p, struct ddm_msg *m)
 /*
  * Queues open p (in the table, not armed) until d comes up.  Entered with
  * dfs.lock held; returns with it released.  Once armed, p is the event
- * thread's (fwd_queued()) or, when interrupted, on_interrupt()'s.
+ * thread's (pend_queued()) or, when interrupted, on_interrupt()'s.
  */
 void
 fwd_open_later(struct drv *d, struct pend *p)
@@ -403,91 +277,23 @@ fwd_open_later(struct drv *d, struct pend *p)
 		return;
 	}
 	p->armed = 1;
+	ev_recheck(); /* its wait is a new deadline */
 	pthread_mutex_unlock(&dfs.lock);
 }
 
 /*
- * The event thread's part of d's queued opens (lock held): forwards them
- * once d runs, and fails them with -ENXIO once d will not come back or
- * with -EIO once DRV_OPEN_WAIT_MS is over.  Never blocks.
+ * Sends queued open p, just taken off the queue, to d now running (event
+ * thread, lock held): 0, or -EIO if the socket is full or gone.
  */
-void
-fwd_queued(struct drv *d, int64_t now)
+int
+fwd_open_now(struct drv *d, struct pend *p)
 {
-	int gone = d->state == DRV_STOPPED || d->state == DRV_FAILED ||
-	           (d->state == DRV_STOPPING && !d->restart_now);
-	int up = d->state == DRV_RUNNING && d->chan != NULL;
 	struct ddm_msg m;
 
-	for (size_t b = 0; b < PEND_BUCKETS; b++) {
-		struct pend **pp = &dfs.pend[b];
-
-		while (*pp != NULL) {
-			struct pend *p = *pp;
-			int err = 0;
-
-			if (p->drv != d || !p->queued || !p->armed) {
-				pp = &p->next;
-				continue;
-			}
-			if (up) {
-				p->queued = 0;
-				p->h->gen = d->gen;
-				d->requests++;
-				fwd_open_msg(p, &m);
-				err = send_msg(d->chan, &m, NULL, 0,
-				               MSG_DONTWAIT) < 0
-				              ? -EIO
-				              : 0;
-			} else if (gone) {
-				err = -ENXIO;
-			} else if (now >= p->deadline_ms) {
-				err = -EIO;
-			}
-			if (err == 0) {
-				pp = &p->next;
-				continue;
-			}
-			*pp = p->next;
-			fail_later(p, err);
-		}
-	}
-}
-
-/*
- * Answers EINTR to each interrupted request whose driver let
- * DRV_INTERRUPT_GRACE_MS pass without answering it, and restarts that
- * driver: it does not honour interrupts (event thread, lock held).
- */
-void
-fwd_expire(int64_t now)
-{
-	char why[96];
-	int again;
-
-	snprintf(why, sizeof(why),
-	         "left an interrupted request unanswered for %d ms",
-	         DRV_INTERRUPT_GRACE_MS);
-	do {
-		again = 0;
-		for (size_t b = 0; b < PEND_BUCKETS && !again; b++) {
-			for (struct pend **pp = &dfs.pend[b]; *pp != NULL;
-			     pp = &(*pp)->next) {
-				struct pend *p = *pp;
-
-				if (!p->armed || p->intr_ms == 0 ||
-				    now - p->intr_ms < DRV_INTERRUPT_GRACE_MS)
-					continue;
-				*pp = p->next;
-				fail_later(p, -EINTR);
-				/* the fault changes the table: rescan */
-				if (p->drv->chan != NULL)
-					drv_fault(p->drv, why);
-				again = 1;
-				break;
-			}
-		}
-	} while (again);
+	p->h->gen = d->gen;
+	d->requests++;
+	fwd_open_msg(p, &m);
+	return send_msg(d->chan, &m, NULL, 0, MSG_DONTWAIT) < 0 ? -EIO : 0;
 }
 
 /*
@@ -609,6 +415,7 @@ fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload,
 	if (d->ping_id != 0 && m->id == d->ping_id) {
 		d->ping_id = 0;
 		ping = 1;
+		ev_recheck(); /* the next ping is due sooner than the timeout */
 	} else {
 		p = pend_take(m->id, d);
 		d->bogus = p == NULL ? d->bogus + 1 : 0;
