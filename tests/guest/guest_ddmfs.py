@@ -34,6 +34,12 @@ import sys
 import time
 import traceback
 
+# The helpers the host integration tests use serve here too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from ddmtest import (as_nobody, expect_errno, read_node,  # noqa: E402
+                     wait_until, write_node)
+
 BUILD = os.environ.get("DDM_BUILD", "")
 CONF = os.environ.get("DDM_CONF", "")
 ACK_DIR = os.environ.get("DDM_ACK_DIR", "")
@@ -95,29 +101,6 @@ def run(cmd, check=True, **kw):
     return r
 
 
-def as_nobody(*cmd):
-    return run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                "--clear-groups", "--"] + list(cmd), check=False, text=True)
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
-def expect_errno(err, fn, *args):
-    try:
-        fn(*args)
-    except OSError as e:
-        assert e.errno == err, (f"want {errno.errorcode[err]}, got "
-                                f"{errno.errorcode.get(e.errno, e.errno)}")
-        return
-    raise AssertionError(f"want {errno.errorcode[err]}, call succeeded")
-
-
 def ask_host(verb, *args):
     """Prints a DDM-HOST request and waits for the host's acknowledgement;
     returns its text ("ok" or "fail: why")."""
@@ -140,16 +123,6 @@ def status(name):
     out = ctl("status", f"isa0/{name}")
     return dict(line.split(": ", 1) for line in out.splitlines()
                 if ": " in line)
-
-
-def read_node(path):
-    with open(path, "rb", buffering=0) as f:
-        return f.read()
-
-
-def write_node(path, data):
-    with open(path, "wb", buffering=0) as f:
-        return f.write(data)
 
 
 def cat(path):
