@@ -37,7 +37,7 @@
 struct args {
 	const char *io;
 	const char *node;
-	const char *state_dir;
+	const char *state_dir; /* transition: see sim_dir_fallback() */
 	const char *ports;
 	int fd;
 	int cuse_fd;               /* -1: the socket transport */
@@ -279,28 +279,58 @@ check_args(const char *prog, const struct args *a)
 	return check_cuse_args(prog, a);
 }
 
-/* Opens the backend; the sim models keep their files in STATE/sim. */
+/*
+ * Transition: remove when ddmfs passes --sim-fd.  Until then ddmfs passes
+ * --state-dir=DIR only, and for --io=sim without --sim-fd this opens DIR/sim
+ * (made if missing) as the sim dir, through a path root chose: under a
+ * state dir the driver's user cannot search (0700), it fails.  Sets *ret to
+ * the fd, or to -1 when there is nothing to open; 0 or -errno.
+ */
 static int
-open_io(struct ddm_dev *dev, const struct args *a)
+sim_dir_fallback(const struct args *a, int *ret)
 {
-	char *sim_dir = NULL;
+	char *path;
+	int fd;
+
+	*ret = -1;
+	if (a->state_dir == NULL || strcmp(a->io, "sim") != 0)
+		return 0;
+	if (asprintf(&path, "%s/sim", a->state_dir) < 0)
+		return -ENOMEM;
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail_errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		goto fail_errno;
+	free(path);
+	*ret = fd;
+	return 0;
+
+fail_errno:
+	fd = -errno;
+	free(path);
+	return fd;
+}
+
+/*
+ * Opens the backend; the sim models keep their files in sim_fd.  libio
+ * keeps its own copies of sim_fd and --devport-fd: both are closed here.
+ */
+static int
+open_io(struct ddm_dev *dev, const struct args *a, int sim_fd)
+{
 	int err;
 
-	if (a->state_dir != NULL) {
-		if (asprintf(&sim_dir, "%s/sim", a->state_dir) < 0)
-			return -ENOMEM;
-		if (strcmp(a->io, "sim") == 0)
-			mkdir(sim_dir, 0755); /* ddmfs may have made it */
-	}
 	err = io_open(&(struct io_opts){ .backend = a->io,
 	                                 .grants = a->ports,
-	                                 .sim_dir = sim_dir,
+	                                 .sim_dirfd = sim_fd,
 	                                 .name = dev->name,
 	                                 .devport_fd = a->devport_fd },
 	              &dev->io);
-	free(sim_dir);
+	if (sim_fd >= 0)
+		close(sim_fd);
 	if (a->devport_fd >= 0)
-		close(a->devport_fd); /* libio keeps its own copy */
+		close(a->devport_fd);
 	return err;
 }
 
@@ -313,7 +343,7 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 		.prog = prog, .sc = sc, .epfd = -1, .sigfd = -1
 	};
 	struct args a;
-	int err, status = 1;
+	int err, sim_fd, status = 1;
 
 	/* first of all: no ptrace or /proc access by other processes of
 	 * this user, which would inherit the granted ports */
@@ -343,7 +373,13 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 		use_syslog = true;
 	}
 
-	err = open_io(&dev, &a);
+	err = sim_dir_fallback(&a, &sim_fd);
+	if (err < 0) {
+		ddm_log(&dev, "cannot open the sim dir %s/sim: %s", a.state_dir,
+		        strerror(-err));
+		return 1;
+	}
+	err = open_io(&dev, &a, sim_fd);
 	if (err < 0) {
 		ddm_log(&dev, "cannot open the %s I/O backend: %s", a.io,
 		        strerror(-err));

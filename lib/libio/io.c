@@ -40,23 +40,21 @@ io_open(const struct io_opts *opts, struct io **ret)
 	if (!io)
 		return -ENOMEM;
 	io->ops = ops;
+	io->sim_dirfd = -1;
 	r = io_parse_grants(io, opts->grants);
 	if (r < 0)
 		goto free_io;
 	r = -ENOMEM;
-	if (opts->sim_dir && !(io->sim_dir = strdup(opts->sim_dir)))
-		goto free_io;
 	if (opts->name && !(io->name = strdup(opts->name)))
-		goto free_strings;
+		goto free_io;
 	r = ops->open(io, opts);
 	if (r < 0)
-		goto free_strings;
+		goto free_name;
 	*ret = io;
 	return 0;
 
-free_strings:
+free_name:
 	free(io->name);
-	free(io->sim_dir);
 free_io:
 	free(io);
 	return r;
@@ -71,7 +69,6 @@ io_close(struct io *io)
 		io_region_release(io->regions);
 	io->ops->close(io);
 	free(io->name);
-	free(io->sim_dir);
 	free(io);
 }
 
@@ -79,6 +76,12 @@ const char *
 io_backend(const struct io *io)
 {
 	return io ? io->ops->name : NULL;
+}
+
+const char *
+io_last_error(const struct io *io)
+{
+	return io && io->err[0] ? io->err : NULL;
 }
 
 /* Parses one number, hex with 0x or decimal, at most PORT_MAX. */

@@ -38,8 +38,15 @@ struct io_opts {
 	 * touching the hardware.  NULL grants nothing.
 	 */
 	const char *grants;
-	const char *sim_dir; /* sim: directory for model files; NULL: none */
-	const char *name;    /* sim: node name naming its files ("rtc0") */
+	/*
+	 * sim: an open directory (not O_PATH) where the models keep their
+	 * files, which they reach only through it (openat(2) and friends,
+	 * never a path); io keeps a duplicate, the caller still owns this
+	 * one.  0 (the default) or -1: none, and the models keep their
+	 * state in memory.
+	 */
+	int sim_dirfd;
+	const char *name; /* sim: node name naming its files ("rtc0") */
 	/*
 	 * devport: an open /dev/port (ddmfs opens it for the driver, which
 	 * has no CAP_SYS_RAWIO), or any file standing in for it in tests;
@@ -53,6 +60,12 @@ int io_open(const struct io_opts *opts, struct io **ret);
 /* Releases every region still held and closes the backend; NULL is fine. */
 void io_close(struct io *io);
 const char *io_backend(const struct io *io);
+/*
+ * What the last failed file operation of a sim model was, as
+ * "lp0.out: Permission denied", for the program to log; NULL if none
+ * failed.  The call that hit the failure returned it as -errno.
+ */
+const char *io_last_error(const struct io *io);
 
 int io_region_request(struct io *io, enum io_space space, uint64_t base,
                       uint64_t len, struct io_region **ret);
@@ -62,6 +75,11 @@ void io_region_release(struct io_region *r);
 int io_read8(struct io_region *r, uint64_t off, uint8_t *ret);
 int io_read16(struct io_region *r, uint64_t off, uint16_t *ret);
 int io_read32(struct io_region *r, uint64_t off, uint32_t *ret);
+/*
+ * On sim, a write whose effect a model could not store (a printed byte
+ * not appended to its file, a clock offset not saved) returns that -errno
+ * and the model acts as if the write had not happened.
+ */
 int io_write8(struct io_region *r, uint64_t off, uint8_t v);
 int io_write16(struct io_region *r, uint64_t off, uint16_t v);
 int io_write32(struct io_region *r, uint64_t off, uint32_t v);

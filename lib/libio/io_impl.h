@@ -31,6 +31,7 @@ struct io_grant {
 };
 
 #define IO_GRANTS_MAX 16
+#define IO_ERR_MAX    128
 
 struct io {
 	const struct io_backend_ops *ops;
@@ -38,8 +39,9 @@ struct io {
 	struct io_region *regions; /* held regions, for the overlap check */
 	struct io_grant grants[IO_GRANTS_MAX];
 	unsigned int n_grants;
-	char *sim_dir;
+	int sim_dirfd; /* sim: the models' directory, or -1 */
 	char *name;
+	char err[IO_ERR_MAX]; /* io_last_error(), "" if none */
 	io_clock_fn *clock;
 	void *clock_arg;
 };
@@ -65,8 +67,10 @@ int io_check_grant(const struct io *io, uint64_t base, uint64_t len);
 int io_now(const struct io *io, struct timespec *ret);
 
 /*
- * A sim device model decodes a fixed port range.  create() may use
- * io->sim_dir and io->name for its files (both may be NULL in unit tests).
+ * A sim device model decodes a fixed port range.  create() may keep files
+ * named after io->name in the directory io->sim_dirfd (sim_file()); unit
+ * tests often give neither.  write() returns 0, or -errno when the model
+ * could not store its effect (the write then did not happen).
  */
 struct sim_model_ops {
 	const char *name;
@@ -75,7 +79,7 @@ struct sim_model_ops {
 	int (*create)(struct io *io, void **ret);
 	void (*destroy)(void *m);
 	uint8_t (*read)(void *m, uint16_t off);
-	void (*write)(void *m, uint16_t off, uint8_t v);
+	int (*write)(void *m, uint16_t off, uint8_t v);
 	/* Optional test hooks behind io_sim_feed() and friends. */
 	int (*feed)(void *m, const void *buf, size_t len);
 	uint64_t (*dropped)(void *m);
@@ -84,10 +88,24 @@ struct sim_model_ops {
 };
 
 /*
- * Sets *ret to a malloc'd "<sim_dir>/<name><ext>".  -ENOENT when the io has
- * no sim_dir or no name (the model then keeps its state in memory).
+ * A model's files live in io->sim_dirfd, reached with openat(2) and
+ * friends, O_NOFOLLOW and O_CLOEXEC, never by a path.
+ *
+ * sim_file() puts the file name "<name><ext>" in buf (cap bytes).  0;
+ * -ENOENT when the io has no sim dir or no name (the model then keeps its
+ * state in memory); -EINVAL (and sim_fail()) for a name holding '/' or one
+ * too long.
  */
-int sim_path(const struct io *io, const char *ext, char **ret);
+int sim_file(struct io *io, const char *ext, char *buf, size_t cap);
+/* Remembers "<file>: <strerror(-err)>" as io_last_error(); returns err. */
+int sim_fail(struct io *io, const char *file, int err);
+/*
+ * Takes group and other permissions from the model file file open as fd
+ * (model files are 0600, also those an older version left 0644).
+ */
+int sim_private(struct io *io, int fd, const char *file);
+/* Writes all of buf to fd: 0, or -errno (-EIO if no byte was taken). */
+int sim_write_all(int fd, const void *buf, size_t len);
 
 extern const struct sim_model_ops sim_mc146818_ops;
 extern const struct sim_model_ops sim_i8042_ops;

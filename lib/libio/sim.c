@@ -2,14 +2,20 @@
  * sim.c: the sim backend.  Each region maps to the one device model whose
  * decode range contains it; the model is created on first use and shared
  * by every region of this io that decodes to it, until io_close().  Wider
- * accesses become byte accesses in address order (little-endian).  Grants
- * are ignored: no hardware is touched.
+ * accesses become byte accesses in address order (little-endian); the
+ * first byte a model cannot store ends the access with its error.  Grants
+ * are ignored: no hardware is touched.  The models' files live in the
+ * directory io_opts.sim_dirfd, of which the backend keeps a duplicate.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io_impl.h"
 
@@ -26,27 +32,89 @@ struct sim {
 };
 
 int
-sim_path(const struct io *io, const char *ext, char **ret)
+sim_file(struct io *io, const char *ext, char *buf, size_t cap)
 {
-	char *p;
+	int n;
 
-	if (!io->sim_dir || !io->name)
+	if (io->sim_dirfd < 0 || !io->name)
 		return -ENOENT;
-	if (asprintf(&p, "%s/%s%s", io->sim_dir, io->name, ext) < 0)
-		return -ENOMEM;
-	*ret = p;
+	n = snprintf(buf, cap, "%s%s", io->name, ext);
+	if (strchr(io->name, '/') || n < 0 || (size_t)n >= cap)
+		return sim_fail(io, io->name, -EINVAL);
 	return 0;
 }
 
+int
+sim_fail(struct io *io, const char *file, int err)
+{
+	snprintf(io->err, sizeof(io->err), "%s: %s", file, strerror(-err));
+	return err;
+}
+
+int
+sim_private(struct io *io, int fd, const char *file)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return sim_fail(io, file, -errno);
+	if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 07700) < 0)
+		return sim_fail(io, file, -errno);
+	return 0;
+}
+
+int
+sim_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Keeps a duplicate of the caller's sim dir, checked to be a directory. */
 static int
 sim_open(struct io *io, const struct io_opts *opts)
 {
 	struct sim *s = calloc(1, sizeof(*s));
+	struct stat st;
+	int fl, r;
 
 	if (!s)
 		return -ENOMEM;
+	if (opts->sim_dirfd > 0) {
+		fl = fcntl(opts->sim_dirfd, F_GETFL);
+		if (fl < 0 || fstat(opts->sim_dirfd, &st) < 0)
+			goto fail_errno;
+		r = -ENOTDIR;
+		if (!S_ISDIR(st.st_mode))
+			goto free_sim;
+		r = -EBADF; /* an O_PATH fd cannot fsync(2) the dir */
+		if (fl & O_PATH)
+			goto free_sim;
+		io->sim_dirfd = fcntl(opts->sim_dirfd, F_DUPFD_CLOEXEC, 3);
+		if (io->sim_dirfd < 0)
+			goto fail_errno;
+	}
 	io->priv = s;
 	return 0;
+
+fail_errno:
+	r = -errno;
+free_sim:
+	free(s);
+	return r;
 }
 
 static void
@@ -59,6 +127,8 @@ sim_close(struct io *io)
 		if (s->inst[i])
 			models[i]->destroy(s->inst[i]);
 	free(s);
+	if (io->sim_dirfd >= 0)
+		close(io->sim_dirfd);
 }
 
 /* Index of the model decoding all of [base, base+len), or -ENODEV. */
@@ -144,9 +214,13 @@ sim_write(struct io_region *r, uint64_t off, unsigned int width, uint32_t v)
 	const struct sim_region *sr = r->priv;
 	uint16_t port = r->base + off - sr->ops->base;
 	unsigned int i;
+	int e;
 
-	for (i = 0; i < width; i++)
-		sr->ops->write(sr->m, port + i, v >> (8 * i));
+	for (i = 0; i < width; i++) {
+		e = sr->ops->write(sr->m, port + i, v >> (8 * i));
+		if (e < 0)
+			return e;
+	}
 	return 0;
 }
 

@@ -5,10 +5,10 @@
  * chips: they read 0xff and ignore writes.
  *
  * Key bytes are raw set-1 scancodes.  They come from io_sim_feed() or,
- * with a sim_dir and a name, from the FIFO <sim_dir>/<name>.in, which is
- * drained into a bounded queue at each status read.  The model holds a
- * write end of its own FIFO open, so writers may close and reopen it at
- * will without the model ever seeing EOF.
+ * with a sim dir and a name, from the FIFO <name>.in there (made 0600),
+ * which is drained into a bounded queue at each status read.  The model
+ * holds a write end of its own FIFO open, so writers may close and reopen
+ * it at will without the model ever seeing EOF.
  *
  * Translation: with command byte XLATE set, a real controller turns the
  * keyboard's set-2 codes into set 1, so the set-1 bytes fed here come out
@@ -128,36 +128,50 @@ kbd_enabled(const struct kbc *k)
 	return !(k->cb & KBC_CB_KBDDIS);
 }
 
+/* Opens both ends of the FIFO file in the sim dir, made if missing. */
 static int
-open_fifo(struct kbc *k, const char *path)
+open_fifo(struct kbc *k, struct io *io, const char *file)
 {
+	int dfd = io->sim_dirfd;
 	struct stat st;
 	int r;
 
-	if (mkfifo(path, 0600) < 0 && errno != EEXIST)
-		return -errno;
-	if (stat(path, &st) < 0)
-		return -errno;
-	if (!S_ISFIFO(st.st_mode))
-		return -EEXIST;
-	k->rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (mkfifoat(dfd, file, 0600) < 0 && errno != EEXIST)
+		return sim_fail(io, file, -errno);
+	k->rfd = openat(dfd, file,
+	                O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (k->rfd < 0)
-		return -errno;
-	k->wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		return sim_fail(io, file, -errno);
+	if (fstat(k->rfd, &st) < 0) {
+		r = sim_fail(io, file, -errno);
+		goto close_rfd;
+	}
+	if (!S_ISFIFO(st.st_mode)) {
+		r = sim_fail(io, file, -EEXIST);
+		goto close_rfd;
+	}
+	r = sim_private(io, k->rfd, file);
+	if (r < 0)
+		goto close_rfd;
+	k->wfd = openat(dfd, file,
+	                O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (k->wfd < 0) {
-		r = -errno;
-		close(k->rfd);
-		k->rfd = -1;
-		return r;
+		r = sim_fail(io, file, -errno);
+		goto close_rfd;
 	}
 	return 0;
+
+close_rfd:
+	close(k->rfd);
+	k->rfd = -1;
+	return r;
 }
 
 static int
 kbc_create(struct io *io, void **ret)
 {
 	struct kbc *k = calloc(1, sizeof(*k));
-	char *path = NULL;
+	char file[NAME_MAX + 1];
 	int r;
 
 	if (!k)
@@ -165,13 +179,12 @@ kbc_create(struct io *io, void **ret)
 	k->cb = KBC_CB_DEFAULT;
 	k->sys = 1; /* the BIOS ran the self test */
 	k->rfd = k->wfd = -1;
-	r = sim_path(io, ".in", &path);
+	r = sim_file(io, ".in", file, sizeof(file));
 	if (r == -ENOENT)
 		goto done;
 	if (r < 0)
 		goto free_kbc;
-	r = open_fifo(k, path);
-	free(path);
+	r = open_fifo(k, io, file);
 	if (r < 0)
 		goto free_kbc;
 done:
@@ -328,7 +341,7 @@ write_command(struct kbc *k, uint8_t v)
 	}
 }
 
-static void
+static int
 kbc_write(void *m, uint16_t off, uint8_t v)
 {
 	struct kbc *k = m;
@@ -345,6 +358,7 @@ kbc_write(void *m, uint16_t off, uint8_t v)
 	default:
 		break;
 	}
+	return 0;
 }
 
 static int

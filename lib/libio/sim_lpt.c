@@ -6,12 +6,15 @@
  * when the printer is ready and the port drives nINIT high (not resetting
  * the printer) and SELECTIN (printer selected), as QEMU's port also
  * requires.  A byte strobed at any other time is not taken.  A taken byte
- * is appended to <sim_dir>/<name>.out (kept open from create) and to an
- * in-memory ring of the last LPT_RING_MAX bytes that io_sim_take() drains;
- * the next status read then shows the acknowledge pulse (nACK low) once.
+ * is appended to the file <name>.out in the sim dir (created 0600 and kept
+ * open from create) and to an in-memory ring of the last LPT_RING_MAX
+ * bytes that io_sim_take() drains; the next status read then shows the
+ * acknowledge pulse (nACK low) once.  A byte that cannot be appended to
+ * the file is not taken: the strobe's write returns the error.
  *
- * Printer condition: io_sim_set_state() or the one-word file
- * <sim_dir>/<name>.ctl, re-read whenever its mtime, size or inode changes:
+ * Printer condition: io_sim_set_state() or the one-word file <name>.ctl in
+ * the sim dir (the admin's; only read here), re-read whenever its mtime,
+ * size or inode changes:
  * "ready" (also a missing or unreadable file), "busy", "busy:MS" (busy for
  * MS ms of io_now() time from when the word was noticed), "paperout",
  * "offline", "error".  Each condition shows on its own status bit (PE,
@@ -72,8 +75,9 @@ struct lpt {
 	int ack; /* show nACK low at the next status read */
 	enum lpt_cond cond;
 	struct timespec busy_until;
-	int outfd;            /* -1 without a sim_dir */
-	char *ctl;            /* control file path, or NULL */
+	int outfd;              /* -1 without a sim dir */
+	char out[NAME_MAX + 1]; /* "lp0.out" */
+	char ctl[NAME_MAX + 1]; /* "lp0.ctl", or "" without a sim dir */
 	struct stat ctl_seen; /* st_ino 0: no file seen */
 	int ctl_racy;         /* mtime too recent: re-read the word */
 	char ctl_word[LPT_CTL_MAX];
@@ -148,9 +152,9 @@ poll_ctl(struct lpt *l)
 	size_t len;
 	int fd;
 
-	if (!l->ctl)
+	if (!l->ctl[0])
 		return;
-	if (stat(l->ctl, &st) < 0) {
+	if (fstatat(l->io->sim_dirfd, l->ctl, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (l->ctl_seen.st_ino != 0)
 			l->cond = COND_READY;
 		memset(&l->ctl_seen, 0, sizeof(l->ctl_seen));
@@ -160,7 +164,8 @@ poll_ctl(struct lpt *l)
 	changed = !same_file(&st, &l->ctl_seen);
 	if (!changed && !l->ctl_racy)
 		return;
-	fd = open(l->ctl, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = openat(l->io->sim_dirfd, l->ctl,
+	            O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return;
 	n = read(fd, buf, sizeof(buf));
@@ -221,16 +226,19 @@ read_status(struct lpt *l)
 	return st;
 }
 
-/* The printer takes the byte on the data lines. */
-static void
+/*
+ * The printer takes the byte on the data lines: 0, or -errno when it
+ * cannot be stored in the out file (then it is not taken at all).
+ */
+static int
 take_byte(struct lpt *l)
 {
-	ssize_t n;
+	int r;
 
 	if (l->outfd >= 0) {
-		do
-			n = write(l->outfd, &l->data, 1);
-		while (n < 0 && errno == EINTR);
+		r = sim_write_all(l->outfd, &l->data, 1);
+		if (r < 0)
+			return sim_fail(l->io, l->out, r);
 	}
 	if (l->rlen == LPT_RING_MAX) {
 		l->rhead = (l->rhead + 1) % LPT_RING_MAX;
@@ -238,9 +246,10 @@ take_byte(struct lpt *l)
 	}
 	l->ring[(l->rhead + l->rlen++) % LPT_RING_MAX] = l->data;
 	l->ack = 1;
+	return 0;
 }
 
-static void
+static int
 write_ctrl(struct lpt *l, uint8_t v)
 {
 	uint8_t old = l->ctrl;
@@ -249,10 +258,11 @@ write_ctrl(struct lpt *l, uint8_t v)
 	if (!(v & LPT_CTRL_NINIT))
 		l->ack = 0; /* the printer is being reset */
 	if (!(old & LPT_CTRL_STROBE) || (v & LPT_CTRL_STROBE))
-		return;
+		return 0;
 	poll_ctl(l);
 	if (is_ready(l) && (v & LPT_CTRL_NINIT) && (v & LPT_CTRL_SELECTIN))
-		take_byte(l);
+		return take_byte(l);
+	return 0;
 }
 
 static uint8_t
@@ -270,7 +280,7 @@ lpt_read(void *m, uint16_t off)
 	}
 }
 
-static void
+static int
 lpt_write(void *m, uint16_t off, uint8_t v)
 {
 	struct lpt *l = m;
@@ -278,11 +288,11 @@ lpt_write(void *m, uint16_t off, uint8_t v)
 	switch (off) {
 	case LPT_DATA:
 		l->data = v;
-		break;
+		return 0;
 	case LPT_STAT:
-		break; /* read-only */
+		return 0; /* read-only */
 	default:
-		write_ctrl(l, v);
+		return write_ctrl(l, v);
 	}
 }
 
@@ -290,7 +300,6 @@ static int
 lpt_create(struct io *io, void **ret)
 {
 	struct lpt *l = calloc(1, sizeof(*l));
-	char *out;
 	int r;
 
 	if (!l)
@@ -298,21 +307,27 @@ lpt_create(struct io *io, void **ret)
 	l->io = io;
 	l->ctrl = LPT_CTRL_NINIT | LPT_CTRL_SELECTIN | LPT_CTRL_UNUSED;
 	l->outfd = -1;
-	r = sim_path(io, ".out", &out);
-	if (r == -ENOENT) {
-		*ret = l;
-		return 0;
-	}
+	r = sim_file(io, ".out", l->out, sizeof(l->out));
+	if (r == -ENOENT)
+		goto done;
 	if (r < 0)
 		goto free_lpt;
-	l->outfd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	r = -errno;
-	free(out);
-	if (l->outfd < 0)
+	r = sim_file(io, ".ctl", l->ctl, sizeof(l->ctl));
+	if (r < 0)
 		goto free_lpt;
-	r = sim_path(io, ".ctl", &l->ctl);
+	/* O_NONBLOCK: a FIFO found there must not block the driver */
+	l->outfd = openat(io->sim_dirfd, l->out,
+	                  O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK |
+	                          O_NOFOLLOW | O_CLOEXEC,
+	                  0600);
+	if (l->outfd < 0) {
+		r = sim_fail(io, l->out, -errno);
+		goto free_lpt;
+	}
+	r = sim_private(io, l->outfd, l->out);
 	if (r < 0)
 		goto close_out;
+done:
 	*ret = l;
 	return 0;
 
@@ -332,7 +347,6 @@ lpt_destroy(void *m)
 		return;
 	if (l->outfd >= 0)
 		close(l->outfd);
-	free(l->ctl);
 	free(l);
 }
 

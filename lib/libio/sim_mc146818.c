@@ -11,9 +11,12 @@
  * in the last 244 us of each second, when the real chip is about to update.
  * Garbage written (bad BCD, month 0) is normalised, never trusted.
  *
- * With a sim_dir and a name the offset lives in <sim_dir>/<name>.offset
- * (decimal seconds and a newline), loaded at create and replaced
- * atomically whenever it changes; an unreadable file counts as 0.
+ * With a sim dir and a name the offset lives in the file <name>.offset
+ * there (decimal seconds and a newline, mode 0600), loaded at create (a
+ * missing file or one that is not one number counts as 0; a file that
+ * cannot be read fails the create) and replaced atomically whenever it
+ * changes.  A time whose offset cannot be saved is not set: the write that
+ * would set it returns the error and the clock keeps its time.
  */
 #include "config.h"
 
@@ -60,8 +63,9 @@ struct mc {
 	struct io *io;
 	uint8_t index;
 	uint8_t reg[MC_NREGS];
-	int64_t offset; /* clock time minus io_now(), seconds */
-	char *path;     /* offset file, or NULL */
+	int64_t offset;          /* clock time minus io_now(), seconds */
+	char file[NAME_MAX + 1]; /* "rtc0.offset", or "" without a sim dir */
+	char tmp[NAME_MAX + 1];  /* "rtc0.offset.tmp", its next version */
 };
 
 static int
@@ -126,74 +130,97 @@ show_time(struct mc *mc)
 	mc->reg[MC_CENTURY] = enc(mc, (tm.tm_year + 1900) / 100);
 }
 
-static void
-save_offset(const struct mc *mc)
+/*
+ * Sets the clock's offset to off and saves it: temp file, fsync, rename,
+ * fsync of the dir.  0, or -errno (and io_last_error()); if the rename
+ * failed the offset and its file are left as they were.
+ */
+static int
+set_offset(struct mc *mc, int64_t off)
 {
-	char *tmp, buf[32];
-	int fd, n, dfd;
-	char *slash;
+	int dfd = mc->io->sim_dirfd;
+	const char *failed = mc->tmp;
+	char buf[32];
+	int fd, n, r;
 
-	if (!mc->path || asprintf(&tmp, "%s.XXXXXX", mc->path) < 0)
-		return;
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		goto free_tmp;
-	n = snprintf(buf, sizeof(buf), "%lld\n", (long long)mc->offset);
-	if (write(fd, buf, n) != n || fsync(fd) < 0)
-		goto unlink_tmp;
-	if (close(fd) < 0 || rename(tmp, mc->path) < 0)
-		goto unlink_tmp_closed;
-	slash = strrchr(tmp, '/');
-	if (slash) {
-		*slash = '\0';
-		dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
+	if (!mc->file[0]) {
+		mc->offset = off;
+		return 0;
 	}
-	free(tmp);
-	return;
+	/* a temp file a crash left behind, perhaps with other modes */
+	if (unlinkat(dfd, mc->tmp, 0) < 0 && errno != ENOENT)
+		return sim_fail(mc->io, mc->tmp, -errno);
+	fd = openat(dfd, mc->tmp,
+	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sim_fail(mc->io, mc->tmp, -errno);
+	n = snprintf(buf, sizeof(buf), "%lld\n", (long long)off);
+	r = sim_write_all(fd, buf, n);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		goto unlink_tmp;
+	if (renameat(dfd, mc->tmp, dfd, mc->file) < 0) {
+		r = -errno;
+		failed = mc->file;
+		goto unlink_tmp;
+	}
+	mc->offset = off; /* what the file says now */
+	/* the new name is durable only once the directory is */
+	if (fsync(dfd) < 0)
+		return sim_fail(mc->io, mc->file, -errno);
+	return 0;
 
 unlink_tmp:
-	close(fd);
-unlink_tmp_closed:
-	unlink(tmp);
-free_tmp:
-	free(tmp);
+	unlinkat(dfd, mc->tmp, 0);
+	return sim_fail(mc->io, failed, r);
 }
 
-/* The offset in path, or 0 if the file is missing or not one number. */
-static int64_t
-load_offset(const char *path)
+/*
+ * Loads the offset file into *ret: 0 (a missing file or one that is not one
+ * number gives 0), or -errno (and io_last_error()) if it cannot be read.
+ */
+static int
+load_offset(struct mc *mc, int64_t *ret)
 {
-	char buf[32];
+	char buf[32], *end;
+	ssize_t n = 0;
 	long long v;
-	ssize_t n;
-	char *end;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
+	/* O_NONBLOCK: a FIFO found there must not block the driver */
+	fd = openat(mc->io->sim_dirfd, mc->file,
+	            O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		return sim_fail(mc->io, mc->file, -errno);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n < 0)
+			n = -errno;
+		close(fd);
+		if (n < 0)
+			return sim_fail(mc->io, mc->file, n);
+	}
 	buf[n] = '\0';
 	errno = 0;
 	v = strtoll(buf, &end, 10);
 	if (errno || end == buf || (*end != '\n' && *end != '\0') ||
 	    (*end == '\n' && end[1] != '\0'))
-		return 0;
+		v = 0;
 	/* Keep the clock within what gmtime_r() can show. */
 	if (v > (long long)1 << 40 || v < -((long long)1 << 40))
-		return 0;
-	return v;
+		v = 0;
+	*ret = v;
+	return 0;
 }
 
-/* Makes the date-time in the time registers the clock's time. */
-static void
+/*
+ * Makes the date-time in the time registers the clock's time: 0, or -errno
+ * if the new offset could not be saved (then the clock keeps its time).
+ */
+static int
 commit_time(struct mc *mc)
 {
 	struct tm tm = { 0 };
@@ -216,12 +243,11 @@ commit_time(struct mc *mc)
 	             dec(mc, mc->reg[MC_YEAR]) - 1900;
 	t = timegm(&tm);
 	if (t == (time_t)-1)
-		return;
+		return 0;
 	off = (int64_t)t - now(mc).tv_sec;
 	if (off == mc->offset)
-		return;
-	mc->offset = off;
-	save_offset(mc);
+		return 0;
+	return set_offset(mc, off);
 }
 
 static int
@@ -235,26 +261,30 @@ mc_create(struct io *io, void **ret)
 	mc->io = io;
 	mc->reg[MC_REGA] = MC_REGA_DEFAULT;
 	mc->reg[MC_REGB] = MC_REGB_DEFAULT;
-	r = sim_path(io, ".offset", &mc->path);
-	if (r == -ENOMEM) {
-		free(mc);
-		return r;
-	}
-	if (mc->path)
-		mc->offset = load_offset(mc->path);
+	r = sim_file(io, ".offset", mc->file, sizeof(mc->file));
+	if (r == -ENOENT)
+		goto done;
+	if (r < 0)
+		goto free_mc;
+	r = sim_file(io, ".offset.tmp", mc->tmp, sizeof(mc->tmp));
+	if (r < 0)
+		goto free_mc;
+	r = load_offset(mc, &mc->offset);
+	if (r < 0)
+		goto free_mc;
+done:
 	*ret = mc;
 	return 0;
+
+free_mc:
+	free(mc);
+	return r;
 }
 
 static void
 mc_destroy(void *m)
 {
-	struct mc *mc = m;
-
-	if (!mc)
-		return;
-	free(mc->path);
-	free(mc);
+	free(m);
 }
 
 static uint8_t
@@ -286,7 +316,7 @@ mc_read(void *m, uint16_t off)
 	}
 }
 
-static void
+static int
 mc_write(void *m, uint16_t off, uint8_t v)
 {
 	struct mc *mc = m;
@@ -295,32 +325,35 @@ mc_write(void *m, uint16_t off, uint8_t v)
 
 	if (off == MC_ADDR) {
 		mc->index = v & (MC_NREGS - 1);
-		return;
+		return 0;
 	}
 	if (is_time_reg(i)) {
-		if (!(old & MC_REGB_SET))
-			show_time(mc);
+		if (old & MC_REGB_SET) {
+			mc->reg[i] = v;
+			return 0;
+		}
+		show_time(mc);
 		mc->reg[i] = v;
-		if (!(old & MC_REGB_SET))
-			commit_time(mc);
-		return;
+		return commit_time(mc);
 	}
 	switch (i) {
 	case MC_REGA:
 		mc->reg[i] = v & ~MC_REGA_UIP;
-		break;
+		return 0;
 	case MC_REGB:
+		/* A failed commit still clears SET: the clock runs on. */
 		mc->reg[i] = v;
 		if (!(old & MC_REGB_SET) && (v & MC_REGB_SET))
 			show_time(mc);
 		else if ((old & MC_REGB_SET) && !(v & MC_REGB_SET))
-			commit_time(mc);
-		break;
+			return commit_time(mc);
+		return 0;
 	case MC_REGC:
 	case MC_REGD:
-		break;
+		return 0;
 	default:
 		mc->reg[i] = v;
+		return 0;
 	}
 }
 

@@ -1,7 +1,7 @@
 /*
  * check_i8042.c: the sim backend's i8042 model: the status bits, the
  * controller commands, the key queue fed by io_sim_feed() and by the FIFO
- * <sim_dir>/<name>.in.
+ * <name>.in in the sim dir fd.
  */
 #include "config.h"
 
@@ -29,14 +29,28 @@ static struct io_region *kbc;
 static char tmpdir[64];
 static char fifo[128];
 
+/* An io with sim dir dir (NULL: none), its fd closed once io has its own. */
+static int
+open_kbc_at(const char *dir)
+{
+	struct io_opts o = { .backend = "sim",
+		             .sim_dirfd = -1,
+		             .name = "kbd0" };
+
+	if (dir) {
+		o.sim_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(o.sim_dirfd, 0);
+	}
+	ck_assert_int_eq(io_open(&o, &io), 0);
+	if (o.sim_dirfd >= 0)
+		close(o.sim_dirfd);
+	return io_region_request(io, IO_SPACE_PORT, 0x60, 5, &kbc);
+}
+
 static void
 open_kbc(const char *dir)
 {
-	struct io_opts o = { .backend = "sim", .sim_dir = dir, .name = "kbd0" };
-
-	ck_assert_int_eq(io_open(&o, &io), 0);
-	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x60, 5, &kbc),
-	                 0);
+	ck_assert_int_eq(open_kbc_at(dir), 0);
 }
 
 static uint8_t
@@ -219,18 +233,27 @@ END_TEST
 
 START_TEST(test_kbd_fifo_path_taken_by_a_file_is_refused)
 {
-	struct io_opts o = { .backend = "sim",
-		             .sim_dir = tmpdir,
-		             .name = "kbd0" };
-	struct io_region *r;
 	int fd;
 
 	fd = open(fifo, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(io_open(&o, &io), 0);
-	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x60, 5, &r),
-	                 -EEXIST);
+	ck_assert_int_eq(open_kbc_at(tmpdir), -EEXIST);
+	ck_assert_str_eq(io_last_error(io), "kbd0.in: File exists");
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_kbd_fifo_left_0644_is_made_0600)
+{
+	struct stat st;
+
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(chmod(fifo, 0644), 0);
+	open_kbc(tmpdir);
+	ck_assert_int_eq(stat(fifo, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	io_close(io);
 }
 END_TEST
@@ -310,6 +333,7 @@ i8042_suite(void)
 	tcase_add_test(fifo_tc,
 	               test_kbd_fifo_is_created_and_survives_writer_reopens);
 	tcase_add_test(fifo_tc, test_kbd_fifo_path_taken_by_a_file_is_refused);
+	tcase_add_test(fifo_tc, test_kbd_fifo_left_0644_is_made_0600);
 	tcase_add_test(fifo_tc, test_kbd_fifo_overflow_is_dropped_and_counted);
 	suite_add_tcase(s, fifo_tc);
 

@@ -1,20 +1,28 @@
 /*
  * check_lpt.c: the sim backend's parallel port model: the strobe
  * handshake, the printer conditions (by hook and by control file), the
- * output file, on a fake clock.
+ * output file in the sim dir fd and what happens when it cannot be written,
+ * on a fake clock.
  */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "io.h"
+#include "tinyfs.h"
+
+#undef CTRL /* <sys/ttydefaults.h>'s, through <sys/mount.h> */
 
 #define DATA        0
 #define STAT        1
@@ -30,6 +38,7 @@
 #define CT_SELECTIN 0x08
 #define CT_INPUT    0x20
 #define CT_IDLE     (CT_NINIT | CT_SELECTIN)
+#define NOBODY      65534
 
 static struct timespec fake_now = { 1700000000, 0 };
 static struct io *io;
@@ -51,15 +60,32 @@ advance_ms(long ms)
 	fake_now.tv_nsec %= 1000000000L;
 }
 
-static void
-open_lpt(const char *dir)
+/* Opens the io with dirfd as its sim dir (-1: none) and takes the port. */
+static int
+open_lpt_fd(int dirfd)
 {
-	struct io_opts o = { .backend = "sim", .sim_dir = dir, .name = "lp0" };
+	struct io_opts o = { .backend = "sim",
+		             .sim_dirfd = dirfd,
+		             .name = "lp0" };
 
 	ck_assert_int_eq(io_open(&o, &io), 0);
 	ck_assert_int_eq(io_sim_set_clock(io, fake_clock, NULL), 0);
-	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x378, 3, &lpt),
-	                 0);
+	return io_region_request(io, IO_SPACE_PORT, 0x378, 3, &lpt);
+}
+
+/* The same with the directory dir; its fd is closed: io keeps its own. */
+static void
+open_lpt(const char *dir)
+{
+	int dfd = -1;
+
+	if (dir) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(dfd, 0);
+	}
+	ck_assert_int_eq(open_lpt_fd(dfd), 0);
+	if (dfd >= 0)
+		close(dfd);
 }
 
 static uint8_t
@@ -117,16 +143,17 @@ setup_dir(void)
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
 static void
 teardown_dir(void)
 {
-	char p[128];
-
-	path_of(p, sizeof(p), ".out");
-	unlink(p);
-	path_of(p, sizeof(p), ".ctl");
-	unlink(p);
-	rmdir(tmpdir);
+	tinyfs_unmount(tmpdir);
+	nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void
@@ -276,6 +303,180 @@ START_TEST(test_lpt_bytes_append_to_out_file)
 }
 END_TEST
 
+START_TEST(test_lpt_out_file_is_created_0600)
+{
+	struct stat st;
+	char p[128];
+
+	umask(022);
+	open_lpt(tmpdir);
+	io_close(io);
+	path_of(p, sizeof(p), ".out");
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+}
+END_TEST
+
+START_TEST(test_lpt_out_file_left_0644_is_made_0600)
+{
+	struct stat st;
+	char p[128];
+	int fd;
+
+	path_of(p, sizeof(p), ".out");
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchmod(fd, 0644), 0);
+	close(fd);
+	open_lpt(tmpdir);
+	strobe('k');
+	io_close(io);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(st.st_size, 1);
+}
+END_TEST
+
+/*
+ * ddmfs opens the sim dir as root and the driver, another user, gets the
+ * fd: it must work although that user cannot reach the dir by its path,
+ * which lies in a 0700 dir of root's.
+ */
+START_TEST(test_lpt_works_through_a_dir_fd_under_a_0700_root_dir)
+{
+	char sim[128], p[160], buf[8] = "";
+	struct stat st;
+	pid_t pid;
+	int dfd, status;
+
+	if (geteuid() != 0)
+		return; /* running as another user needs root */
+	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
+	snprintf(sim, sizeof(sim), "%s/sim", tmpdir);
+	ck_assert_int_eq(mkdir(sim, 0755), 0);
+	ck_assert_int_eq(chown(sim, NOBODY, NOBODY), 0);
+	dfd = open(sim, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	snprintf(p, sizeof(p), "%s/lp0.out", sim);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* no ck_assert here: the child reports by exit status */
+		struct io_opts o = { .backend = "sim",
+			             .sim_dirfd = dfd,
+			             .name = "lp0" };
+		struct io_region *r;
+
+		if (setgroups(0, NULL) < 0 ||
+		    setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			_exit(10);
+		if (open(p, O_WRONLY | O_CREAT, 0600) >= 0 || errno != EACCES)
+			_exit(11); /* the path is out of reach */
+		if (io_open(&o, &io) < 0 ||
+		    io_region_request(io, IO_SPACE_PORT, 0x378, 3, &r) < 0)
+			_exit(12);
+		if (io_write8(r, DATA, 'n') < 0 ||
+		    io_write8(r, CTRL, CT_IDLE | CT_STROBE) < 0 ||
+		    io_write8(r, CTRL, CT_IDLE) < 0)
+			_exit(13);
+		io_close(io);
+		_exit(0);
+	}
+	close(dfd);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_uid, NOBODY);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	dfd = open(p, O_RDONLY);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(read(dfd, buf, sizeof(buf)), 1);
+	close(dfd);
+	ck_assert_str_eq(buf, "n");
+}
+END_TEST
+
+START_TEST(test_lpt_strobe_fails_when_the_byte_cannot_be_stored)
+{
+	uint8_t got[4];
+	int dfd;
+
+	if (geteuid() != 0)
+		return; /* mounting needs root */
+	dfd = tinyfs_mount(tmpdir);
+	ck_assert_int_eq(open_lpt_fd(dfd), 0);
+	ck_assert_ptr_null(io_last_error(io));
+	tinyfs_fill(dfd);
+	wr(DATA, 'q');
+	wr(CTRL, CT_IDLE | CT_STROBE);
+	ck_assert_int_eq(io_write8(lpt, CTRL, CT_IDLE), -ENOSPC);
+	ck_assert_str_eq(io_last_error(io), "lp0.out: No space left on device");
+	/* Not taken: no acknowledge, nothing received. */
+	ck_assert_uint_eq(rd(STAT), ST_IDLE);
+	ck_assert_int_eq(take(got, sizeof(got)), 0);
+	/* A wider write carries the error too (STAT ignored, then CTRL). */
+	wr(CTRL, CT_IDLE | CT_STROBE);
+	ck_assert_int_eq(io_write16(lpt, STAT, CT_IDLE << 8), -ENOSPC);
+	ck_assert_int_eq(take(got, sizeof(got)), 0);
+	io_close(io);
+	close(dfd);
+}
+END_TEST
+
+START_TEST(test_lpt_out_file_that_cannot_be_made_fails_naming_it)
+{
+	char p[128];
+	int dfd;
+
+	path_of(p, sizeof(p), ".out");
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(open_lpt_fd(dfd), -EISDIR);
+	ck_assert_str_eq(io_last_error(io), "lp0.out: Is a directory");
+	io_close(io);
+	close(dfd);
+}
+END_TEST
+
+START_TEST(test_lpt_out_symlink_is_refused_and_its_target_untouched)
+{
+	char p[128], target[128];
+	struct stat st;
+	int dfd;
+
+	snprintf(target, sizeof(target), "%s/target", tmpdir);
+	ck_assert_int_eq(close(open(target, O_WRONLY | O_CREAT, 0644)), 0);
+	path_of(p, sizeof(p), ".out");
+	ck_assert_int_eq(symlink(target, p), 0);
+	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(open_lpt_fd(dfd), -ELOOP);
+	close(dfd);
+	io_close(io);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+}
+END_TEST
+
+START_TEST(test_lpt_sim_dir_fd_must_be_a_directory)
+{
+	struct io_opts o = { .backend = "sim", .name = "lp0" };
+	char p[128];
+
+	path_of(p, sizeof(p), ".out");
+	o.sim_dirfd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(o.sim_dirfd, 0);
+	io = NULL;
+	ck_assert_int_eq(io_open(&o, &io), -ENOTDIR);
+	ck_assert_ptr_null(io);
+	close(o.sim_dirfd);
+}
+END_TEST
+
 START_TEST(test_lpt_ctl_file_sets_the_condition)
 {
 	char p[128];
@@ -386,6 +587,18 @@ lpt_suite(void)
 
 	tcase_add_checked_fixture(files, setup_dir, teardown_dir);
 	tcase_add_test(files, test_lpt_bytes_append_to_out_file);
+	tcase_add_test(files, test_lpt_out_file_is_created_0600);
+	tcase_add_test(files, test_lpt_out_file_left_0644_is_made_0600);
+	tcase_add_test(files,
+	               test_lpt_works_through_a_dir_fd_under_a_0700_root_dir);
+	tcase_add_test(files,
+	               test_lpt_strobe_fails_when_the_byte_cannot_be_stored);
+	tcase_add_test(files,
+	               test_lpt_out_file_that_cannot_be_made_fails_naming_it);
+	tcase_add_test(
+	        files,
+	        test_lpt_out_symlink_is_refused_and_its_target_untouched);
+	tcase_add_test(files, test_lpt_sim_dir_fd_must_be_a_directory);
 	tcase_add_test(files, test_lpt_ctl_file_sets_the_condition);
 	tcase_add_test(files, test_lpt_garbage_ctl_file_means_ready);
 	suite_add_tcase(s, files);

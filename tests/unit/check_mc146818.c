@@ -1,19 +1,23 @@
 /*
  * check_mc146818.c: the sim backend's MC146818 model, driven through libio
- * on a fake clock: formats, UIP timing, setting the time, the offset file.
+ * on a fake clock: formats, UIP timing, setting the time, the offset file
+ * in the sim dir fd and what happens when it cannot be saved.
  */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "io.h"
+#include "tinyfs.h"
 
 #define REG_SEC     0x00
 #define REG_MIN     0x02
@@ -58,16 +62,33 @@ set_now(int y, int mo, int d, int h, int mi, int s, long nsec)
 	fake_now.tv_nsec = nsec;
 }
 
+/* An io with sim dir dirfd (-1: none); 0 or the port request's error. */
+static int
+open_rtc_fd(int dirfd, struct io **ret_io, struct io_region **ret_r)
+{
+	struct io_opts o = { .backend = "sim",
+		             .sim_dirfd = dirfd,
+		             .name = "rtc0" };
+
+	ck_assert_int_eq(io_open(&o, ret_io), 0);
+	ck_assert_int_eq(io_sim_set_clock(*ret_io, fake_clock, NULL), 0);
+	return io_region_request(*ret_io, IO_SPACE_PORT, 0x70, 2, ret_r);
+}
+
+/* The same with the directory dir (NULL: none), its fd closed at once. */
 static struct io *
 open_rtc(const char *dir, struct io_region **ret_r)
 {
-	struct io_opts o = { .backend = "sim", .sim_dir = dir, .name = "rtc0" };
 	struct io *i;
+	int dfd = -1;
 
-	ck_assert_int_eq(io_open(&o, &i), 0);
-	ck_assert_int_eq(io_sim_set_clock(i, fake_clock, NULL), 0);
-	ck_assert_int_eq(io_region_request(i, IO_SPACE_PORT, 0x70, 2, ret_r),
-	                 0);
+	if (dir) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(dfd, 0);
+	}
+	ck_assert_int_eq(open_rtc_fd(dfd, &i, ret_r), 0);
+	if (dfd >= 0)
+		close(dfd);
 	return i;
 }
 
@@ -111,14 +132,33 @@ setup_dir(void)
 	set_now(2024, 2, 29, 13, 45, 30, 500000000L);
 }
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
 static void
 teardown_dir(void)
 {
-	char path[128];
+	tinyfs_unmount(tmpdir);
+	nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The offset the file in tmpdir holds. */
+static long long
+offset_in_file(void)
+{
+	char path[128], buf[64] = "";
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/rtc0.offset", tmpdir);
-	unlink(path);
-	rmdir(tmpdir);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(read(fd, buf, sizeof(buf) - 1), 0);
+	close(fd);
+	ck_assert_uint_eq(buf[strlen(buf) - 1], '\n');
+	return strtoll(buf, NULL, 10);
 }
 
 /* Sets the date-time with the SET bit, in the format B currently has. */
@@ -300,25 +340,24 @@ START_TEST(test_rtc_offset_persisted_and_reloaded)
 {
 	struct io_region *r2;
 	struct io *io2;
-	char path[128], buf[64] = "";
+	char path[128];
+	struct stat st;
 	struct tm tm = { .tm_year = 130,
 		         .tm_mon = 0,
 		         .tm_mday = 2,
 		         .tm_hour = 3,
 		         .tm_min = 4,
 		         .tm_sec = 5 };
-	int fd;
 
 	io = open_rtc(tmpdir, &rtc);
 	set_time_bcd(rtc, 0x20, 0x30, 0x01, 0x02, 0x03, 0x04, 0x05);
-	snprintf(path, sizeof(path), "%s/rtc0.offset", tmpdir);
-	fd = open(path, O_RDONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_gt(read(fd, buf, sizeof(buf) - 1), 0);
-	close(fd);
-	ck_assert_int_eq(strtoll(buf, NULL, 10),
+	ck_assert_int_eq(offset_in_file(),
 	                 (long long)(timegm(&tm) - fake_now.tv_sec));
-	ck_assert_uint_eq(buf[strlen(buf) - 1], '\n');
+	snprintf(path, sizeof(path), "%s/rtc0.offset", tmpdir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	snprintf(path, sizeof(path), "%s/rtc0.offset.tmp", tmpdir);
+	ck_assert_int_eq(lstat(path, &st), -1); /* the temp file is gone */
 	io_close(io);
 
 	io2 = open_rtc(tmpdir, &r2);
@@ -342,6 +381,80 @@ START_TEST(test_rtc_garbage_offset_file_counts_as_zero)
 	io = open_rtc(tmpdir, &rtc);
 	ck_assert_uint_eq(rd(rtc, REG_HOUR), 0x13);
 	ck_assert_uint_eq(rd(rtc, REG_SEC), 0x30);
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_rtc_time_whose_offset_cannot_be_saved_is_not_set)
+{
+	char path[128];
+	struct stat st;
+	long long saved;
+	int dfd;
+
+	if (geteuid() != 0)
+		return; /* mounting needs root */
+	dfd = tinyfs_mount(tmpdir);
+	ck_assert_int_eq(open_rtc_fd(dfd, &io, &rtc), 0);
+	set_time_bcd(rtc, 0x20, 0x30, 0x01, 0x02, 0x03, 0x04, 0x05);
+	saved = offset_in_file();
+	tinyfs_fill(dfd);
+
+	/* With SET: clearing it commits the time, and fails. */
+	wr(rtc, REG_B, rd(rtc, REG_B) | B_SET);
+	wr(rtc, REG_YEAR, 0x40);
+	ck_assert_int_eq(io_write8(rtc, 0, REG_B), 0);
+	ck_assert_int_eq(io_write8(rtc, 1, B_24H), -ENOSPC);
+	ck_assert_str_eq(io_last_error(io),
+	                 "rtc0.offset.tmp: No space left on device");
+	ck_assert_uint_eq(rd(rtc, REG_B), B_24H);   /* the clock runs on */
+	ck_assert_uint_eq(rd(rtc, REG_YEAR), 0x30); /* at its old time */
+	/* Without SET: the write to the time register fails. */
+	ck_assert_int_eq(io_write8(rtc, 0, REG_MIN), 0);
+	ck_assert_int_eq(io_write8(rtc, 1, 0x44), -ENOSPC);
+	ck_assert_uint_eq(rd(rtc, REG_MIN), 0x04);
+	ck_assert_int_eq(offset_in_file(), saved);
+	snprintf(path, sizeof(path), "%s/rtc0.offset.tmp", tmpdir);
+	ck_assert_int_eq(lstat(path, &st), -1);
+	io_close(io);
+	close(dfd);
+}
+END_TEST
+
+START_TEST(test_rtc_unreadable_offset_file_fails_naming_it)
+{
+	char path[128];
+	int dfd;
+
+	snprintf(path, sizeof(path), "%s/rtc0.offset", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(open_rtc_fd(dfd, &io, &rtc), -EISDIR);
+	ck_assert_str_eq(io_last_error(io), "rtc0.offset: Is a directory");
+	io_close(io);
+	close(dfd);
+}
+END_TEST
+
+START_TEST(test_rtc_stale_temp_file_is_replaced_not_reused)
+{
+	char path[128];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/rtc0.offset.tmp", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "garbage garbage\n", 16), 16);
+	ck_assert_int_eq(fchmod(fd, 0644), 0);
+	close(fd);
+	io = open_rtc(tmpdir, &rtc);
+	set_time_bcd(rtc, 0x20, 0x30, 0x01, 0x02, 0x03, 0x04, 0x05);
+	ck_assert_int_ne(offset_in_file(), 0);
+	snprintf(path, sizeof(path), "%s/rtc0.offset", tmpdir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	io_close(io);
 }
 END_TEST
@@ -420,6 +533,10 @@ mc146818_suite(void)
 	tcase_add_checked_fixture(files, setup_dir, teardown_dir);
 	tcase_add_test(files, test_rtc_offset_persisted_and_reloaded);
 	tcase_add_test(files, test_rtc_garbage_offset_file_counts_as_zero);
+	tcase_add_test(files,
+	               test_rtc_time_whose_offset_cannot_be_saved_is_not_set);
+	tcase_add_test(files, test_rtc_unreadable_offset_file_fails_naming_it);
+	tcase_add_test(files, test_rtc_stale_temp_file_is_replaced_not_reused);
 	suite_add_tcase(s, files);
 
 	tcase_add_checked_fixture(lim, setup, teardown);
