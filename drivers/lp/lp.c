@@ -14,9 +14,11 @@
  * offline (SELECT 0) or reporting an error (nERROR 0) gives -EIO; a busy
  * printer is polled for LP_SPIN_US, then the write is suspended and polled
  * from a timer, 1 ms growing to 10 ms, for up to LP_BUSY_TIMEOUT_MS per
- * byte (-ETIMEDOUT).  Whatever stops a write after some bytes went out,
- * the write returns that short count instead, so no byte is sent twice.
- * Writes are served one at a time, in the order they arrived.
+ * byte (-ETIMEDOUT).  A byte the port could not deliver (on sim: the model
+ * could not store it) gives the port's error.  Whatever stops a write after
+ * some bytes went out, the write returns that short count instead, so no
+ * byte is sent twice.  Writes are served one at a time, in the order they
+ * arrived.
  */
 #include <errno.h>
 #include <stdint.h>

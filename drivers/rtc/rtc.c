@@ -4,7 +4,9 @@
  * The node reads as one line "YYYY-MM-DD HH:MM:SS\n" per open, then EOF.
  * Writing exactly that text (an optional trailing newline allowed) sets the
  * clock; anything else is -EINVAL.  RTC_RD_TIME and RTC_SET_TIME from
- * <linux/rtc.h> make hwclock(8) work.
+ * <linux/rtc.h> make hwclock(8) work.  A time the chip did not take (on
+ * sim: its offset could not be saved) fails the write or RTC_SET_TIME with
+ * that error.
  *
  * The read algorithm follows Linux rtc-mc146818-lib.c and OpenBSD
  * mc146818: wait out UIP, read every time register and register B, read

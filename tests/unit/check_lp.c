@@ -1,5 +1,6 @@
 /*
- * check_lp.c: unit tests of drivers/lp against the sim parallel port.
+ * check_lp.c: unit tests of drivers/lp against the sim parallel port, also
+ * one whose output file lies on a filesystem that fills up.
  *
  * libdriver's reply and timer calls are replaced by fakes that record what
  * the driver asked for; the test fires the timers itself, after really
@@ -7,6 +8,8 @@
  * open_req (NULL: an open that cannot suspend).  A hook on io_write8 can change
  * the printer's condition after the n-th strobe, to stop a write part-way.
  */
+#include "config.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "ddm_driver.h"
 #include "io.h"
 #include "lpreg.h"
+#include "tinyfs.h"
 
 struct ddm_req {
 	int replied;
@@ -164,6 +168,36 @@ teardown(void)
 {
 	lp_detach(&sc);
 	io_close(sim);
+}
+
+static char tmpdir[64];
+
+/*
+ * Puts the driver on a port whose output file lp0.out lies on a tinyfs
+ * mounted on tmpdir; returns the tinyfs's fd.
+ */
+static int
+attach_on_tinyfs(void)
+{
+	struct io_opts o = { .backend = "sim", .name = "lp0" };
+
+	lp_detach(&sc);
+	io_close(sim);
+	strcpy(tmpdir, "/tmp/check_lp.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	o.sim_dirfd = tinyfs_mount(tmpdir);
+	ck_assert_int_eq(io_open(&o, &sim), 0);
+	memset(&sc, 0, sizeof(sc));
+	ck_assert_int_eq(lp_attach(&sc, NULL, sim), 0);
+	return o.sim_dirfd;
+}
+
+static void
+detach_from_tinyfs(int dfd)
+{
+	close(dfd);
+	tinyfs_unmount(tmpdir);
+	rmdir(tmpdir);
 }
 
 static void
@@ -527,6 +561,52 @@ START_TEST(test_lp_cancel_drops_waiting_open)
 }
 END_TEST
 
+START_TEST(test_lp_write_fails_when_the_byte_cannot_be_stored)
+{
+	struct ddm_handle h = { .sc = &sc };
+	struct ddm_req req = { 0 };
+	int dfd;
+
+	if (geteuid() != 0)
+		return; /* mounting needs root */
+	dfd = attach_on_tinyfs();
+	tinyfs_fill(dfd);
+	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3), -ENOSPC);
+	check_printed("");
+	/* The same from the timer, for a write that had to wait. */
+	set_state("busy:10");
+	ck_assert_int_eq(lp_write(&h, &req, "abc", 3), DDM_SUSPEND);
+	run_timers();
+	ck_assert_int_eq(req.replied, 1);
+	ck_assert_int_eq(req.result, -ENOSPC);
+	check_printed("");
+	detach_from_tinyfs(dfd);
+}
+END_TEST
+
+START_TEST(test_lp_write_stopped_by_a_full_disk_gives_short_count)
+{
+	struct ddm_handle h = { .sc = &sc };
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char *buf;
+	int dfd;
+
+	if (geteuid() != 0)
+		return; /* mounting needs root */
+	dfd = attach_on_tinyfs();
+	/* lp0.out gets a page of its own; then the disk fills up. */
+	ck_assert_int_eq(lp_write(&h, NULL, "ab", 2), 2);
+	tinyfs_fill(dfd);
+	buf = malloc(page);
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 'x', page);
+	ck_assert_int_eq(lp_write(&h, NULL, buf, page), page - 2);
+	ck_assert_int_eq(lp_write(&h, NULL, "y", 1), -ENOSPC);
+	free(buf);
+	detach_from_tinyfs(dfd);
+}
+END_TEST
+
 static Suite *
 lp_suite(void)
 {
@@ -558,6 +638,9 @@ lp_suite(void)
 	tcase_add_test(tl, test_lp_cancel_drops_suspended_write);
 	tcase_add_test(tl, test_lp_waiting_open_gets_ebusy_after_bound);
 	tcase_add_test(tl, test_lp_cancel_drops_waiting_open);
+	tcase_add_test(tl, test_lp_write_fails_when_the_byte_cannot_be_stored);
+	tcase_add_test(tl,
+	               test_lp_write_stopped_by_a_full_disk_gives_short_count);
 	suite_add_tcase(s, tl);
 	return s;
 }

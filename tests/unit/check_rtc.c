@@ -1,16 +1,23 @@
 /*
  * check_rtc.c: unit tests of drivers/rtc against the sim MC146818, with a
- * fake clock under the model.
+ * fake clock under the model, also one whose offset file lies on a
+ * filesystem that fills up.
  */
+#include "config.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "tinyfs.h"
+
 #define main rtc_main_unused
 #include "rtc.c"
 #undef main
+
+#define USER_UID 1000 /* someone who is not root */
 
 /* The model's clock: starts at t and moves step_ns on every reading. */
 struct fclock {
@@ -69,6 +76,27 @@ teardown(void)
 {
 	rtc_detach(&sc);
 	io_close(sim);
+}
+
+static char tmpdir[64];
+
+/* Puts the driver on a model whose offset file lies on a full tinyfs. */
+static int
+attach_on_full_tinyfs(void)
+{
+	struct io_opts o = { .backend = "sim", .name = "rtc0" };
+
+	rtc_detach(&sc);
+	io_close(sim);
+	strcpy(tmpdir, "/tmp/check_rtc.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	o.sim_dirfd = tinyfs_mount(tmpdir);
+	ck_assert_int_eq(io_open(&o, &sim), 0);
+	ck_assert_int_eq(io_sim_set_clock(sim, fclock_now, &fc), 0);
+	memset(&sc, 0, sizeof(sc));
+	ck_assert_int_eq(rtc_attach(&sc, sim), 0);
+	tinyfs_fill(o.sim_dirfd);
+	return o.sim_dirfd;
 }
 
 static void
@@ -429,6 +457,29 @@ START_TEST(test_rtc_ioctl_set_time_rejects_bad_fields)
 }
 END_TEST
 
+START_TEST(test_rtc_write_fails_when_the_offset_cannot_be_saved)
+{
+	struct ddm_handle h = { .sc = &sc, .flags = O_RDWR, .uid = USER_UID };
+	struct rtc_time tm = mk_tm(2040, 7, 4, 18, 30, 15);
+	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
+		                .in = &tm,
+		                .in_len = sizeof(tm) };
+	const char *s = "2030-06-15 08:09:10\n";
+	int dfd;
+
+	if (geteuid() != 0)
+		return; /* mounting needs root */
+	dfd = attach_on_full_tinyfs();
+	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s)), -ENOSPC);
+	check_now(2026, 11, 21, 12, 34, 56);
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -ENOSPC);
+	check_now(2026, 11, 21, 12, 34, 56);
+	close(dfd);
+	tinyfs_unmount(tmpdir);
+	rmdir(tmpdir);
+}
+END_TEST
+
 START_TEST(test_rtc_unknown_ioctl_is_enotty)
 {
 	struct ddm_handle h = { .sc = &sc };
@@ -540,6 +591,8 @@ rtc_suite(void)
 	tcase_add_test(tl, test_rtc_parse_rejects_bad_text);
 	tcase_add_test(tl, test_rtc_bad_write_changes_nothing);
 	tcase_add_test(tl, test_rtc_ioctl_set_time_rejects_bad_fields);
+	tcase_add_test(tl,
+	               test_rtc_write_fails_when_the_offset_cannot_be_saved);
 	tcase_add_test(tl, test_rtc_uip_stuck_times_out);
 	tcase_add_test(tl, test_rtc_read_gives_up_when_reads_never_agree);
 	tcase_add_test(tl, test_rtc_huge_write_is_einval);
