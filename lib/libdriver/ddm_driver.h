@@ -126,8 +126,12 @@ struct io *ddm_io(struct ddm_dev *dev);
 const char *ddm_node(struct ddm_dev *dev);
 /* The node's own name, e.g. "rtc0". */
 const char *ddm_name(struct ddm_dev *dev);
-/* ddmfs's state directory (the driver may keep files below it). */
-const char *ddm_state_dir(struct ddm_dev *dev);
+/*
+ * The driver's own private state directory (--state-fd), writable by it and
+ * reached with openat(2) and friends; -1 if ddmfs gave none.  libdriver
+ * owns the fd: do not close it.
+ */
+int ddm_state_fd(struct ddm_dev *dev);
 
 /* The handle a request belongs to. */
 struct ddm_handle *ddm_req_handle(struct ddm_req *r);

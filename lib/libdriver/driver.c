@@ -6,6 +6,10 @@
  * serves requests until ddmfs goes away or SIGTERM arrives, then cancels
  * what is left, calls fini and closes the backend.  With --syslog (ddmfs
  * runs as a daemon) ddm_log() goes to syslog instead of stderr.
+ *
+ * Everything a driver gets from ddmfs is an fd (the socket, /dev/cuse,
+ * /dev/port, the sim dir, its state dir): it never has to reach a path
+ * that root chose.
  */
 #include "config.h"
 
@@ -31,7 +35,7 @@
 #define CUSE_MISC_MINOR 203
 #define DEV_MAJOR_MAX   4095    /* Linux dev_t: 12-bit major */
 #define DEV_MINOR_MAX   1048575 /* and 20-bit minor */
-#define NKEYS           8
+#define NKEYS           10
 #define IDENT_MAX       128 /* syslog ident "ddm-rtc[isa0/rtc0]" */
 
 struct args {
@@ -44,6 +48,8 @@ struct args {
 	unsigned int major, minor; /* --cuse-dev; 0:0 lets the kernel pick */
 	bool cuse_dev;             /* --cuse-dev was given */
 	int devport_fd;            /* --devport-fd, -1: none */
+	int sim_fd;                /* --sim-fd, -1: none */
+	int state_fd;              /* --state-fd, -1: none */
 	bool syslog;
 	bool help;
 };
@@ -64,10 +70,22 @@ static void
 usage(const char *prog)
 {
 	printf("usage: %s --ddm-fd=N --node=BUS/NAME [--io=sim|pio|devport]\n"
-	       "       [--state-dir=DIR] [--ports=0x70-0x71,...]\n"
-	       "       [--cuse-fd=N [--cuse-dev=MAJ:MIN]] [--devport-fd=N]\n"
+	       "       [--ports=0x70-0x71,...] [--cuse-fd=N [--cuse-dev=M:N]]\n"
+	       "       [--devport-fd=N] [--sim-fd=N] [--state-fd=N]\n"
 	       "       [--syslog]\n"
-	       "A ddmfs driver: ddmfs starts it and passes these options.\n",
+	       "A ddmfs driver: ddmfs starts it and passes these options.\n"
+	       "  --ddm-fd=N      the socket to ddmfs\n"
+	       "  --node=BUS/NAME the node served, e.g. isa0/rtc0\n"
+	       "  --io=BACKEND    the libio backend (default sim)\n"
+	       "  --ports=RANGES  the port ranges granted\n"
+	       "  --cuse-fd=N     an open /dev/cuse: serve the node over CUSE\n"
+	       "  --cuse-dev=M:N  the CUSE device numbers to ask for\n"
+	       "  --devport-fd=N  an open /dev/port, for --io=devport\n"
+	       "  --sim-fd=N      an open dir for the sim files, for --io=sim\n"
+	       "  --state-fd=N    an open dir, the driver's own state\n"
+	       "  --state-dir=DIR (transition) without --sim-fd, the sim\n"
+	       "                  files go to DIR/sim\n"
+	       "  --syslog        log to syslog, not stderr\n",
 	       prog);
 	fflush(stdout);
 }
@@ -116,13 +134,16 @@ parse_devnum(const char *s, unsigned int *ret_major, unsigned int *ret_minor)
 static int
 parse_args(const char *prog, int argc, char **argv, struct args *ret)
 {
-	static const char *const keys[NKEYS] = { "io",        "node",
-		                                 "state-dir", "ports",
-		                                 "ddm-fd",    "cuse-fd",
-		                                 "cuse-dev",  "devport-fd" };
-	struct args a = {
-		.io = "sim", .fd = -1, .cuse_fd = -1, .devport_fd = -1
+	static const char *const keys[NKEYS] = {
+		"io",      "node",     "state-dir",  "ports",  "ddm-fd",
+		"cuse-fd", "cuse-dev", "devport-fd", "sim-fd", "state-fd"
 	};
+	struct args a = { .io = "sim",
+		          .fd = -1,
+		          .cuse_fd = -1,
+		          .devport_fd = -1,
+		          .sim_fd = -1,
+		          .state_fd = -1 };
 	const char *vals[NKEYS] = { NULL };
 	const char *arg, *eq, *val;
 	size_t i, k, klen;
@@ -199,6 +220,22 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 			return -1;
 		}
 	}
+	if (vals[8] != NULL) {
+		a.sim_fd = parse_fd(vals[8]);
+		if (a.sim_fd < 0) {
+			fprintf(stderr, "%s: bad --sim-fd '%s'\n", prog,
+			        vals[8]);
+			return -1;
+		}
+	}
+	if (vals[9] != NULL) {
+		a.state_fd = parse_fd(vals[9]);
+		if (a.state_fd < 0) {
+			fprintf(stderr, "%s: bad --state-fd '%s'\n", prog,
+			        vals[9]);
+			return -1;
+		}
+	}
 	*ret = a;
 	return 0;
 
@@ -230,6 +267,48 @@ check_cuse_args(const char *prog, const struct args *a)
 	    minor(st.st_rdev) != CUSE_MISC_MINOR) {
 		fprintf(stderr, "%s: --cuse-fd=%d is not an open /dev/cuse\n",
 		        prog, a->cuse_fd);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * True if fd is an open directory that can be used as one (not O_PATH:
+ * fsync(2) of the directory needs a real open).
+ */
+static bool
+is_dir_fd(int fd)
+{
+	struct stat st;
+	int fl;
+
+	fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && !(fl & O_PATH) && fstat(fd, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+/* Checks --sim-fd and --state-fd, if given; prints why not. */
+static int
+check_dir_args(const char *prog, const struct args *a)
+{
+	/* fd 0 is stdin, and libio reads a sim dir fd of 0 as none */
+	if (a->sim_fd >= 0 && (strcmp(a->io, "sim") != 0 || a->sim_fd == 0 ||
+	                       !is_dir_fd(a->sim_fd))) {
+		fprintf(stderr,
+		        "%s: --sim-fd=%d is not an open directory for "
+		        "--io=sim\n",
+		        prog, a->sim_fd);
+		return -1;
+	}
+	if (a->state_fd >= 0 && !is_dir_fd(a->state_fd)) {
+		fprintf(stderr, "%s: --state-fd=%d is not an open directory\n",
+		        prog, a->state_fd);
+		return -1;
+	}
+	/* libdriver closes its copy of the sim dir once libio has its own */
+	if (a->sim_fd >= 0 && a->sim_fd == a->state_fd) {
+		fprintf(stderr, "%s: --sim-fd and --state-fd are both %d\n",
+		        prog, a->sim_fd);
 		return -1;
 	}
 	return 0;
@@ -276,6 +355,8 @@ check_args(const char *prog, const struct args *a)
 		        prog, a->devport_fd);
 		return -1;
 	}
+	if (check_dir_args(prog, a) < 0)
+		return -1;
 	return check_cuse_args(prog, a);
 }
 
@@ -340,8 +421,9 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 {
 	const char *prog = argc > 0 ? basename_of(argv[0]) : "ddm-driver";
 	struct ddm_dev dev = {
-		.prog = prog, .sc = sc, .epfd = -1, .sigfd = -1
+		.prog = prog, .sc = sc, .state_fd = -1, .epfd = -1, .sigfd = -1
 	};
+	const char *why;
 	struct args a;
 	int err, sim_fd, status = 1;
 
@@ -365,25 +447,30 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 		       ops_size < sizeof(dev.ops) ? ops_size : sizeof(dev.ops));
 	dev.node = a.node;
 	dev.name = basename_of(a.node);
-	dev.state_dir = a.state_dir;
+	dev.state_fd = a.state_fd;
 	fcntl(a.fd, F_SETFD, FD_CLOEXEC);
+	if (dev.state_fd >= 0)
+		fcntl(dev.state_fd, F_SETFD, FD_CLOEXEC);
 	if (a.syslog) {
 		snprintf(ident, sizeof(ident), "%s[%s]", prog, a.node);
 		openlog(ident, LOG_PID, LOG_DAEMON);
 		use_syslog = true;
 	}
 
-	err = sim_dir_fallback(&a, &sim_fd);
-	if (err < 0) {
-		ddm_log(&dev, "cannot open the sim dir %s/sim: %s", a.state_dir,
-		        strerror(-err));
-		return 1;
+	sim_fd = a.sim_fd;
+	if (sim_fd < 0) { /* transition: goes with sim_dir_fallback() */
+		err = sim_dir_fallback(&a, &sim_fd);
+		if (err < 0) {
+			ddm_log(&dev, "cannot open the sim dir %s/sim: %s",
+			        a.state_dir, strerror(-err));
+			goto close_state;
+		}
 	}
 	err = open_io(&dev, &a, sim_fd);
 	if (err < 0) {
 		ddm_log(&dev, "cannot open the %s I/O backend: %s", a.io,
 		        strerror(-err));
-		return 1;
+		goto close_state;
 	}
 	err = loop_init(&dev);
 	if (err < 0) {
@@ -411,8 +498,12 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	if (dev.ops.init != NULL) {
 		err = dev.ops.init(&dev, sc);
 		if (err != 0) {
-			ddm_log(&dev, "init failed: %s",
-			        err < 0 ? strerror(-err) : "error");
+			/* what a sim model could not do with its files */
+			why = io_last_error(dev.io);
+			ddm_log(&dev, "init failed: %s%s%s%s",
+			        err < 0 ? strerror(-err) : "error",
+			        why != NULL ? " (sim file " : "",
+			        why != NULL ? why : "", why != NULL ? ")" : "");
 			goto close_chan;
 		}
 	}
@@ -435,6 +526,9 @@ fini_loop:
 	loop_fini(&dev);
 close_io:
 	io_close(dev.io);
+close_state:
+	if (dev.state_fd >= 0)
+		close(dev.state_fd);
 	return status;
 }
 
@@ -456,10 +550,10 @@ ddm_name(struct ddm_dev *dev)
 	return dev->name;
 }
 
-const char *
-ddm_state_dir(struct ddm_dev *dev)
+int
+ddm_state_fd(struct ddm_dev *dev)
 {
-	return dev->state_dir;
+	return dev->state_fd;
 }
 
 void

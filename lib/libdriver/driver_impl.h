@@ -120,7 +120,7 @@ struct ddm_dev {
 	const char *prog;      /* "ddm-rtc" */
 	const char *node;      /* "isa0/rtc0" */
 	const char *name;      /* "rtc0" */
-	const char *state_dir; /* may be NULL */
+	int state_fd;          /* --state-fd, or -1 */
 	struct ddm_driver_ops ops;
 	void *sc;
 	struct io *io;

@@ -11,6 +11,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@
 
 #include "ddm_driver.h"
 #include "ddm_proto.h"
+#include "io.h"
 
 #define RECV_TIMEOUT_MS 2000 /* longest wait for one packet */
 #define EXIT_TIMEOUT_MS 2000 /* longest wait for the driver to exit */
@@ -53,6 +55,7 @@
 #define CALLER_UID 1000
 #define CALLER_GID 1001
 #define CALLER_PID 4242
+#define NOBODY     65534
 
 struct info {
 	uint32_t opens, releases, cancels;
@@ -84,22 +87,30 @@ t_init_fails(struct ddm_dev *dev, void *sc)
 	return -EIO;
 }
 
+/* Takes the parallel port's ports, so its sim model makes its file. */
+static int
+t_init_lpt(struct ddm_dev *dev, void *sc)
+{
+	struct io_region *r;
+
+	return io_region_request(ddm_io(dev), IO_SPACE_PORT, 0x378, 3, &r);
+}
+
 /*
- * Leaves a mark in the state dir so the test can see fini ran: the counts
- * of opens, releases and cancels as "O R C".
+ * Leaves a mark in the state dir (--state-fd) so the test can see fini
+ * ran: the counts of opens, releases and cancels as "O R C".
  */
 static void
 t_fini(struct ddm_dev *dev, void *sc)
 {
-	char path[256];
-	FILE *f;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/fini-ran", ddm_state_dir(dev));
-	f = fopen(path, "w");
-	if (f == NULL)
+	fd = openat(ddm_state_fd(dev), "fini-ran",
+	            O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
 		return;
-	fprintf(f, "%u %u %u", tsc.st.opens, tsc.st.releases, tsc.st.cancels);
-	fclose(f);
+	dprintf(fd, "%u %u %u", tsc.st.opens, tsc.st.releases, tsc.st.cancels);
+	close(fd);
 }
 
 static void
@@ -291,6 +302,8 @@ static const struct ddm_driver_ops null_ops = { 0 };
 
 static const struct ddm_driver_ops fail_ops = { .init = t_init_fails };
 
+static const struct ddm_driver_ops lpt_ops = { .init = t_init_lpt };
+
 /* The test's side: the parent end of the socket and the driver child. */
 struct peer {
 	pid_t pid;
@@ -305,25 +318,32 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+/* Not 0: the driver child runs as this user (uid and gid). */
+static uid_t spawn_uid;
+
 /*
  * Forks a driver child running ops with argv; its stderr goes to
  * dir/stderr (stdout too).  With want_sock, --ddm-fd names a fresh socketpair
- * end.
+ * end.  In args, "FD" stands for that --ddm-fd, "DIR" for --state-dir=dir
+ * and "STATE" for --state-fd naming an open fd of dir.
  */
 static void
 peer_spawn(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size,
            const char *const *args, bool want_sock)
 {
-	char fdarg[32], dirarg[96], errpath[96];
+	char fdarg[32], dirarg[96], statearg[32], errpath[96];
 	char *argv[16];
-	int sv[2] = { -1, -1 }, argc = 0, i;
+	int sv[2] = { -1, -1 }, argc = 0, i, state_fd;
 
 	strcpy(p->dir, "/tmp/check_proto.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(p->dir));
 	if (want_sock)
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	state_fd = open(p->dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(state_fd, 0);
 	snprintf(fdarg, sizeof(fdarg), "--ddm-fd=%d", sv[1]);
 	snprintf(dirarg, sizeof(dirarg), "--state-dir=%s", p->dir);
+	snprintf(statearg, sizeof(statearg), "--state-fd=%d", state_fd);
 	snprintf(errpath, sizeof(errpath), "%s/stderr", p->dir);
 	argv[argc++] = "ddm-test";
 	for (i = 0; args[i] != NULL; i++) {
@@ -331,6 +351,8 @@ peer_spawn(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size,
 			argv[argc++] = fdarg;
 		else if (strcmp(args[i], "DIR") == 0)
 			argv[argc++] = dirarg;
+		else if (strcmp(args[i], "STATE") == 0)
+			argv[argc++] = statearg;
 		else
 			argv[argc++] = (char *)args[i];
 	}
@@ -344,11 +366,17 @@ peer_spawn(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size,
 		dup2(efd, 2);
 		if (sv[0] >= 0)
 			close(sv[0]);
+		if (spawn_uid != 0 &&
+		    (setgroups(0, NULL) < 0 ||
+		     setresgid(spawn_uid, spawn_uid, spawn_uid) < 0 ||
+		     setresuid(spawn_uid, spawn_uid, spawn_uid) < 0))
+			_exit(99);
 		_exit(ddm_driver_main(argc, argv, ops, ops_size, &tsc));
 	}
 	p->fd = sv[0];
 	if (sv[1] >= 0)
 		close(sv[1]);
+	close(state_fd);
 }
 
 /* Waits (bounded) for the child; returns its exit status, reads stderr. */
@@ -469,8 +497,8 @@ rpc(int fd, enum ddm_op op, uint64_t id, uint64_t fh, uint32_t arg0,
 	return call(fd, op, id, fh, arg0, arg1, 0, NULL, 0, NULL, NULL);
 }
 
-static const char *const std_args[] = { "--io=sim", "--node=test0/dev0", "DIR",
-	                                "FD", NULL };
+static const char *const std_args[] = { "--io=sim", "--node=test0/dev0",
+	                                "STATE", "FD", NULL };
 
 /* Starts a driver with ops and swallows its HELLO. */
 static void
@@ -1225,6 +1253,7 @@ START_TEST(test_bad_options_and_backend_exit_2)
 	ck_assert_ptr_nonnull(strstr(p.err, "'mmx'"));
 	ck_assert_int_eq(run_args(&p, &t_ops, help, false), 0);
 	ck_assert_ptr_nonnull(strstr(p.err, "usage: ddm-test --ddm-fd=N"));
+	ck_assert_ptr_nonnull(strstr(p.err, "[--sim-fd=N] [--state-fd=N]"));
 }
 END_TEST
 
@@ -1309,10 +1338,200 @@ START_TEST(test_devport_fd_needs_devport_io_and_an_open_fd)
 }
 END_TEST
 
+/*
+ * Makes a 0700 temp dir of root's, as the state dir ddmfs makes, with a dir
+ * "sim" in it owned by uid; returns an open fd of sim, as ddmfs passes it.
+ */
+static int
+make_sim_dir(char dir[64], uid_t uid)
+{
+	char sim[96];
+	int fd;
+
+	strcpy(dir, "/tmp/check_proto.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sim, sizeof(sim), "%s/sim", dir);
+	ck_assert_int_eq(mkdir(sim, 0755), 0);
+	ck_assert_int_eq(chown(sim, uid, uid), 0);
+	fd = open(sim, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+static void
+rm_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+START_TEST(test_sim_fd_gets_the_sim_files_even_under_a_0700_dir)
+{
+	char dir[64], simarg[32], path[128];
+	const char *const args[] = { "--io=sim", "--node=test0/dev0", simarg,
+		                     "FD", NULL };
+	struct ddm_msg m;
+	struct stat st;
+	struct peer p;
+	int sim_fd;
+
+	if (geteuid() != 0)
+		return; /* running the driver as another user needs root */
+	sim_fd = make_sim_dir(dir, NOBODY);
+	snprintf(simarg, sizeof(simarg), "--sim-fd=%d", sim_fd);
+	spawn_uid = NOBODY;
+	peer_spawn(&p, &lpt_ops, sizeof(lpt_ops), args, true);
+	close(sim_fd);
+	xrecv(p.fd, &m, NULL);
+	ck_assert_uint_eq(m.op, DDM_HELLO); /* init took the port */
+	peer_stop(&p);
+	snprintf(path, sizeof(path), "%s/sim/dev0.out", dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_uid, NOBODY);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(test_failing_init_names_the_sim_file_at_fault)
+{
+	char dir[64], simarg[32], path[128];
+	const char *const args[] = { "--io=sim", "--node=test0/dev0", simarg,
+		                     "FD", NULL };
+	struct peer p;
+	int sim_fd;
+
+	sim_fd = make_sim_dir(dir, geteuid());
+	snprintf(path, sizeof(path), "%s/sim/dev0.out", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(simarg, sizeof(simarg), "--sim-fd=%d", sim_fd);
+	ck_assert_int_eq(run_args(&p, &lpt_ops, args, true), 1);
+	close(sim_fd);
+	ck_assert_str_eq(p.err, "ddm-test[test0/dev0]: init failed: Is a "
+	                        "directory (sim file dev0.out: Is a "
+	                        "directory)\n");
+	rm_tree(dir);
+}
+END_TEST
+
+/* Transition: goes when ddmfs passes --sim-fd. */
+START_TEST(test_state_dir_alone_puts_the_sim_files_in_its_sim_dir)
+{
+	static const char *const args[] = { "--io=sim", "--node=test0/dev0",
+		                            "DIR", "FD", NULL };
+	char path[128];
+	struct ddm_msg m;
+	struct stat st;
+	struct peer p;
+
+	peer_spawn(&p, &lpt_ops, sizeof(lpt_ops), args, true);
+	xrecv(p.fd, &m, NULL);
+	ck_assert_uint_eq(m.op, DDM_HELLO);
+	close(p.fd);
+	ck_assert_int_eq(peer_wait(&p), 0);
+	snprintf(path, sizeof(path), "%s/sim/dev0.out", p.dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	peer_cleanup(&p);
+}
+END_TEST
+
+/* Transition: goes when ddmfs passes --sim-fd. */
+START_TEST(test_state_dir_alone_out_of_the_drivers_reach_fails_saying_so)
+{
+	static const char *const args[] = { "--io=sim", "--node=test0/dev0",
+		                            "DIR", "FD", NULL };
+	struct peer p;
+
+	if (geteuid() != 0)
+		return; /* running the driver as another user needs root */
+	/* The driver runs as nobody, and DIR is root's, 0700. */
+	spawn_uid = NOBODY;
+	ck_assert_int_eq(run_args(&p, &lpt_ops, args, true), 1);
+	ck_assert_ptr_nonnull(
+	        strstr(p.err, "]: cannot open the sim dir /tmp/"));
+	ck_assert_ptr_nonnull(strstr(p.err, "/sim: Permission denied\n"));
+}
+END_TEST
+
+START_TEST(test_sim_fd_and_state_fd_must_be_open_directories)
+{
+	char dir[64], path[128], file_sim[32], file_state[32], path_sim[32];
+	char sim[32], sim_state[32];
+	const char *const on_file[] = { "--node=a/b", "FD", file_sim, NULL };
+	const char *const on_o_path[] = { "--node=a/b", "FD", path_sim, NULL };
+	const char *const on_pio[] = { "--io=pio", "--node=a/b", "FD", sim,
+		                       NULL };
+	const char *const same[] = { "--node=a/b", "FD", sim, sim_state, NULL };
+	const char *const state_on_file[] = { "--node=a/b", "FD", file_state,
+		                              NULL };
+	static const char *const closed[] = { "--node=a/b", "FD",
+		                              "--sim-fd=999", NULL };
+	static const char *const zero[] = { "--node=a/b", "FD", "--sim-fd=0",
+		                            NULL };
+	static const char *const bad[] = { "--node=a/b", "FD", "--sim-fd=x",
+		                           NULL };
+	char want[128];
+	int sim_fd, file_fd, path_fd;
+	struct peer p;
+
+	sim_fd = make_sim_dir(dir, geteuid());
+	snprintf(path, sizeof(path), "%s/file", dir);
+	file_fd = open(path, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(file_fd, 0);
+	path_fd = open(dir, O_PATH | O_DIRECTORY);
+	ck_assert_int_ge(path_fd, 0);
+	snprintf(file_sim, sizeof(file_sim), "--sim-fd=%d", file_fd);
+	snprintf(file_state, sizeof(file_state), "--state-fd=%d", file_fd);
+	snprintf(path_sim, sizeof(path_sim), "--sim-fd=%d", path_fd);
+	snprintf(sim, sizeof(sim), "--sim-fd=%d", sim_fd);
+	snprintf(sim_state, sizeof(sim_state), "--state-fd=%d", sim_fd);
+
+	ck_assert_int_eq(run_args(&p, &t_ops, on_file, true), 2);
+	snprintf(want, sizeof(want),
+	         "ddm-test: --sim-fd=%d is not an open directory for "
+	         "--io=sim\n",
+	         file_fd);
+	ck_assert_str_eq(p.err, want);
+	ck_assert_int_eq(run_args(&p, &t_ops, on_o_path, true), 2);
+	snprintf(want, sizeof(want),
+	         "ddm-test: --sim-fd=%d is not an open directory for "
+	         "--io=sim\n",
+	         path_fd);
+	ck_assert_str_eq(p.err, want);
+	ck_assert_int_eq(run_args(&p, &t_ops, on_pio, true), 2);
+	snprintf(want, sizeof(want),
+	         "ddm-test: --sim-fd=%d is not an open directory for "
+	         "--io=sim\n",
+	         sim_fd);
+	ck_assert_str_eq(p.err, want);
+	ck_assert_int_eq(run_args(&p, &t_ops, closed, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --sim-fd=999 is not an open "
+	                        "directory for --io=sim\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, zero, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --sim-fd=0 is not an open "
+	                        "directory for --io=sim\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, bad, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: bad --sim-fd 'x'\n");
+	ck_assert_int_eq(run_args(&p, &t_ops, state_on_file, true), 2);
+	snprintf(want, sizeof(want),
+	         "ddm-test: --state-fd=%d is not an open directory\n", file_fd);
+	ck_assert_str_eq(p.err, want);
+	ck_assert_int_eq(run_args(&p, &t_ops, same, true), 2);
+	snprintf(want, sizeof(want),
+	         "ddm-test: --sim-fd and --state-fd are both %d\n", sim_fd);
+	ck_assert_str_eq(p.err, want);
+	close(path_fd);
+	close(file_fd);
+	close(sim_fd);
+	rm_tree(dir);
+}
+END_TEST
+
 START_TEST(test_syslog_option_sends_log_lines_away_from_stderr)
 {
 	static const char *const args[] = { "--io=sim", "--node=test0/dev0",
-		                            "DIR",      "FD",
+		                            "STATE",    "FD",
 		                            "--syslog", NULL };
 	struct peer p;
 	struct ddm_msg m;
@@ -1390,6 +1609,16 @@ proto_suite(void)
 	tcase_add_test(limits, test_failing_init_exits_1_without_hello);
 	tcase_add_test(limits, test_option_given_twice_exits_2_naming_it);
 	tcase_add_test(limits, test_devport_fd_needs_devport_io_and_an_open_fd);
+	tcase_add_test(limits,
+	               test_sim_fd_gets_the_sim_files_even_under_a_0700_dir);
+	tcase_add_test(limits, test_failing_init_names_the_sim_file_at_fault);
+	tcase_add_test(limits,
+	               test_state_dir_alone_puts_the_sim_files_in_its_sim_dir);
+	tcase_add_test(
+	        limits,
+	        test_state_dir_alone_out_of_the_drivers_reach_fails_saying_so);
+	tcase_add_test(limits,
+	               test_sim_fd_and_state_fd_must_be_open_directories);
 	tcase_add_test(limits,
 	               test_syslog_option_sends_log_lines_away_from_stderr);
 	suite_add_tcase(s, limits);
