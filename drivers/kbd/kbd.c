@@ -660,6 +660,11 @@ kbd_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
 		io->out_len = sizeof(v);
 		return 0;
 	case KDSKBMODE:
+		/*
+		 * Any handle, read-only too: the mode is this open's own (raw
+		 * or text keys for it alone), not the device's, so it needs
+		 * no ddm_writable().
+		 */
 		if (io->arg == K_RAW)
 			ko->ko_raw = 1;
 		else if (io->arg == K_XLATE || io->arg == K_UNICODE)

@@ -564,6 +564,7 @@ lp_cancel(struct ddm_handle *h, struct ddm_req *r)
 	}
 }
 
+/* LPGETSTATUS only reads: no ioctl here changes the device (ddm_writable). */
 static int
 lp_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
 {

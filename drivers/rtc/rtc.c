@@ -4,9 +4,10 @@
  * The node reads as one line "YYYY-MM-DD HH:MM:SS\n" per open, then EOF.
  * Writing exactly that text (an optional trailing newline allowed) sets the
  * clock; anything else is -EINVAL.  RTC_RD_TIME and RTC_SET_TIME from
- * <linux/rtc.h> make hwclock(8) work.  A time the chip did not take (on
- * sim: its offset could not be saved) fails the write or RTC_SET_TIME with
- * that error.
+ * <linux/rtc.h> make hwclock(8) work.  RTC_SET_TIME changes the device, so
+ * it needs a handle open for writing, or root's (-EBADF otherwise).  A time
+ * the chip did not take (on sim: its offset could not be saved) fails the
+ * write or RTC_SET_TIME with that error.
  *
  * The read algorithm follows Linux rtc-mc146818-lib.c and OpenBSD
  * mc146818: wait out UIP, read every time register and register B, read
@@ -490,6 +491,14 @@ rtc_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
 		io->out_len = sizeof(tm);
 		return 0;
 	case RTC_SET_TIME:
+		/*
+		 * Setting the clock changes the device.  Root's read-only
+		 * handle is let through: hwclock --set opens the RTC
+		 * read-only (Linux asks CAP_SYS_TIME, not a writable open),
+		 * and root may open the node for writing anyway.
+		 */
+		if (!ddm_writable(h) && h->uid != 0)
+			return -EBADF;
 		if (io->in == NULL || io->in_len < sizeof(tm))
 			return -EINVAL;
 		memcpy(&tm, io->in, sizeof(tm));

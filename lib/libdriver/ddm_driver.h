@@ -49,6 +49,8 @@
 #ifndef DDM_DRIVER_H
 #define DDM_DRIVER_H
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -69,6 +71,29 @@ struct ddm_handle {
 	gid_t gid;
 	pid_t pid;
 };
+
+/*
+ * Whether h was opened for writing (O_WRONLY or O_RDWR).  The kernel checks
+ * the node's permissions at open only, and write(2) never reaches a handle
+ * opened read-only; ioctls do.  So an ioctl that changes the device (sets
+ * the clock, resets the printer) must start with
+ *
+ *	if (!ddm_writable(h))
+ *		return -EBADF;
+ *
+ * or a user who may only read the node could change it.  Ioctls that only
+ * read, or change only that handle's own state (kbd's KDSKBMODE), work on
+ * any handle.  Where a standard tool changes the device through a read-only
+ * open, a driver may also let root's handle (h->uid == 0) through, as root
+ * may open the node for writing anyway: ddm-rtc does, for hwclock --set.
+ */
+static inline bool
+ddm_writable(const struct ddm_handle *h)
+{
+	int acc = h->flags & O_ACCMODE;
+
+	return acc == O_WRONLY || acc == O_RDWR;
+}
 
 /* One ioctl call.  in/out point into buffers owned by libdriver. */
 struct ddm_ioctl {

@@ -423,7 +423,7 @@ END_TEST
 
 START_TEST(test_rtc_ioctl_set_time)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct ddm_handle h = { .sc = &sc, .flags = O_RDWR, .uid = USER_UID };
 	struct rtc_time tm = mk_tm(2040, 7, 4, 18, 30, 15);
 	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
 		                .in = &tm,
@@ -436,7 +436,7 @@ END_TEST
 
 START_TEST(test_rtc_ioctl_set_time_rejects_bad_fields)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct ddm_handle h = { .sc = &sc, .flags = O_RDWR, .uid = USER_UID };
 	struct rtc_time bad[] = {
 		mk_tm(2026, 13, 1, 0, 0, 0),  mk_tm(2026, 2, 30, 0, 0, 0),
 		mk_tm(1969, 12, 31, 0, 0, 0), mk_tm(2100, 1, 1, 0, 0, 0),
@@ -454,6 +454,51 @@ START_TEST(test_rtc_ioctl_set_time_rejects_bad_fields)
 	io.in_len = sizeof(bad[0]) - 1;
 	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -EINVAL);
 	check_now(2026, 11, 21, 12, 34, 56);
+}
+END_TEST
+
+START_TEST(test_rtc_set_time_needs_a_handle_open_for_writing)
+{
+	struct rtc_time tm = mk_tm(2040, 7, 4, 18, 30, 15);
+	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
+		                .in = &tm,
+		                .in_len = sizeof(tm) };
+	struct ddm_handle h = { .sc = &sc, .uid = USER_UID };
+
+	h.flags = O_RDONLY;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -EBADF);
+	check_now(2026, 11, 21, 12, 34, 56);
+	h.flags = O_RDONLY | O_NONBLOCK;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -EBADF);
+	check_now(2026, 11, 21, 12, 34, 56);
+	h.flags = O_WRONLY;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), 0);
+	check_now(2040, 7, 4, 18, 30, 15);
+	tm = mk_tm(2041, 8, 5, 19, 31, 16);
+	h.flags = O_RDWR;
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), 0);
+	check_now(2041, 8, 5, 19, 31, 16);
+	/* Reading the clock needs no more than a read-only open. */
+	h.flags = O_RDONLY;
+	io = (struct ddm_ioctl){ .cmd = RTC_RD_TIME,
+		                 .out = &tm,
+		                 .out_len = sizeof(tm) };
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), 0);
+	check_tm(&tm, 2041, 8, 5, 19, 31, 16);
+}
+END_TEST
+
+/* hwclock --set opens the RTC read-only; Linux lets root set it so. */
+START_TEST(test_rtc_set_time_from_root_works_on_a_read_only_handle)
+{
+	struct rtc_time tm = mk_tm(2031, 2, 3, 4, 5, 6);
+	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
+		                .in = &tm,
+		                .in_len = sizeof(tm) };
+	struct ddm_handle h = { .sc = &sc, .flags = O_RDONLY, .uid = 0 };
+
+	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), 0);
+	check_now(2031, 2, 3, 4, 5, 6);
 }
 END_TEST
 
@@ -584,6 +629,9 @@ rtc_suite(void)
 	tcase_add_test(tc, test_rtc_short_reads_hand_out_the_rest_of_the_line);
 	tcase_add_test(tc, test_rtc_ioctl_rd_time);
 	tcase_add_test(tc, test_rtc_ioctl_set_time);
+	tcase_add_test(tc, test_rtc_set_time_needs_a_handle_open_for_writing);
+	tcase_add_test(tc,
+	               test_rtc_set_time_from_root_works_on_a_read_only_handle);
 	tcase_add_test(tc, test_rtc_unknown_ioctl_is_enotty);
 	suite_add_tcase(s, tc);
 
