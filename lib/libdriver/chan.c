@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -152,6 +153,24 @@ chan_send_notify(struct ddm_transport *t, uint64_t fh)
 	return chan_send(t, &m, NULL, 0);
 }
 
+/* ddmfs hung up: every request and handle from it is void; wait for
+ * the next ddmfs on a fresh socket. */
+static int
+chan_orphan(struct ddm_transport *t)
+{
+	int r;
+
+	dispatch_drop_all(t->dev);
+	loop_unwatch_transport(t->dev);
+	r = orphan_begin(t->dev, &t->fd);
+	if (r == 0)
+		r = loop_watch_transport(t->dev);
+	if (r < 0 && r != -ECANCELED)
+		ddm_log(t->dev, "cannot wait for a new ddmfs: %s",
+		        strerror(-r));
+	return r;
+}
+
 /* Frees the transport; the fd itself is closed by whoever opened it. */
 static void
 chan_close(struct ddm_transport *t)
@@ -171,6 +190,7 @@ static const struct ddm_transport_ops chan_ops = {
 	.send_reply = chan_send_reply,
 	.send_notify = chan_send_notify,
 	.close = chan_close,
+	.orphan = chan_orphan,
 };
 
 int
@@ -185,6 +205,7 @@ chan_open(struct ddm_dev *dev, int fd, struct ddm_transport **ret)
 	if (c->buf == NULL)
 		goto free_chan;
 	c->t = (struct ddm_transport){ .ops = &chan_ops, .dev = dev, .fd = fd };
+	dev->ddm_fd_num = fd;
 	*ret = &c->t;
 	return 0;
 

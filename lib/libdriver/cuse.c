@@ -123,7 +123,7 @@ cuse_next(struct ddm_transport *t, struct ddm_rq *ret)
 		fuse_session_process_buf(c->se, &c->buf);
 	}
 	*ret = c->q[c->qhead];
-	c->qhead = (c->qhead + 1) % QUEUE_MAX;
+	c->qhead = (c->qhead + 1) % c->qcap;
 	c->qlen--;
 	return 0;
 }
@@ -237,39 +237,56 @@ cuse_send_notify(struct ddm_transport *t, uint64_t fh)
 }
 
 /*
- * ddmfs sends no requests under CUSE, only the heartbeat (DDM_PING), which
- * is answered here; the socket's hangup means ddmfs is gone.
+ * ddmfs sends no requests under CUSE, only the heartbeat (DDM_PING),
+ * which is answered here, and, to an orphan, DDM_ADOPT.  A hangup means
+ * ddmfs is gone: the device and its open files stay, and the driver
+ * waits to be adopted (orphan.c).
  */
 static void
 on_ctl(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 {
+	struct cuse *c = arg;
 	char buf[sizeof(struct ddm_msg)];
 	const void *payload;
 	struct ddm_msg m;
 	ssize_t n;
 	int err;
 
-	(void)events;
-	(void)arg;
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		loop_quit(dev, 0);
+		ddm_fd_unwatch(dev, c->ddm_fd);
+		err = orphan_begin(dev, &c->ddm_fd);
+		if (err == 0)
+			err = ddm_fd_watch(dev, c->ddm_fd, EPOLLIN, on_ctl, c);
+		if (err < 0 && err != -ECANCELED)
+			ddm_log(dev, "cannot wait for a new ddmfs: %s",
+			        strerror(-err));
+		if (err < 0)
+			loop_quit(dev, 0);
 		return;
 	}
 	if ((size_t)n > sizeof(buf) ||
 	    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0 ||
-	    m.op != DDM_PING) {
+	    (m.op != DDM_PING && m.op != DDM_ADOPT)) {
 		ddm_log(dev, "ignored a %zd-byte packet from ddmfs under CUSE",
 		        n);
 		return;
 	}
-	err = chan_pong(fd, m.id);
+	if (m.op == DDM_ADOPT) {
+		struct ddm_rq rq = { .op = DDM_ADOPT, .arg0 = m.arg0 };
+
+		if (orphan_adopted(dev, &rq) < 0)
+			return;
+		err = chan_hello(fd, DDM_HELLO_CUSE);
+	} else {
+		err = chan_pong(fd, m.id);
+	}
 	if (err == -EPIPE || err == -ECONNRESET)
-		loop_quit(dev, 0);
-	else if (err < 0)
-		ddm_log(dev, "cannot answer ddmfs's ping: %s", strerror(-err));
+		return; /* the hangup comes next */
+	if (err < 0)
+		ddm_log(dev, "cannot answer ddmfs: %s", strerror(-err));
 }
 
 static void
@@ -282,7 +299,7 @@ cuse_close(struct ddm_transport *t)
 	if (c == NULL)
 		return;
 	ddm_fd_unwatch(t->dev, c->ddm_fd);
-	for (; c->qlen > 0; c->qlen--, c->qhead = (c->qhead + 1) % QUEUE_MAX) {
+	for (; c->qlen > 0; c->qlen--, c->qhead = (c->qhead + 1) % c->qcap) {
 		cr = c->q[c->qhead].tctx;
 		if (cr != NULL) {
 			if (cr->op == DDM_OPEN)
@@ -300,6 +317,7 @@ cuse_close(struct ddm_transport *t)
 	fuse_session_destroy(c->se); /* closes the /dev/cuse fd */
 	free(c->buf.mem);
 	free(c->devname);
+	free(c->q);
 	free(c);
 }
 
@@ -372,6 +390,7 @@ cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
 		err = -errno;
 		goto destroy_session;
 	}
+	dev->ddm_fd_num = o->ddm_fd;
 	err = ddm_fd_watch(dev, o->ddm_fd, EPOLLIN, on_ctl, c);
 	if (err < 0)
 		goto destroy_session;

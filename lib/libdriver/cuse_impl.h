@@ -12,7 +12,10 @@
 
 #include "driver_impl.h"
 
-#define QUEUE_MAX 8 /* decoded requests waiting for next() */
+#define QUEUE_MIN 8 /* room for decoded requests waiting for next() */
+#define QUEUE_MAX                                                              \
+	4096 /* requests queued at most; a release or an                       \
+	      * interrupt always finds room */
 
 /* One open file of the device; its address is the fh the kernel echoes. */
 struct copen {
@@ -39,8 +42,8 @@ struct cuse {
 	bool may_hello;            /* the driver's init succeeded */
 	bool inited;               /* CUSE_INIT answered: the device exists */
 	bool hello_sent;
-	struct ddm_rq q[QUEUE_MAX];
-	unsigned int qhead, qlen;
+	struct ddm_rq *q; /* a ring of qcap */
+	unsigned int qhead, qlen, qcap;
 	struct copen *opens; /* open files */
 	struct copen *dead;  /* released; freed once their release is served */
 	uint64_t last_id;
@@ -52,7 +55,7 @@ struct copen *cuse_copen(uint64_t fh);
 void cuse_copen_free(struct copen *co);
 /* Moves co from the open list to the dead list. */
 void cuse_copen_kill(struct cuse *c, struct copen *co);
-/* Queues rq for next(); 0 or -ENOBUFS. */
+/* Queues rq for next(); 0 or -ENOBUFS (never for a release). */
 int cuse_push(struct cuse *c, const struct ddm_rq *rq);
 /* CUSE_INIT is answered: the device exists now (cuse.c). */
 void cuse_init_done(void *userdata);

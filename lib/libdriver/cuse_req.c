@@ -61,16 +61,42 @@ cuse_copen_kill(struct cuse *c, struct copen *co)
 	c->dead = co;
 }
 
-/* Queues rq for next(); 0 or -ENOBUFS. */
+/* Doubles the ring, its entries kept in order: 0 or -ENOMEM. */
+static int
+grow(struct cuse *c)
+{
+	unsigned int cap = c->qcap ? 2 * c->qcap : QUEUE_MIN;
+	struct ddm_rq *q = calloc(cap, sizeof(*q));
+
+	if (q == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < c->qlen; i++)
+		q[i] = c->q[(c->qhead + i) % c->qcap];
+	free(c->q);
+	c->q = q;
+	c->qcap = cap;
+	c->qhead = 0;
+	return 0;
+}
+
+/*
+ * Queues rq for next(): 0, or -ENOBUFS when QUEUE_MAX requests wait
+ * already.  A release or an interrupt is never refused for that: losing
+ * one would leave a file open (or a request waiting) for ever.
+ */
 int
 cuse_push(struct cuse *c, const struct ddm_rq *rq)
 {
-	if (c->qlen == QUEUE_MAX) {
-		ddm_log(c->t.dev, "CUSE request queue full: %s dropped",
-		        ddm_op_name(rq->op));
-		return -ENOBUFS;
+	bool must = rq->op == DDM_RELEASE || rq->op == DDM_INTERRUPT;
+
+	if (c->qlen == c->qcap) {
+		if ((c->qcap >= QUEUE_MAX && !must) || grow(c) < 0) {
+			ddm_log(c->t.dev, "CUSE request queue full: %s refused",
+			        ddm_op_name(rq->op));
+			return -ENOBUFS;
+		}
 	}
-	c->q[(c->qhead + c->qlen) % QUEUE_MAX] = *rq;
+	c->q[(c->qhead + c->qlen) % c->qcap] = *rq;
 	c->qlen++;
 	return 0;
 }

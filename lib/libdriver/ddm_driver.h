@@ -19,9 +19,12 @@
  *
  * libdriver parses the command line ddmfs gives the driver, opens the libio
  * backend named by --io=, calls init, then serves requests on one thread
- * until ddmfs goes away or SIGTERM arrives, and finally answers -EINTR to
- * suspended requests (cancel first), releases open handles and calls fini.
- * Hooks run one at a time on that thread, so a driver needs no locks.
+ * until SIGTERM arrives, and finally answers -EINTR to suspended requests
+ * (cancel first), releases open handles and calls fini.  Hooks run one at
+ * a time on that thread, so a driver needs no locks.  If ddmfs dies, the
+ * driver drops what came through it (cancel, then release; a CUSE device
+ * and its open files stay) and waits up to 30 s for the next ddmfs to
+ * adopt it, then goes on as before or exits.
  *
  * Hooks return 0 or a positive count on success and -errno on failure.  A
  * NULL hook gets the library default: open and release succeed, read gives
@@ -132,8 +135,13 @@ struct ddm_driver_ops {
 	             struct ddm_ioctl *io);
 	/* Returns the poll(2) events that are ready now. */
 	unsigned int (*poll)(struct ddm_handle *h);
-	/* A suspended request was interrupted: forget r; libdriver replies
-	 * -EINTR. */
+	/*
+	 * A suspended request was interrupted (or its handle closed): forget
+	 * r; libdriver replies -EINTR.  Without this hook r is answered
+	 * -EINTR all the same but stays valid, cut from its handle
+	 * (ddm_req_handle() gives NULL), until the driver answers it, which
+	 * then only frees it.
+	 */
 	void (*cancel)(struct ddm_handle *h, struct ddm_req *r);
 	const struct ddm_ioctl_desc *ioctls;
 };

@@ -8,7 +8,7 @@
  * DDM_PAYLOAD_MAX.
  *
  *   ddmfs -> driver   DDM_OPEN DDM_RELEASE DDM_READ DDM_WRITE DDM_IOCTL
- *                     DDM_POLL DDM_FLUSH DDM_INTERRUPT DDM_PING
+ *                     DDM_POLL DDM_FLUSH DDM_INTERRUPT DDM_PING DDM_ADOPT
  *   driver -> ddmfs   DDM_HELLO (once, when init succeeded), DDM_REPLY,
  *                     DDM_NOTIFY
  *
@@ -28,6 +28,17 @@
  *   - A driver that stops reading its socket (a send to it stays blocked)
  *     or keeps sending replies to unknown ids is restarted.
  *
+ * When ddmfs dies without stopping its drivers (a crash, kill -9), a
+ * driver sees its socket hang up and becomes an orphan: it drops every
+ * request and handle that came over the socket (the mount they belonged
+ * to is gone; a CUSE device and its open files stay), puts a fresh
+ * socket of a new socketpair at its --ddm-fd number, and waits up to
+ * DDM_ORPHAN_WAIT_MS on the other end for DDM_ADOPT.  The next ddmfs,
+ * having checked from its records that the process is the one it
+ * started, takes that socket with pidfd_getfd() and sends DDM_ADOPT;
+ * the driver answers with a fresh DDM_HELLO and goes on serving.  An
+ * orphan nobody adopts in time exits.
+ *
  * Field use per op (unused fields are zero):
  *
  *   op             fh  arg0          arg1          arg2      payload
@@ -41,6 +52,7 @@
  *   DDM_FLUSH      fh  -             -             -         -
  *   DDM_INTERRUPT  -   -             -             -         (id: target)
  *   DDM_PING       -   -             -             -         -
+ *   DDM_ADOPT      -   version       -             -         -
  *   DDM_REPLY      -   -             -             -         read/ioctl out
  *   DDM_NOTIFY     fh  -             -             -         -
  *
@@ -62,6 +74,7 @@
 #define DDM_PROTO_VERSION 1
 #define DDM_MAGIC         0x444d3144u /* "D1MD" in memory order */
 #define DDM_PAYLOAD_MAX   (64 * 1024)
+#define DDM_ORPHAN_WAIT_MS 30000 /* an orphan waits this long for adoption */
 
 enum ddm_op {
 	DDM_HELLO = 1,
@@ -76,6 +89,7 @@ enum ddm_op {
 	DDM_REPLY,
 	DDM_NOTIFY,
 	DDM_PING,
+	DDM_ADOPT,
 	DDM_OP_MAX /* one past the last valid op */
 };
 
@@ -102,8 +116,20 @@ enum ddm_hello_transport {
 
 #define DDM_MSG_MAX (sizeof(struct ddm_msg) + DDM_PAYLOAD_MAX)
 
-/* Lowest valid -errno in a reply; anything below is a protocol error. */
-#define DDM_ERRNO_MIN (-4095)
+/*
+ * The options ddmfs gives every driver ("--io=sim" and so on); a conf's
+ * extra args may not set them, and libdriver takes each at most once.
+ */
+static const char *const ddm_reserved_options[] = {
+	"io",         "node",   "ports",    "ddm-fd", "cuse-fd", "cuse-dev",
+	"devport-fd", "sim-fd", "state-fd", "syslog", NULL
+};
+
+/*
+ * Lowest valid -errno in a reply; anything below is a protocol error.
+ * FUSE carries errors down to -999 (libfuse refuses -1000 and below).
+ */
+#define DDM_ERRNO_MIN (-999)
 
 static inline const char *
 ddm_op_name(unsigned int op)
@@ -115,6 +141,7 @@ ddm_op_name(unsigned int op)
 		[DDM_POLL] = "poll",           [DDM_FLUSH] = "flush",
 		[DDM_INTERRUPT] = "interrupt", [DDM_REPLY] = "reply",
 		[DDM_NOTIFY] = "notify",       [DDM_PING] = "ping",
+		[DDM_ADOPT] = "adopt",
 	};
 
 	if (op == 0 || op >= DDM_OP_MAX)

@@ -214,6 +214,11 @@ ddm_reply(struct ddm_req *r, long result, const void *data, size_t len)
 {
 	if (r == NULL)
 		return;
+	if (r->zombie) { /* answered -EINTR long ago: now it can go */
+		if (!r->in_hook)
+			req_free(r);
+		return;
+	}
 	if (r->done) {
 		ddm_log(r->dev, "%s request answered twice",
 		        ddm_op_name(r->op));
@@ -287,14 +292,31 @@ finish(struct ddm_req *r, long rc, const void *data, size_t len)
 	}
 }
 
-/* Lets the driver forget suspended r, then answers -EINTR. */
+/*
+ * Lets the driver forget suspended r, then answers -EINTR.  A driver
+ * without a cancel hook still holds r: it gets -EINTR all the same, but
+ * stays allocated, cut from its handle, until the driver answers it.
+ */
 static void
 cancel(struct ddm_req *r)
 {
 	struct ddm_dev *dev = r->dev;
 
+	if (r->zombie)
+		return;
+	if (dev->ops.cancel == NULL) {
+		r->in_hook = true; /* kept: the driver still holds r */
+		ddm_reply(r, -EINTR, NULL, 0);
+		r->in_hook = false;
+		if (r->op == DDM_OPEN && r->hnd != NULL &&
+		    r->hnd->open_req == r)
+			open_settle(r);
+		r->hnd = NULL;
+		r->zombie = true;
+		return;
+	}
 	r->in_hook = true;
-	if (dev->ops.cancel != NULL && r->hnd != NULL)
+	if (r->hnd != NULL)
 		dev->ops.cancel(&r->hnd->h, r);
 	finish(r, -EINTR, NULL, 0);
 }
@@ -367,7 +389,7 @@ do_interrupt(struct ddm_dev *dev, uint64_t id)
 	struct ddm_req *r;
 
 	for (r = dev->reqs; r != NULL; r = r->next) {
-		if (r->id == id && !r->in_hook) {
+		if (r->id == id && !r->in_hook && !r->zombie) {
 			cancel(r);
 			return;
 		}
@@ -483,6 +505,12 @@ dispatch(struct ddm_dev *dev, const struct ddm_rq *rq)
 		do_interrupt(dev, rq->id);
 		return;
 	}
+	if (rq->op == DDM_ADOPT) {
+		if (orphan_adopted(dev, rq) == 0 &&
+		    dev->tp->ops->send_hello(dev->tp) < 0)
+			loop_quit(dev, 1);
+		return;
+	}
 	if (rq->op == DDM_PING) {
 		/* the heartbeat: answering proves the loop is not stuck */
 		send_reply(dev, rq->id, rq->tctx, 0, NULL, 0);
@@ -536,7 +564,10 @@ dispatch_ready(struct ddm_dev *dev)
 		if (err == -EBADMSG)
 			continue;
 		if (err == -EPIPE) {
-			loop_quit(dev, 0);
+			/* ddmfs is gone: wait for the next one, or exit */
+			if (dev->tp->ops->orphan == NULL ||
+			    dev->tp->ops->orphan(dev->tp) < 0)
+				loop_quit(dev, 0);
 			return;
 		}
 		if (err < 0) {
@@ -560,15 +591,16 @@ dispatch_init(struct ddm_dev *dev)
 }
 
 void
-dispatch_fini(struct ddm_dev *dev)
+dispatch_drop_all(struct ddm_dev *dev)
 {
+	struct ddm_req *r, *next;
 	struct hnd *hp;
 	size_t i;
 
-	if (dev->htab == NULL)
-		return;
-	while (dev->reqs != NULL)
-		cancel(dev->reqs);
+	for (r = dev->reqs; r != NULL; r = next) {
+		next = r->next;
+		cancel(r); /* may free r, or keep it as a zombie */
+	}
 	for (i = 0; i < dev->hbuckets; i++) {
 		while ((hp = dev->htab[i]) != NULL) {
 			dev->htab[i] = hp->next;
@@ -577,7 +609,17 @@ dispatch_fini(struct ddm_dev *dev)
 			free(hp);
 		}
 	}
+	dev->nhandles = 0;
+}
+
+void
+dispatch_fini(struct ddm_dev *dev)
+{
+	if (dev->htab == NULL)
+		return;
+	dispatch_drop_all(dev);
+	while (dev->reqs != NULL) /* zombies: the driver is done with them */
+		req_free(dev->reqs);
 	free(dev->htab);
 	dev->htab = NULL;
-	dev->nhandles = 0;
 }

@@ -35,13 +35,12 @@
 #define CUSE_MISC_MINOR 203
 #define DEV_MAJOR_MAX   4095    /* Linux dev_t: 12-bit major */
 #define DEV_MINOR_MAX   1048575 /* and 20-bit minor */
-#define NKEYS           10
+#define NKEYS           9
 #define IDENT_MAX       128 /* syslog ident "ddm-rtc[isa0/rtc0]" */
 
 struct args {
 	const char *io;
 	const char *node;
-	const char *state_dir; /* transition: see sim_dir_fallback() */
 	const char *ports;
 	int fd;
 	int cuse_fd;               /* -1: the socket transport */
@@ -83,8 +82,6 @@ usage(const char *prog)
 	       "  --devport-fd=N  an open /dev/port, for --io=devport\n"
 	       "  --sim-fd=N      an open dir for the sim files, for --io=sim\n"
 	       "  --state-fd=N    an open dir, the driver's own state\n"
-	       "  --state-dir=DIR (transition) without --sim-fd, the sim\n"
-	       "                  files go to DIR/sim\n"
 	       "  --syslog        log to syslog, not stderr\n",
 	       prog);
 	fflush(stdout);
@@ -135,8 +132,8 @@ static int
 parse_args(const char *prog, int argc, char **argv, struct args *ret)
 {
 	static const char *const keys[NKEYS] = {
-		"io",      "node",     "state-dir",  "ports",  "ddm-fd",
-		"cuse-fd", "cuse-dev", "devport-fd", "sim-fd", "state-fd"
+		"io",       "node",       "ports",  "ddm-fd",  "cuse-fd",
+		"cuse-dev", "devport-fd", "sim-fd", "state-fd"
 	};
 	struct args a = { .io = "sim",
 		          .fd = -1,
@@ -186,53 +183,52 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 	if (vals[0] != NULL)
 		a.io = vals[0];
 	a.node = vals[1];
-	a.state_dir = vals[2];
-	a.ports = vals[3];
-	if (vals[4] != NULL) {
-		a.fd = parse_fd(vals[4]);
+	a.ports = vals[2];
+	if (vals[3] != NULL) {
+		a.fd = parse_fd(vals[3]);
 		if (a.fd < 0) {
 			fprintf(stderr, "%s: bad --ddm-fd '%s'\n", prog,
+			        vals[3]);
+			return -1;
+		}
+	}
+	if (vals[4] != NULL) {
+		a.cuse_fd = parse_fd(vals[4]);
+		if (a.cuse_fd < 0) {
+			fprintf(stderr, "%s: bad --cuse-fd '%s'\n", prog,
 			        vals[4]);
 			return -1;
 		}
 	}
 	if (vals[5] != NULL) {
-		a.cuse_fd = parse_fd(vals[5]);
-		if (a.cuse_fd < 0) {
-			fprintf(stderr, "%s: bad --cuse-fd '%s'\n", prog,
-			        vals[5]);
-			return -1;
-		}
-	}
-	if (vals[6] != NULL) {
-		if (parse_devnum(vals[6], &a.major, &a.minor) < 0) {
+		if (parse_devnum(vals[5], &a.major, &a.minor) < 0) {
 			fprintf(stderr, "%s: bad --cuse-dev '%s' (MAJ:MIN)\n",
-			        prog, vals[6]);
+			        prog, vals[5]);
 			return -1;
 		}
 		a.cuse_dev = true;
 	}
-	if (vals[7] != NULL) {
-		a.devport_fd = parse_fd(vals[7]);
+	if (vals[6] != NULL) {
+		a.devport_fd = parse_fd(vals[6]);
 		if (a.devport_fd < 0) {
 			fprintf(stderr, "%s: bad --devport-fd '%s'\n", prog,
+			        vals[6]);
+			return -1;
+		}
+	}
+	if (vals[7] != NULL) {
+		a.sim_fd = parse_fd(vals[7]);
+		if (a.sim_fd < 0) {
+			fprintf(stderr, "%s: bad --sim-fd '%s'\n", prog,
 			        vals[7]);
 			return -1;
 		}
 	}
 	if (vals[8] != NULL) {
-		a.sim_fd = parse_fd(vals[8]);
-		if (a.sim_fd < 0) {
-			fprintf(stderr, "%s: bad --sim-fd '%s'\n", prog,
-			        vals[8]);
-			return -1;
-		}
-	}
-	if (vals[9] != NULL) {
-		a.state_fd = parse_fd(vals[9]);
+		a.state_fd = parse_fd(vals[8]);
 		if (a.state_fd < 0) {
 			fprintf(stderr, "%s: bad --state-fd '%s'\n", prog,
-			        vals[9]);
+			        vals[8]);
 			return -1;
 		}
 	}
@@ -361,39 +357,6 @@ check_args(const char *prog, const struct args *a)
 }
 
 /*
- * Transition: remove when ddmfs passes --sim-fd.  Until then ddmfs passes
- * --state-dir=DIR only, and for --io=sim without --sim-fd this opens DIR/sim
- * (made if missing) as the sim dir, through a path root chose: under a
- * state dir the driver's user cannot search (0700), it fails.  Sets *ret to
- * the fd, or to -1 when there is nothing to open; 0 or -errno.
- */
-static int
-sim_dir_fallback(const struct args *a, int *ret)
-{
-	char *path;
-	int fd;
-
-	*ret = -1;
-	if (a->state_dir == NULL || strcmp(a->io, "sim") != 0)
-		return 0;
-	if (asprintf(&path, "%s/sim", a->state_dir) < 0)
-		return -ENOMEM;
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		goto fail_errno;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		goto fail_errno;
-	free(path);
-	*ret = fd;
-	return 0;
-
-fail_errno:
-	fd = -errno;
-	free(path);
-	return fd;
-}
-
-/*
  * Opens the backend; the sim models keep their files in sim_fd.  libio
  * keeps its own copies of sim_fd and --devport-fd: both are closed here.
  */
@@ -425,7 +388,7 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	};
 	const char *why;
 	struct args a;
-	int err, sim_fd, status = 1;
+	int err, status = 1;
 
 	/* first of all: no ptrace or /proc access by other processes of
 	 * this user, which would inherit the granted ports */
@@ -457,16 +420,7 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 		use_syslog = true;
 	}
 
-	sim_fd = a.sim_fd;
-	if (sim_fd < 0) { /* transition: goes with sim_dir_fallback() */
-		err = sim_dir_fallback(&a, &sim_fd);
-		if (err < 0) {
-			ddm_log(&dev, "cannot open the sim dir %s/sim: %s",
-			        a.state_dir, strerror(-err));
-			goto close_state;
-		}
-	}
-	err = open_io(&dev, &a, sim_fd);
+	err = open_io(&dev, &a, a.sim_fd);
 	if (err < 0) {
 		ddm_log(&dev, "cannot open the %s I/O backend: %s", a.io,
 		        strerror(-err));
@@ -529,6 +483,10 @@ close_io:
 close_state:
 	if (dev.state_fd >= 0)
 		close(dev.state_fd);
+#ifdef DDM_SANITIZERS
+	/* LeakSanitizer's check at exit ptraces this process: let it */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 	return status;
 }
 

@@ -58,6 +58,9 @@ struct ddm_transport_ops {
 	 * readable; NULL means never.
 	 */
 	bool (*pending)(struct ddm_transport *t);
+	/* ddmfs hung up (next() gave -EPIPE): become an orphan (orphan.c).
+	 * 0, or -errno to exit.  NULL: exit. */
+	int (*orphan)(struct ddm_transport *t);
 };
 
 struct ddm_transport {
@@ -109,6 +112,9 @@ struct ddm_req {
 	size_t size;  /* read: bytes asked; write: bytes given; ioctl: out */
 	bool in_hook; /* a hook runs with r: replies must not free it */
 	bool done;    /* answered */
+	bool zombie;  /* interrupted in a driver without a cancel hook: it
+	               * was answered -EINTR, and stays allocated (handle
+	               * gone) until the driver answers it (ignored) */
 	long result;  /* the answer sent, once done */
 	struct ddm_req *prev, *next; /* dev->reqs */
 };
@@ -139,10 +145,16 @@ struct ddm_dev {
 	uint64_t timer_seq;
 	bool quit;
 	int status; /* exit status once quit */
+
+	int ddm_fd_num;   /* the number ddmfs gave the socket (--ddm-fd) */
+	bool orphan;      /* ddmfs is gone; waiting for DDM_ADOPT */
+	int orphan_timer; /* the timer that gives up waiting; 0: none */
 };
 
 /* dispatch.c */
 int dispatch_init(struct ddm_dev *dev);
+/* Cancels every request and releases every handle: their ddmfs is gone. */
+void dispatch_drop_all(struct ddm_dev *dev);
 /* Serves every request the transport has ready. */
 void dispatch_ready(struct ddm_dev *dev);
 /* Answers -EINTR to suspended requests and releases every handle. */
@@ -156,6 +168,20 @@ int loop_init(struct ddm_dev *dev);
 /* Runs until loop_quit(); returns the exit status. */
 int loop_run(struct ddm_dev *dev);
 void loop_quit(struct ddm_dev *dev, int status);
+/* Starts (or stops) watching the transport's fd. */
+int loop_watch_transport(struct ddm_dev *dev);
+void loop_unwatch_transport(struct ddm_dev *dev);
+
+/* orphan.c */
+/*
+ * ddmfs hung up *sock: makes a fresh socketpair, puts one end at
+ * ddm_fd_num and the other in *sock (the old one is gone), and starts
+ * the wait for adoption.  0, -ECANCELED if a stop signal is pending (a
+ * stop, not a death: exit), or -errno.
+ */
+int orphan_begin(struct ddm_dev *dev, int *sock);
+/* DDM_ADOPT arrived: 0 if it is taken (then say HELLO), else -EPROTO. */
+int orphan_adopted(struct ddm_dev *dev, const struct ddm_rq *rq);
 void loop_fini(struct ddm_dev *dev);
 
 #endif /* DRIVER_IMPL_H */

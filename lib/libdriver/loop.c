@@ -226,6 +226,18 @@ on_transport(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 	dispatch_ready(dev);
 }
 
+int
+loop_watch_transport(struct ddm_dev *dev)
+{
+	return ddm_fd_watch(dev, dev->tp->fd, EPOLLIN, on_transport, NULL);
+}
+
+void
+loop_unwatch_transport(struct ddm_dev *dev)
+{
+	ddm_fd_unwatch(dev, dev->tp->fd);
+}
+
 /* Blocks SIGTERM/SIGINT into a signalfd and ignores SIGPIPE. */
 int
 loop_init(struct ddm_dev *dev)
@@ -272,7 +284,7 @@ loop_run(struct ddm_dev *dev)
 	struct epoll_event evs[LOOP_EVENTS_MAX];
 	int err, i, n;
 
-	err = ddm_fd_watch(dev, dev->tp->fd, EPOLLIN, on_transport, NULL);
+	err = loop_watch_transport(dev);
 	if (err < 0) {
 		ddm_log(dev, "cannot watch the %s transport: %s",
 		        dev->tp->ops->name, strerror(-err));

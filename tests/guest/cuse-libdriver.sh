@@ -46,8 +46,8 @@ start() {
 	local name=$1 bin=$2 node=$3 dev=$4 ready=$work/$1.ready i
 	rm -f "$ready"
 	python3 "$spawn" --node="$node" --ready="$ready" --dev="$dev" \
-		--user=$DRIVER_UID --hello-timeout=$HELLO_TIMEOUT_SECS -- \
-		"$bin" --io=sim --state-dir="$state" 2>>"$work/$name.log" &
+		--user=$DRIVER_UID --hello-timeout=$HELLO_TIMEOUT_SECS \
+		--sim-dir="$state/sim" -- "$bin" --io=sim 2>>"$work/$name.log" &
 	printf -v "${name}_pid" %s $!
 	for ((i = 0; i < HELLO_TIMEOUT_SECS * 10; i++)); do
 		if [ -s "$ready" ]; then
@@ -70,10 +70,51 @@ start_fails() {
 	grep -q "before HELLO (status 1)" "$work/$1.log"
 }
 
-# stop PID: the helper hangs up (ddmfs gone); true if the driver exited 0.
+# stop PID: the helper stops the driver as ddmfs does (SIGTERM, then the
+# hangup); true if the driver exited 0.
 stop() {
 	kill -TERM "$1" 2>/dev/null
 	wait "$1"
+}
+
+# crash NAME: the helper dies as a crashed ddmfs would (hangup only); true
+# once it says so and the driver is still alive.
+crash() {
+	local helper drv ready=$work/$1.ready i
+	helper=$(eval echo "\${$1_pid}")
+	drv=$(eval echo "\${$1_drv}")
+	kill -USR1 "$helper" || return 1
+	for ((i = 0; i < CMD_TIMEOUT_SECS * 10; i++)); do
+		[ -e "$ready.orphan" ] && break
+		sleep 0.1
+	done
+	[ -e "$ready.orphan" ] && sleep 0.3 && kill -0 "$drv"
+}
+
+# adopt NAME: the helper adopts the orphan as a new ddmfs would; true if
+# the driver answered DDM_ADOPT with a HELLO for CUSE (arg1 1).
+adopt() {
+	local helper ready=$work/$1.ready i
+	helper=$(eval echo "\${$1_pid}")
+	kill -USR2 "$helper" || return 1
+	for ((i = 0; i < CMD_TIMEOUT_SECS * 10; i++)); do
+		[ -s "$ready.adopted" ] && break
+		sleep 0.1
+	done
+	echo "HELLO arg1: $(cat "$ready.adopted" 2>/dev/null)"
+	[ "$(cat "$ready.adopted" 2>/dev/null)" = 1 ]
+}
+
+# read_held FD_FILE: reads from the rtc fd a background holder opened
+# before the crash; true for one rtc line.
+exec_hold_rtc() {
+	exec 7<"$1"
+}
+read_held() {
+	local line
+	line=$(timeout $CMD_TIMEOUT_SECS head -n 1 <&7) || return 1
+	echo "got: $line"
+	[[ $line =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}:[0-9]{2}$ ]]
 }
 
 # is_chr_with PATH MAJ:MIN: PATH is a char device with those numbers.
@@ -172,11 +213,11 @@ term_driver() {
 }
 
 rm -rf "$work"
-mkdir -p "$state" && chmod 0777 "$work" "$state"
+mkdir -p "$state/sim" && chmod 0777 "$work" "$state" "$state/sim"
 rtc=/dev/ddm/test0/rtc0
 kbd=/dev/ddm/test0/kbd0
 
-echo "1..25"
+echo "1..30"
 ok "ddm-rtc says HELLO (arg1=1) over CUSE as uid $DRIVER_UID" \
 	start r1 "$rtc_bin" test0/rtc0 0:0
 ok "$rtc is a char device with the numbers in sysfs" \
@@ -202,7 +243,15 @@ ok "... and gets the same numbers" same "${r2_dev:-}" "${r1_dev:-}"
 ok "... and the same device node" is_chr_with $rtc "${r1_dev:-none}"
 ok "a second driver asking for those numbers fails without HELLO" \
 	start_fails r3 "$rtc_bin" test0/rtc1 "${r1_dev:-0:0}"
-ok "hangup of the ddm socket ends the driver with 0" stop "${r2_pid:-0}"
+exec_hold_rtc $rtc
+ok "hangup of the ddm socket (ddmfs died) leaves the driver waiting" \
+	crash r2
+ok "... its device serves a new open" cat_one_line $rtc
+ok "... and a file opened before the hangup" read_held
+ok "DDM_ADOPT through pidfd_getfd gets a HELLO for CUSE" adopt r2
+ok "... and the device still serves" cat_one_line $rtc
+exec 7<&-
+ok "stopping it as ddmfs does exits it with 0" stop "${r2_pid:-0}"
 ok "... and removes the device" gone $rtc
 
 kbd_ask=${r1_dev%%:*}:$((${r1_dev#*:} + 5))
@@ -217,7 +266,7 @@ ok "a blocked read interrupted by a signal gives EINTR at once" \
 	intr_read $kbd
 ok "after the interrupt the driver still serves keys" \
 	client_says '^a 1e9e$' kbd-key $kbd "$state/sim/kbd0.in"
-ok "hangup ends ddm-kbd with 0" stop "${k1_pid:-0}"
+ok "stopping ddm-kbd as ddmfs does exits it with 0" stop "${k1_pid:-0}"
 
 for f in "$work"/*.log; do
 	[ -s "$f" ] && sed "s|^|# $(basename "$f"): |" "$f"

@@ -3,19 +3,28 @@
 does, for the guest tests.
 
 Usage: cuse_spawn.py --node=BUS/NAME --ready=FILE [--dev=MAJ:MIN]
-                     [--user=UID] [--hello-timeout=SECS] -- DRIVER [ARGS...]
+                     [--user=UID] [--hello-timeout=SECS] [--sim-dir=DIR]
+                     -- DRIVER [ARGS...]
 
-Makes a SOCK_SEQPACKET socketpair, opens /dev/cuse (as root), and runs
-DRIVER ARGS --node=... --ddm-fd=N --cuse-fd=M --cuse-dev=MAJ:MIN with both
-fds passed, optionally as UID (after the opens, as ddmfs drops privilege).
-It waits for the driver's DDM_HELLO, checks it (version 1, arg1 = 1: serving
-over CUSE), reads the allocated numbers from /sys/class/cuse/<name>/dev and
+Makes a SOCK_SEQPACKET socketpair, opens /dev/cuse (and DIR, the sim
+directory, if given) as root, and runs DRIVER ARGS --node=... --ddm-fd=N
+--cuse-fd=M --cuse-dev=MAJ:MIN [--sim-fd=S] with those fds passed,
+optionally as UID (after the opens, as ddmfs drops privilege).  It waits
+for the driver's DDM_HELLO, checks it (version 1, arg1 = 1: serving over
+CUSE), reads the allocated numbers from /sys/class/cuse/<name>/dev and
 writes "MAJ:MIN PID" (PID: the driver's) as one line to FILE.  It then
-waits: on SIGTERM or SIGINT it closes its end of the socket (ddmfs is
-gone) and exits with the driver's status, as soon as the driver exits too.
+plays ddmfs:
+  SIGTERM, SIGINT  stop the driver as ddmfs does (SIGTERM to it, then
+                   close the socket) and exit with its status
+  SIGUSR1          die as a crashed ddmfs does: close the socket only (the
+                   driver becomes an orphan); writes FILE.orphan
+  SIGUSR2          adopt the orphan as a new ddmfs does: take its socket
+                   with pidfd_getfd(), send DDM_ADOPT, wait for its HELLO;
+                   writes FILE.adopted holding the HELLO's arg1
 Errors before HELLO print one line and exit 3.
 """
 import argparse
+import ctypes
 import os
 import select
 import signal
@@ -29,7 +38,9 @@ import time
 DDM_MSG = struct.Struct("<IHHQQiIQQIIII")
 DDM_MAGIC = 0x444D3144
 DDM_HELLO = 1
+DDM_ADOPT = 13
 DDM_PROTO_VERSION = 1
+SYS_PIDFD_GETFD = 438
 HELLO_VIA_CUSE = 1
 # How long the driver may take to exit after the hangup, in seconds.
 EXIT_TIMEOUT_SECS = 5
@@ -61,6 +72,38 @@ def wait_hello(sock, proc, timeout):
             fail(f"driver exited before HELLO (status {proc.returncode})")
 
 
+def pidfd_getfd(pid, fd):
+    """The driver's fd number fd, duplicated into this process."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        got = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if got < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return got
+    finally:
+        os.close(pidfd)
+
+
+def adopt(proc, fd_num, timeout):
+    """Takes the orphan's socket and adopts it: the new socket and the
+    HELLO's arg1, or fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(fileno=pidfd_getfd(proc.pid, fd_num))
+        try:
+            sock.send(DDM_MSG.pack(DDM_MAGIC, DDM_ADOPT, 0, 0, 0, 0,
+                                   DDM_PROTO_VERSION, 0, 0, 0, 0, 0, 0))
+            break
+        except (BrokenPipeError, ConnectionResetError):
+            sock.close()  # not swapped yet: the old, dead socket
+            if time.monotonic() > deadline:
+                fail("the orphan never put a fresh socket in place")
+            time.sleep(0.05)
+    f = wait_hello(sock, proc, timeout)
+    return sock, f[7]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--node", required=True)
@@ -68,20 +111,28 @@ def main():
     ap.add_argument("--dev", default="0:0")
     ap.add_argument("--user", type=int)
     ap.add_argument("--hello-timeout", type=float, default=10.0)
+    ap.add_argument("--sim-dir")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
     if not cmd:
         fail("no driver command")
 
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    events = []
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1,
+                signal.SIGUSR2):
+        signal.signal(sig, lambda s, _: events.append(s))
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     cuse = os.open("/dev/cuse", os.O_RDWR)
+    fds = [theirs.fileno(), cuse]
     argv = cmd + [f"--node={a.node}", f"--ddm-fd={theirs.fileno()}",
                   f"--cuse-fd={cuse}", f"--cuse-dev={a.dev}"]
+    if a.sim_dir:
+        sim = os.open(a.sim_dir, os.O_RDONLY | os.O_DIRECTORY)
+        fds.append(sim)
+        argv.append(f"--sim-fd={sim}")
+    fd_num = theirs.fileno()
 
     def drop():
         if a.user is not None:
@@ -89,10 +140,10 @@ def main():
             os.setgid(a.user)
             os.setuid(a.user)
 
-    proc = subprocess.Popen(argv, pass_fds=(theirs.fileno(), cuse),
-                            preexec_fn=drop)
+    proc = subprocess.Popen(argv, pass_fds=fds, preexec_fn=drop)
     theirs.close()
-    os.close(cuse)
+    for fd in fds[1:]:
+        os.close(fd)
 
     f = wait_hello(ours, proc, a.hello_timeout)
     magic, op, flags, _id, _fh, _res, arg0, arg1 = f[:8]
@@ -107,17 +158,33 @@ def main():
         r.write(f"{devnum} {proc.pid}\n")
     os.rename(a.ready + ".tmp", a.ready)
 
-    while not stop and proc.poll() is None:
+    stopping = False
+    while not stopping and proc.poll() is None:
         try:
-            select.select([ours], [], [], 0.2)
+            select.select([ours] if ours else [], [], [], 0.2)
         except InterruptedError:
             pass
         # Drain anything the driver sends; nothing is expected.
         try:
-            ours.recv(65536 + DDM_MSG.size, socket.MSG_DONTWAIT)
+            if ours:
+                ours.recv(65536 + DDM_MSG.size, socket.MSG_DONTWAIT)
         except BlockingIOError:
             pass
-    ours.close()
+        while events:
+            sig = events.pop(0)
+            if sig == signal.SIGUSR1 and ours:
+                ours.close()
+                ours = None
+                open(a.ready + ".orphan", "w").close()
+            elif sig == signal.SIGUSR2 and not ours:
+                ours, arg1 = adopt(proc, fd_num, a.hello_timeout)
+                with open(a.ready + ".adopted", "w") as r:
+                    r.write(f"{arg1}\n")
+            elif sig in (signal.SIGTERM, signal.SIGINT):
+                proc.send_signal(signal.SIGTERM)
+                stopping = True
+    if ours:
+        ours.close()
     try:
         status = proc.wait(timeout=EXIT_TIMEOUT_SECS)
     except subprocess.TimeoutExpired:

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -298,6 +299,20 @@ static const struct ddm_driver_ops t_ops = {
 	.ioctls = t_ioctls,
 };
 
+/* The same driver without a cancel hook: it still holds what it
+ * suspended when an interrupt comes. */
+static const struct ddm_driver_ops nocancel_ops = {
+	.init = t_init,
+	.fini = t_fini,
+	.open = t_open,
+	.release = t_release,
+	.read = t_read,
+	.write = t_write,
+	.ioctl = t_ioctl,
+	.poll = t_poll,
+	.ioctls = t_ioctls,
+};
+
 static const struct ddm_driver_ops null_ops = { 0 };
 
 static const struct ddm_driver_ops fail_ops = { .init = t_init_fails };
@@ -308,6 +323,7 @@ static const struct ddm_driver_ops lpt_ops = { .init = t_init_lpt };
 struct peer {
 	pid_t pid;
 	int fd;
+	char fdarg[32]; /* the --ddm-fd= it got */
 	char dir[64];
 	char err[4096]; /* the child's stderr, after peer_wait() */
 };
@@ -324,14 +340,14 @@ static uid_t spawn_uid;
 /*
  * Forks a driver child running ops with argv; its stderr goes to
  * dir/stderr (stdout too).  With want_sock, --ddm-fd names a fresh socketpair
- * end.  In args, "FD" stands for that --ddm-fd, "DIR" for --state-dir=dir
+ * end.  In args, "FD" stands for that --ddm-fd
  * and "STATE" for --state-fd naming an open fd of dir.
  */
 static void
 peer_spawn(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size,
            const char *const *args, bool want_sock)
 {
-	char fdarg[32], dirarg[96], statearg[32], errpath[96];
+	char statearg[32], errpath[96];
 	char *argv[16];
 	int sv[2] = { -1, -1 }, argc = 0, i, state_fd;
 
@@ -341,16 +357,13 @@ peer_spawn(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size,
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	state_fd = open(p->dir, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(state_fd, 0);
-	snprintf(fdarg, sizeof(fdarg), "--ddm-fd=%d", sv[1]);
-	snprintf(dirarg, sizeof(dirarg), "--state-dir=%s", p->dir);
+	snprintf(p->fdarg, sizeof(p->fdarg), "--ddm-fd=%d", sv[1]);
 	snprintf(statearg, sizeof(statearg), "--state-fd=%d", state_fd);
 	snprintf(errpath, sizeof(errpath), "%s/stderr", p->dir);
 	argv[argc++] = "ddm-test";
 	for (i = 0; args[i] != NULL; i++) {
 		if (strcmp(args[i], "FD") == 0)
-			argv[argc++] = fdarg;
-		else if (strcmp(args[i], "DIR") == 0)
-			argv[argc++] = dirarg;
+			argv[argc++] = p->fdarg;
 		else if (strcmp(args[i], "STATE") == 0)
 			argv[argc++] = statearg;
 		else
@@ -512,9 +525,11 @@ peer_start(struct peer *p, const struct ddm_driver_ops *ops, size_t ops_size)
 }
 
 /* Hangs up on the driver; it must exit 0. */
+/* Stops the driver as ddmfs does: SIGTERM, then the hangup. */
 static void
 peer_stop(struct peer *p)
 {
+	kill(p->pid, SIGTERM);
 	close(p->fd);
 	ck_assert_int_eq(peer_wait(p), 0);
 	peer_cleanup(p);
@@ -930,7 +945,7 @@ START_TEST(test_poll_notify_is_sent_once_when_asked)
 }
 END_TEST
 
-START_TEST(test_hangup_exits_zero_after_fini)
+START_TEST(test_a_stop_exits_zero_after_fini)
 {
 	struct peer p;
 	char path[96];
@@ -938,11 +953,112 @@ START_TEST(test_hangup_exits_zero_after_fini)
 	peer_start(&p, &t_ops, sizeof(t_ops));
 	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
 	send_req(p.fd, DDM_READ, 2, 1, 0, SZ_FOREVER, 0, NULL, 0);
+	kill(p.pid, SIGTERM); /* as ddmfs stops a driver: then the hangup */
 	close(p.fd);
 	ck_assert_int_eq(peer_wait(&p), 0);
 	snprintf(path, sizeof(path), "%s/fini-ran", p.dir);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	peer_cleanup(&p);
+}
+END_TEST
+
+/*
+ * ddmfs died: the driver drops what came over the dead socket (cancel,
+ * release), puts a fresh socket at its --ddm-fd number, and a new peer
+ * that takes that one (pidfd_getfd, as the next ddmfs does) and sends
+ * DDM_ADOPT gets a HELLO and a driver that serves again.
+ */
+static void read_fini_counts(struct peer *p, unsigned int *ret_opens,
+                             unsigned int *ret_releases,
+                             unsigned int *ret_cancels);
+
+START_TEST(test_a_hangup_leaves_an_orphan_that_a_new_peer_adopts)
+{
+	struct peer p;
+	struct ddm_msg m;
+	unsigned int opens, releases, cancels;
+	int pidfd, fd = -1, ddm_fd = -1, tries;
+	char buf[16];
+
+	peer_start(&p, &t_ops, sizeof(t_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	send_req(p.fd, DDM_READ, 2, 1, 0, SZ_FOREVER, 0, NULL, 0);
+	expect_silence(p.fd);
+	ck_assert_int_eq(sscanf(p.fdarg, "--ddm-fd=%d", &ddm_fd), 1);
+	close(p.fd);
+	pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
+	ck_assert_int_ge(pidfd, 0);
+	for (tries = 0; tries < RECV_TIMEOUT_MS / 10; tries++) {
+		struct ddm_msg a;
+		char pkt[sizeof(a)];
+
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, ddm_fd, 0);
+		ck_assert_int_ge(fd, 0);
+		ddm_msg_init(&a, DDM_ADOPT, 0, 0);
+		a.arg0 = DDM_PROTO_VERSION;
+		ck_assert_int_gt(ddm_msg_pack(pkt, sizeof(pkt), &a, NULL, 0),
+		                 0);
+		if (send(fd, pkt, sizeof(pkt), MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(pkt))
+			break;
+		close(fd); /* the dead socket: not replaced yet */
+		fd = -1;
+		usleep(10000);
+	}
+	close(pidfd);
+	ck_assert_int_ge(fd, 0);
+	xrecv(fd, &m, NULL);
+	ck_assert_uint_eq(m.op, DDM_HELLO);
+	ck_assert_uint_eq(m.arg0, DDM_PROTO_VERSION);
+	ck_assert_uint_eq(m.arg1, DDM_HELLO_SOCKET);
+	/* the old handle is gone; new ones work */
+	ck_assert_int_eq(rpc(fd, DDM_READ, 3, 1, 0, 5), -EBADF);
+	ck_assert_int_eq(rpc(fd, DDM_OPEN, 4, 7, 0, 0), 0);
+	ck_assert_int_eq(call(fd, DDM_READ, 5, 7, 0, 5, 0, NULL, 0, buf, NULL),
+	                 5);
+	p.fd = fd;
+	kill(p.pid, SIGTERM);
+	close(p.fd);
+	ck_assert_int_eq(peer_wait(&p), 0);
+	ck_assert_ptr_nonnull(strstr(p.err, "ddmfs is gone; waiting up to 30 s"
+	                                    " to be adopted\n"));
+	ck_assert_ptr_nonnull(strstr(p.err, "adopted by a new ddmfs\n"));
+	read_fini_counts(&p, &opens, &releases, &cancels);
+	ck_assert_uint_eq(opens, 2);
+	ck_assert_uint_eq(releases, 2); /* fh 1 at the hangup, fh 7 at fini */
+	ck_assert_uint_eq(cancels, 1);  /* the read held across the hangup */
+	peer_cleanup(&p);
+}
+END_TEST
+
+/*
+ * A driver without a cancel hook keeps the request it suspended: an
+ * interrupt answers -EINTR at once, and the driver's own late answer then
+ * frees it without a second reply (no use after free).
+ */
+START_TEST(test_interrupt_without_a_cancel_hook_keeps_the_request_valid)
+{
+	struct ddm_msg m;
+	struct peer p;
+	char buf[16];
+
+	peer_start(&p, &nocancel_ops, sizeof(nocancel_ops));
+	rpc(p.fd, DDM_OPEN, 1, 1, 0, 0);
+	send_req(p.fd, DDM_READ, 2, 1, 0, SZ_TIMER, 0, NULL, 0);
+	ddm_msg_init(&m, DDM_INTERRUPT, 2, 0);
+	xsend(p.fd, &m, NULL, 0);
+	ck_assert_int_eq(expect_reply(p.fd, 2, NULL, NULL), -EINTR);
+	usleep(60000); /* the driver's timer answers the zombie now */
+	expect_silence(p.fd);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 3, 1, 0, 5, 0, NULL, 0, buf, NULL), 5);
+	/* a release drops a suspended request the same way */
+	send_req(p.fd, DDM_READ, 4, 1, 0, SZ_TIMER, 0, NULL, 0);
+	send_req(p.fd, DDM_RELEASE, 5, 1, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(expect_reply(p.fd, 4, NULL, NULL), -EINTR);
+	usleep(60000);
+	expect_silence(p.fd);
+	peer_stop(&p);
 }
 END_TEST
 
@@ -983,6 +1099,7 @@ START_TEST(test_garbage_packets_are_dropped_and_next_request_served)
 	ck_assert_int_eq(send(p.fd, &m, sizeof(m), 0), (ssize_t)sizeof(m));
 	ck_assert_int_eq(
 	        call(p.fd, DDM_READ, 5, 1, 0, 5, 0, NULL, 0, out, NULL), 5);
+	kill(p.pid, SIGTERM);
 	close(p.fd);
 	ck_assert_int_eq(peer_wait(&p), 0);
 	ck_assert_ptr_nonnull(strstr(p.err, "ddm-test[test0/dev0]: dropped"));
@@ -1414,46 +1531,6 @@ START_TEST(test_failing_init_names_the_sim_file_at_fault)
 }
 END_TEST
 
-/* Transition: goes when ddmfs passes --sim-fd. */
-START_TEST(test_state_dir_alone_puts_the_sim_files_in_its_sim_dir)
-{
-	static const char *const args[] = { "--io=sim", "--node=test0/dev0",
-		                            "DIR", "FD", NULL };
-	char path[128];
-	struct ddm_msg m;
-	struct stat st;
-	struct peer p;
-
-	peer_spawn(&p, &lpt_ops, sizeof(lpt_ops), args, true);
-	xrecv(p.fd, &m, NULL);
-	ck_assert_uint_eq(m.op, DDM_HELLO);
-	close(p.fd);
-	ck_assert_int_eq(peer_wait(&p), 0);
-	snprintf(path, sizeof(path), "%s/sim/dev0.out", p.dir);
-	ck_assert_int_eq(stat(path, &st), 0);
-	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	peer_cleanup(&p);
-}
-END_TEST
-
-/* Transition: goes when ddmfs passes --sim-fd. */
-START_TEST(test_state_dir_alone_out_of_the_drivers_reach_fails_saying_so)
-{
-	static const char *const args[] = { "--io=sim", "--node=test0/dev0",
-		                            "DIR", "FD", NULL };
-	struct peer p;
-
-	if (geteuid() != 0)
-		return; /* running the driver as another user needs root */
-	/* The driver runs as nobody, and DIR is root's, 0700. */
-	spawn_uid = NOBODY;
-	ck_assert_int_eq(run_args(&p, &lpt_ops, args, true), 1);
-	ck_assert_ptr_nonnull(
-	        strstr(p.err, "]: cannot open the sim dir /tmp/"));
-	ck_assert_ptr_nonnull(strstr(p.err, "/sim: Permission denied\n"));
-}
-END_TEST
-
 START_TEST(test_sim_fd_and_state_fd_must_be_open_directories)
 {
 	char dir[64], path[128], file_sim[32], file_state[32], path_sim[32];
@@ -1570,7 +1647,12 @@ proto_suite(void)
 	tcase_add_test(core,
 	               test_release_cancels_suspended_reads_of_that_handle);
 	tcase_add_test(core, test_poll_notify_is_sent_once_when_asked);
-	tcase_add_test(core, test_hangup_exits_zero_after_fini);
+	tcase_add_test(core, test_a_stop_exits_zero_after_fini);
+	tcase_add_test(
+	        core,
+	        test_interrupt_without_a_cancel_hook_keeps_the_request_valid);
+	tcase_add_test(core,
+	               test_a_hangup_leaves_an_orphan_that_a_new_peer_adopts);
 	tcase_add_test(core,
 	               test_sigterm_interrupts_suspended_read_and_exits_zero);
 	tcase_add_test(core,
@@ -1612,11 +1694,6 @@ proto_suite(void)
 	tcase_add_test(limits,
 	               test_sim_fd_gets_the_sim_files_even_under_a_0700_dir);
 	tcase_add_test(limits, test_failing_init_names_the_sim_file_at_fault);
-	tcase_add_test(limits,
-	               test_state_dir_alone_puts_the_sim_files_in_its_sim_dir);
-	tcase_add_test(
-	        limits,
-	        test_state_dir_alone_out_of_the_drivers_reach_fails_saying_so);
 	tcase_add_test(limits,
 	               test_sim_fd_and_state_fd_must_be_open_directories);
 	tcase_add_test(limits,
