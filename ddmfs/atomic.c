@@ -15,7 +15,8 @@
 
 #include "atomic.h"
 
-#define TMP_SUFFIX ".tmp.XXXXXX"
+#define TMP_SUFFIX ".tmp."
+#define TMP_TRIES  16
 
 static int
 write_all(int fd, const char *buf, size_t len)
@@ -34,13 +35,62 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* fsyncs the directory holding file, so a rename in it is durable. */
+/* Creates a fresh FILE.tmp.N in dfd; its name goes to tmp. */
 static int
-sync_dir(const char *file)
+make_tmp(int dfd, const char *file, mode_t mode, char *tmp, size_t len)
+{
+	static unsigned int seq;
+
+	for (int i = 0; i < TMP_TRIES; i++) {
+		int fd;
+
+		snprintf(tmp, len, "%s" TMP_SUFFIX "%d.%u", file, (int)getpid(),
+		         __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+		fd = openat(dfd, tmp,
+		            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		                    O_NOFOLLOW,
+		            mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd < 0 ? -errno : fd;
+	}
+	return -EEXIST;
+}
+
+int
+atomic_write_at(int dfd, const char *file, const char *buf, size_t len,
+                mode_t mode, bool durable)
+{
+	char tmp[4096];
+	int fd, r;
+
+	fd = make_tmp(dfd, file, mode, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, buf, len);
+	if (r == 0 && durable && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dfd, tmp, dfd, file) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dfd, tmp, 0);
+		return r;
+	}
+	/* some filesystems cannot fsync a directory: nothing more to do */
+	if (durable && fsync(dfd) < 0 && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+int
+atomic_write(const char *file, const char *buf, size_t len, mode_t mode)
 {
 	const char *slash = strrchr(file, '/');
 	char *dir;
-	int fd, r = 0;
+	int dfd, r;
 
 	if (slash == NULL)
 		dir = strdup(".");
@@ -48,50 +98,12 @@ sync_dir(const char *file)
 		dir = strndup(file, slash == file ? 1 : (size_t)(slash - file));
 	if (dir == NULL)
 		return -ENOMEM;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto free_dir;
-	}
-	/* some filesystems cannot fsync a directory: nothing more to do */
-	if (fsync(fd) < 0 && errno != EINVAL)
-		r = -errno;
-	close(fd);
-free_dir:
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
-	return r;
-}
-
-int
-atomic_write(const char *file, const char *buf, size_t len, mode_t mode)
-{
-	char *tmp;
-	int fd, r;
-
-	if (asprintf(&tmp, "%s" TMP_SUFFIX, file) < 0)
-		return -ENOMEM;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto free_tmp;
-	}
-	r = fchmod(fd, mode) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, file) < 0)
-		r = -errno;
-	if (r < 0)
-		goto unlink_tmp;
-	r = sync_dir(file);
-	goto free_tmp;
-
-unlink_tmp:
-	unlink(tmp);
-free_tmp:
-	free(tmp);
+	if (dfd < 0)
+		return -errno;
+	r = atomic_write_at(dfd, slash != NULL ? slash + 1 : file, buf, len,
+	                    mode, true);
+	close(dfd);
 	return r;
 }

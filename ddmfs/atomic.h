@@ -5,6 +5,7 @@
 #ifndef DDMFS_ATOMIC_H
 #define DDMFS_ATOMIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,5 +16,12 @@
  * failure file is untouched and no temp file is left behind.
  */
 int atomic_write(const char *file, const char *buf, size_t len, mode_t mode);
+/*
+ * The same for file (a name) in directory dfd, without the fsyncs when
+ * durable is false: the file then survives a crash of ddmfs but not of
+ * the machine, as for records that a reboot makes void anyway.
+ */
+int atomic_write_at(int dfd, const char *file, const char *buf, size_t len,
+                    mode_t mode, bool durable);
 
 #endif /* DDMFS_ATOMIC_H */

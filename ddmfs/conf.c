@@ -23,7 +23,7 @@
 #include "conf_value.h"
 
 #define CONF_SIZE_MAX (1024 * 1024) /* largest conf file, bytes */
-#define DRIVER_USER   "nobody"
+#define DRIVER_USER   "ddmfs" /* a system user of its own (./run makes it) */
 #define DEF_MOUNT     "/ddm"
 #define DEF_STATE_DIR "/var/lib/ddmfs"
 

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "conf_value.h"
+#include "ddm_proto.h"
 
 #define PORT_MAX    0xffffu       /* highest I/O port */
 #define ID_RESERVED 0xffffffffULL /* (uid_t)-1: not a valid id */
@@ -120,6 +121,17 @@ conf_get_id(struct conf_ld *l, const config_setting_t *s, int group,
 		                       group, ret_id, ret_gid);
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
+		/* libconfig wraps a bare 3000000000 to a negative int */
+		if (config_setting_get_int64(s) < 0 ||
+		    config_setting_get_int64(s) >= 0xffffffffLL)
+			return conf_fail(
+			        l, s,
+			        "%s %lld is not a %s id (0 to "
+			        "4294967294; write ids above 2147483647 "
+			        "as strings, \"3000000000\")",
+			        config_setting_name(s),
+			        config_setting_get_int64(s),
+			        group ? "group" : "user");
 		snprintf(num, sizeof(num), "%lld", config_setting_get_int64(s));
 		return conf_resolve_id(l, s, num, group, ret_id, ret_gid);
 	default:
@@ -262,10 +274,7 @@ conf_get_ports(struct conf_ld *l, const config_setting_t *grp,
 int
 conf_check_arg(struct conf_ld *l, const config_setting_t *s, const char *arg)
 {
-	static const char *const reserved[] = {
-		"io",      "node",     "state-dir",  "ports",  "ddm-fd",
-		"cuse-fd", "cuse-dev", "devport-fd", "syslog", NULL
-	};
+	const char *const *reserved = ddm_reserved_options;
 	size_t n;
 
 	if (strncmp(arg, "--", 2) != 0)

@@ -1,37 +1,61 @@
 /*
- * ctl.c: the control socket <state_dir>/ctl.sock that ddmctl talks to.
- *
- * One request per connection: a text line "COMMAND [NODE]".  The answer is
- * "OK\n" followed by the output, or "ERR message\n".  Commands: list
- * (NODE STATE PID RESTARTS TRANSPORT per line), status NODE (with "rdev:
- * MAJ:MIN" for a CUSE node), and (uid 0 only, checked with SO_PEERCRED) start
- * NODE, stop NODE, restart NODE, reload.  The socket is 0666 so that any
- * user can list and ask for status.  reload takes only the permission
- * defaults (mode, owner, group); a driver keeps the settings ddmfs started
- * with.  Served on a thread of its own, which may wait for a driver to come
- * up or go down.
+ * ctl.c: the control socket (ctl.h).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "ddmfs.h"
+#include "drv.h"
+#include "fwd.h"
+#include "log.h"
+#include "proc.h"
+#include "sync.h"
+#include "tree.h"
 
-#define CTL_LINE_MAX 512
+#define CTL_LINE_MAX     512
+#define CTL_BACKLOG      64
+#define ACCEPT_PAUSE_MS  100 /* after an accept() error such as EMFILE */
+#define CTL_STOP_WAIT_MS 10000
+#define USERS_MAX        64 /* distinct non-root users tracked at once */
 
-static pthread_t ctl_thread;
-static int ctl_running;
-static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static int listen_fd = -1;
+static int stop_fd = -1; /* an eventfd: the acceptor's wake-up to stop */
+static pthread_t acceptor;
+static bool running;
+static atomic_bool stopping;
+static ctl_upgrade_fn *upgrade_hook;
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+/* Clients being served: in all, and per non-root user. */
+static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t clients_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int n_clients;
+static struct {
+	uid_t uid;
+	unsigned int n;
+} users[USERS_MAX];
+
+int
+ctl_fd(void)
+{
+	return listen_fd;
+}
 
 /* Appends printf output to a growing string; *s is NULL after ENOMEM. */
 static void __attribute__((format(printf, 2, 3)))
@@ -56,41 +80,39 @@ cat(char **s, const char *fmt, ...)
 static void
 pid_str(const struct drv *d, char *buf, size_t n)
 {
-	if (d->pid == 0)
+	if (d->proc.pid == 0)
 		snprintf(buf, n, "-");
 	else
-		snprintf(buf, n, "%d", (int)d->pid);
+		snprintf(buf, n, "%d", (int)d->proc.pid);
 }
 
 static void
-list(char **out)
+list_one(struct node *n, void *arg)
 {
+	struct drv *d = n->drv;
 	char pid[16];
 
-	for (size_t i = 0; i < dfs.n_nodes; i++) {
-		struct drv *d = dfs.nodes[i].drv;
-
-		if (d == NULL)
-			continue;
-		pid_str(d, pid, sizeof(pid));
-		cat(out, "%s\t%s\t%s\t%u\t%s\n", d->node->path,
-		    drv_state_name(d->state), pid, d->restarts,
-		    d->node->cuse ? "cuse" : "fuse");
-	}
+	if (n->is_dir || d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	pid_str(d, pid, sizeof(pid));
+	cat(arg, "%s\t%s\t%s\t%u\t%s\n", n->path, drv_state_name(d->state), pid,
+	    d->restarts, n->cuse ? "cuse" : "fuse");
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void
-status(char **out, const struct drv *d)
+status(char **out, const struct node *n)
 {
-	const struct node *n = d->node;
+	struct drv *d = n->drv;
 	struct passwd *pw = getpwuid(n->uid);
 	struct group *gr = getgrgid(n->gid);
 	char pid[16];
 
+	pthread_mutex_lock(&d->lock);
 	pid_str(d, pid, sizeof(pid));
 	cat(out, "node: %s\n", n->path);
-	cat(out, "driver: %s\n",
-	    dfs.conf->buses[n->bus].devices[n->dev].driver);
+	cat(out, "driver: %s\n", d->cf.driver);
 	cat(out, "state: %s\n", drv_state_name(d->state));
 	cat(out, "pid: %s\n", pid);
 	cat(out, "restarts: %u\n", d->restarts);
@@ -98,6 +120,7 @@ status(char **out, const struct drv *d)
 	if (n->cuse)
 		cat(out, "rdev: %u:%u\n", n->rdev_maj, n->rdev_min);
 	cat(out, "requests: %llu\n", (unsigned long long)d->requests);
+	pthread_mutex_unlock(&d->lock);
 	cat(out, "mode: %04o\n", (unsigned int)n->mode);
 	if (pw != NULL)
 		cat(out, "owner: %s\n", pw->pw_name);
@@ -109,68 +132,12 @@ status(char **out, const struct drv *d)
 		cat(out, "group: %u\n", (unsigned int)n->gid);
 }
 
+/* Re-reads the conf and makes the tree follow it (no lock held). */
 static int
-same_args(char *const *a, char *const *b)
-{
-	size_t i;
-
-	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return 0;
-	return a[i] == NULL && b[i] == NULL;
-}
-
-/* Whether devices a and b are started the same way. */
-static int
-same_driver(const struct conf_device *a, const struct conf_device *b)
-{
-	if (strcmp(a->driver, b->driver) != 0 || strcmp(a->io, b->io) != 0 ||
-	    a->run_uid != b->run_uid || a->run_gid != b->run_gid ||
-	    a->n_ports != b->n_ports || !same_args(a->args, b->args))
-		return 0;
-	for (unsigned int i = 0; i < a->n_ports; i++)
-		if (a->ports[i].base != b->ports[i].base ||
-		    a->ports[i].len != b->ports[i].len)
-			return 0;
-	return 1;
-}
-
-/*
- * Copies the permission defaults of c (same shape) into dfs.conf, and
- * notes each device whose driver settings differ: those wait for a ddmfs
- * restart.
- */
-static void
-take_perms(char **out, const struct conf *c)
-{
-	for (unsigned int b = 0; b < c->n_buses; b++) {
-		struct conf_bus *ob = &dfs.conf->buses[b];
-		const struct conf_bus *nb = &c->buses[b];
-
-		ob->mode = nb->mode;
-		ob->uid = nb->uid;
-		ob->gid = nb->gid;
-		for (unsigned int i = 0; i < nb->n_devices; i++) {
-			struct conf_device *od = &ob->devices[i];
-			const struct conf_device *nd = &nb->devices[i];
-
-			od->mode = nd->mode;
-			od->uid = nd->uid;
-			od->gid = nd->gid;
-			if (!same_driver(od, nd))
-				cat(out,
-				    "reload: %s/%s: driver settings changed; "
-				    "restart ddmfs to apply them\n",
-				    nb->name, nd->name);
-		}
-	}
-}
-
-/* Re-reads the conf; only attribute defaults take effect (lock held). */
-static int
-reload(char **out, fuse_ino_t *changed, size_t *n_changed)
+reload(char **out)
 {
 	char err[CONF_ERR_MAX];
+	struct sync_result res;
 	struct conf *c;
 	int r;
 
@@ -179,79 +146,78 @@ reload(char **out, fuse_ino_t *changed, size_t *n_changed)
 		cat(out, "reload: %s", err);
 		return r;
 	}
-	if (!tree_same_shape(dfs.conf, c)) {
-		conf_free(c);
-		cat(out,
-		    "reload: %s: buses or devices were added, removed or "
-		    "renamed; restart ddmfs to apply that",
-		    dfs.conf_file);
-		return -EINVAL;
-	}
-	if (c->transport != dfs.conf->transport)
-		cat(out,
-		    "reload: %s: the transport changes when ddmfs "
-		    "restarts\n",
-		    dfs.conf_file);
-	take_perms(out, c);
-	conf_free(c);
-	*n_changed = 0;
-	for (size_t i = 1; i < dfs.n_nodes; i++) {
-		struct node *n = &dfs.nodes[i];
-		mode_t m = n->mode;
-		uid_t u = n->uid;
-		gid_t g = n->gid;
-
-		tree_refresh(dfs.conf, dfs.perms, n);
-		if (m != n->mode || u != n->uid || g != n->gid) {
-			clock_gettime(CLOCK_REALTIME, &n->ctime);
-			changed[(*n_changed)++] = n->ino;
-		}
-	}
-	return 0;
-}
-
-/* Runs a start, stop or restart command on d and waits for it to settle
- * (lock held). */
-static int
-control(char **out, const char *cmd, struct drv *d)
-{
-	int r;
-
-	if (strcmp(cmd, "stop") == 0) {
-		drv_stop(d);
-		r = drv_wait_stopped(d, DRV_STOP_MS + 1000);
-	} else {
-		if (strcmp(cmd, "restart") == 0)
-			drv_restart(d);
-		else
-			drv_start(d);
-		r = drv_wait_running(d, DRV_OPEN_WAIT_MS);
-	}
+	r = sync_conf(c, true, &res);
+	if (res.text != NULL)
+		cat(out, "%s", res.text);
+	cat(out, "reload: %u added, %u removed, %u restarted\n", res.added,
+	    res.removed, res.restarted);
+	sync_result_free(&res);
 	if (r < 0)
-		cat(out, "%s: %s is %s", cmd, d->node->path,
-		    drv_state_name(d->state));
+		cat(out, "reload: %s\n", strerror(-r));
 	return r;
 }
 
 /*
- * Runs one control request from a peer with uid peer.  *ret_reply gets
- * the full answer ("OK\n..." or "ERR ...\n").  Returns 0, -ENOMEM, or the
- * command's error (also described in the reply).
+ * Runs start, stop or restart on the leaf at path and waits, a bounded
+ * time, for the driver to settle (no lock held).
  */
+static int
+control(char **out, const char *cmd, const char *path)
+{
+	struct drv_out o = { 0 };
+	struct node *n;
+	struct drv *d;
+	enum drv_state st;
+	int r = 0;
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	n = tree_find(path);
+	if (n == NULL || n->drv == NULL) {
+		pthread_rwlock_unlock(&dfs.tree_lock);
+		cat(out, "no node %s", path);
+		return -ENOENT;
+	}
+	d = n->drv;
+	pthread_mutex_lock(&d->lock);
+	if (strcmp(cmd, "stop") == 0)
+		drv_stop(d, &o);
+	else if (strcmp(cmd, "restart") == 0)
+		drv_restart(d, &o);
+	else
+		drv_start(d, &o);
+	d->pins++; /* d stays while the tree lock is dropped */
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	drv_wait_settled(d, strcmp(cmd, "stop") == 0 ? DRV_STOP_MS + 1000
+	                                             : DRV_OPEN_WAIT_MS);
+	st = d->state;
+	if (strcmp(cmd, "stop") == 0 ? st != DRV_STOPPED : st != DRV_RUNNING) {
+		cat(out, "%s: %s is %s", cmd, d->path, drv_state_name(st));
+		r = -EIO;
+	}
+	d->pins--;
+	if (d->pins == 0 && d->removed)
+		drv_sys->wake(d);
+	pthread_mutex_unlock(&d->lock);
+	fwd_finish(&o);
+	return r;
+}
+
 int
 ctl_handle(const char *line, uid_t peer, char **ret_reply)
 {
 	char cmd[32] = "", arg[CTL_LINE_MAX] = "", extra[2] = "";
 	char *out = strdup(""), *reply;
-	fuse_ino_t *changed = NULL;
-	size_t n_changed = 0;
-	struct node *n = NULL;
-	int mutating, nargs, r = 0, want;
+	bool mutating;
+	int nargs, r = 0, want;
+	struct node *n;
 
 	if (out == NULL)
 		return -ENOMEM;
 	nargs = sscanf(line, "%31s %511s %1s", cmd, arg, extra);
-	want = strcmp(cmd, "list") == 0 || strcmp(cmd, "reload") == 0 ? 1 : 2;
+	want = strcmp(cmd, "list") == 0 || strcmp(cmd, "reload") == 0 ||
+	                       strcmp(cmd, "upgrade") == 0
+	               ? 1
+	               : 2;
 	mutating = strcmp(cmd, "list") != 0 && strcmp(cmd, "status") != 0;
 	if (strcmp(cmd, "list") != 0 && strcmp(cmd, "status") != 0 &&
 	    strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 &&
@@ -264,34 +230,25 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 	} else if (mutating && peer != 0) {
 		cat(&out, "%s: permission denied (root only)", cmd);
 		r = -EPERM;
-	}
-	if (r < 0)
-		goto answer;
-	pthread_mutex_lock(&dfs.lock);
-	if (want == 2) {
+	} else if (strcmp(cmd, "list") == 0) {
+		pthread_rwlock_rdlock(&dfs.tree_lock);
+		tree_walk(list_one, &out);
+		pthread_rwlock_unlock(&dfs.tree_lock);
+	} else if (strcmp(cmd, "status") == 0) {
+		pthread_rwlock_rdlock(&dfs.tree_lock);
 		n = tree_find(arg);
 		if (n == NULL || n->drv == NULL) {
 			cat(&out, "no node %s", arg);
 			r = -ENOENT;
+		} else {
+			status(&out, n);
 		}
+		pthread_rwlock_unlock(&dfs.tree_lock);
+	} else if (strcmp(cmd, "reload") == 0) {
+		r = reload(&out);
+	} else {
+		r = control(&out, cmd, arg);
 	}
-	if (r < 0)
-		;
-	else if (strcmp(cmd, "list") == 0)
-		list(&out);
-	else if (strcmp(cmd, "status") == 0)
-		status(&out, n->drv);
-	else if (strcmp(cmd, "reload") == 0) {
-		changed = calloc(dfs.n_nodes, sizeof(*changed));
-		r = changed == NULL ? -ENOMEM
-		                    : reload(&out, changed, &n_changed);
-	} else
-		r = control(&out, cmd, n->drv);
-	pthread_mutex_unlock(&dfs.lock);
-	for (size_t i = 0; i < n_changed; i++)
-		fuse_lowlevel_notify_inval_inode(dfs.se, changed[i], 0, 0);
-	free(changed);
-answer:
 	if (out == NULL)
 		return -ENOMEM;
 	if (r < 0 && asprintf(&reply, "ERR %s\n", out) < 0)
@@ -305,108 +262,303 @@ answer:
 	return r;
 }
 
-/* Reads one request line and answers it. */
-static void
-serve(int fd)
+static int64_t
+mono_ms(void)
 {
-	struct timeval tv = { CTL_IO_TIMEOUT_MS / 1000,
-		              (CTL_IO_TIMEOUT_MS % 1000) * 1000 };
-	char line[CTL_LINE_MAX + 1], *reply = NULL;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	size_t got = 0, off = 0;
+	return proc_now();
+}
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (got < CTL_LINE_MAX && memchr(line, '\n', got) == NULL) {
-		ssize_t n = read(fd, line + got, CTL_LINE_MAX - got);
+void
+ctl_send_reply(int fd, const char *reply)
+{
+	int64_t end = mono_ms() + CTL_IO_TIMEOUT_MS;
+	size_t off = 0, len = strlen(reply);
 
+	while (off < len) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		int64_t left = end - mono_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return;
+		n = send(fd, reply + off, len - off,
+		         MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return;
+		if (n > 0)
+			off += (size_t)n;
+	}
+}
+
+/* Reads one request line within CTL_IO_TIMEOUT_MS in all: its length, or
+ * -ETIMEDOUT / -EIO. */
+static int
+read_line(int fd, char *line, size_t cap)
+{
+	int64_t end = mono_ms() + CTL_IO_TIMEOUT_MS;
+	size_t got = 0;
+
+	while (got < cap - 1 && memchr(line, '\n', got) == NULL) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int64_t left = end - mono_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+			return -ETIMEDOUT;
+		n = recv(fd, line + got, cap - 1 - got, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
 	line[got] = '\0';
 	line[strcspn(line, "\n")] = '\0';
-	if (ctl_handle(line, cred.uid, &reply) == -ENOMEM && reply == NULL)
-		return;
-	while (off < strlen(reply)) {
-		ssize_t n = send(fd, reply + off, strlen(reply) - off,
-		                 MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	free(reply);
+	return (int)got;
 }
 
-static void *
-ctl_loop(void *arg)
+/* Counts a client of uid in, unless over the limits: 0 or -EBUSY. */
+static int
+client_in(uid_t uid)
 {
-	for (;;) {
-		int fd = accept4(dfs.ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	int r = -EBUSY;
+	size_t i, slot = USERS_MAX;
 
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return NULL; /* shut down */
+	pthread_mutex_lock(&clients_lock);
+	if (n_clients >= CTL_MAX)
+		goto unlock;
+	if (uid != 0) {
+		for (i = 0; i < USERS_MAX; i++) {
+			if (users[i].n > 0 && users[i].uid == uid)
+				break;
+			if (users[i].n == 0 && slot == USERS_MAX)
+				slot = i;
 		}
-		serve(fd);
-		close(fd);
+		if (i == USERS_MAX) {
+			if (slot == USERS_MAX)
+				goto unlock;
+			i = slot;
+			users[i].uid = uid;
+		}
+		if (users[i].n >= CTL_PER_USER)
+			goto unlock;
+		users[i].n++;
 	}
-}
-
-/*
- * Listens on <state_dir>/ctl.sock and starts serving it.  Mode 0666: any
- * user may connect, SO_PEERCRED decides what each may do.
- */
-int
-ctl_start(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int r;
-
-	if (snprintf(ctl_path, sizeof(ctl_path), "%s/ctl.sock",
-	             dfs.state_dir) >= (int)sizeof(ctl_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, ctl_path, sizeof(ctl_path));
-	dfs.ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (dfs.ctl_fd < 0)
-		return -errno;
-	unlink(ctl_path);
-	old = umask(077);
-	r = bind(dfs.ctl_fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (r < 0 || chmod(ctl_path, 0666) < 0 || listen(dfs.ctl_fd, 16) < 0)
-		goto close_sock;
-	r = pthread_create(&ctl_thread, NULL, ctl_loop, NULL);
-	if (r != 0) {
-		r = -r;
-		goto unlink_sock;
-	}
-	ctl_running = 1;
-	return 0;
-
-close_sock:
-	r = -errno;
-unlink_sock:
-	unlink(ctl_path);
-	close(dfs.ctl_fd);
-	dfs.ctl_fd = -1;
+	n_clients++;
+	r = 0;
+unlock:
+	pthread_mutex_unlock(&clients_lock);
 	return r;
 }
 
-void
-ctl_stop(void)
+static void
+client_out(uid_t uid)
 {
-	if (!ctl_running)
+	pthread_mutex_lock(&clients_lock);
+	if (uid != 0)
+		for (size_t i = 0; i < USERS_MAX; i++)
+			if (users[i].n > 0 && users[i].uid == uid) {
+				users[i].n--;
+				break;
+			}
+	n_clients--;
+	pthread_cond_broadcast(&clients_cond);
+	pthread_mutex_unlock(&clients_lock);
+}
+
+struct client {
+	int fd;
+	uid_t uid;
+};
+
+static void *
+serve(void *arg)
+{
+	struct client c = *(struct client *)arg;
+	char line[CTL_LINE_MAX + 1], *reply = NULL;
+	int r;
+
+	free(arg);
+	r = read_line(c.fd, line, sizeof(line));
+	if (r == -ETIMEDOUT) {
+		ctl_send_reply(c.fd, "ERR request not complete within 2 s\n");
+	} else if (strcmp(line, "upgrade") == 0 && c.uid == 0 &&
+	           !atomic_load(&stopping)) {
+		/* the main thread answers, or the new ddmfs does */
+		r = upgrade_hook != NULL ? upgrade_hook(c.fd) : -ENOSYS;
+		if (r == 0)
+			c.fd = -1;
+		else {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "ERR upgrade: %s\n",
+			         strerror(-r));
+			ctl_send_reply(c.fd, msg);
+		}
+	} else if (strcmp(line, "upgrade") == 0 && c.uid != 0) {
+		ctl_send_reply(c.fd, "ERR upgrade: permission denied (root "
+		                     "only)\n");
+	} else if (atomic_load(&stopping)) {
+		ctl_send_reply(c.fd, "ERR ddmfs is stopping or upgrading\n");
+	} else if (ctl_handle(line, c.uid, &reply) != -ENOMEM ||
+	           reply != NULL) {
+		ctl_send_reply(c.fd, reply);
+		free(reply);
+	}
+	if (c.fd >= 0)
+		close(c.fd);
+	client_out(c.uid);
+	return NULL;
+}
+
+static void
+pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static void *
+accept_loop(void *arg)
+{
+	int64_t logged = 0;
+
+	while (!atomic_load(&stopping)) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct client *c;
+		pthread_attr_t attr;
+		pthread_t t;
+		struct pollfd p[2] = { { listen_fd, POLLIN, 0 },
+			               { stop_fd, POLLIN, 0 } };
+		int fd;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			pause_ms(ACCEPT_PAUSE_MS);
+		if (atomic_load(&stopping))
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(listen_fd, NULL, NULL,
+		             SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (atomic_load(&stopping))
+				break;
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EAGAIN)
+				continue;
+			/* EMFILE, ENFILE, ENOMEM...: keep serving */
+			if (mono_ms() - logged > 10000) {
+				logmsg("control socket: accept: %s",
+				       strerror(errno));
+				logged = mono_ms();
+			}
+			pause_ms(ACCEPT_PAUSE_MS);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    client_in(cred.uid) < 0) {
+			ctl_send_reply(fd, "ERR busy: too many control "
+			                   "connections\n");
+			close(fd);
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (c == NULL) {
+			close(fd);
+			client_out(cred.uid);
+		} else {
+			*c = (struct client){ fd, cred.uid };
+			if (pthread_create(&t, &attr, serve, c) != 0) {
+				ctl_send_reply(fd, "ERR busy: no thread\n");
+				close(fd);
+				free(c);
+				client_out(cred.uid);
+			}
+		}
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+static int
+make_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, r;
+
+	if (snprintf(sock_path, sizeof(sock_path), "%s/%s", dfs.state_dir,
+	             CTL_SOCK) >= (int)sizeof(sock_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, sock_path, sizeof(sock_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sock_path); /* ours: the state dir lock is held */
+	old = umask(077);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || chmod(sock_path, 0666) < 0 ||
+	    listen(fd, CTL_BACKLOG) < 0) {
+		r = -errno;
+		close(fd);
+		unlink(sock_path);
+		return r;
+	}
+	return fd;
+}
+
+int
+ctl_start(int fd, ctl_upgrade_fn *upgrade)
+{
+	int r;
+
+	snprintf(sock_path, sizeof(sock_path), "%s/%s", dfs.state_dir,
+	         CTL_SOCK);
+	listen_fd = fd >= 0 ? fd : make_socket();
+	if (listen_fd < 0)
+		return listen_fd;
+	if (stop_fd < 0)
+		stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (stop_fd < 0)
+		return -errno;
+	upgrade_hook = upgrade;
+	atomic_store(&stopping, false);
+	r = pthread_create(&acceptor, NULL, accept_loop, NULL);
+	if (r != 0)
+		return -r;
+	running = true;
+	return 0;
+}
+
+void
+ctl_stop(bool keep)
+{
+	struct timespec ts;
+
+	if (!running)
 		return;
-	shutdown(dfs.ctl_fd, SHUT_RDWR);
-	pthread_join(ctl_thread, NULL);
-	close(dfs.ctl_fd);
-	unlink(ctl_path);
-	ctl_running = 0;
+	atomic_store(&stopping, true);
+	if (eventfd_write(stop_fd, 1) < 0)
+		logmsg("control socket: eventfd: %s", strerror(errno));
+	pthread_join(acceptor, NULL);
+	eventfd_read(stop_fd, &(eventfd_t){ 0 });
+	running = false;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CTL_STOP_WAIT_MS / 1000;
+	pthread_mutex_lock(&clients_lock);
+	while (n_clients > 0)
+		if (pthread_cond_timedwait(&clients_cond, &clients_lock, &ts) !=
+		    0)
+			break;
+	pthread_mutex_unlock(&clients_lock);
+	if (keep)
+		return;
+	close(listen_fd);
+	listen_fd = -1;
+	unlink(sock_path);
 }

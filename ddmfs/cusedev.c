@@ -1,8 +1,8 @@
 /*
  * cusedev.c: the CUSE side of ddmfs: the transport choice, the store of
  * CUSE device numbers ("PATH MAJ MIN" lines in <state_dir>/cuse) and the
- * sysfs check of the device a driver registered, and what supervision
- * does with it when a CUSE driver comes up or dies early.
+ * sysfs check of the device a driver registered, and what becomes of a
+ * leaf's numbers when its CUSE driver comes up or dies early.
  *
  * Loading the store is forgiving (a malformed line is skipped and counted,
  * store.c); saving is atomic (temp file, fsync, rename, fsync of the
@@ -20,8 +20,10 @@
 #include <unistd.h>
 
 #include "atomic.h"
-#include "ddmfs.h"
+#include "cusedev.h"
+#include "log.h"
 #include "store.h"
+#include "tree.h"
 
 #define DEV_TEXT_MAX   32 /* "MAJ:MIN\n" as sysfs shows it */
 #define CDEV_FILE_MODE 0644
@@ -206,16 +208,9 @@ cdev_read_sysfs(const char *sysdir, const char *path, unsigned int *ret_maj,
 	return 0;
 }
 
-/*
- * d's CUSE driver said HELLO: checks in sysfs that its device exists with
- * the numbers asked for, and learns and saves them if they were not known
- * (lock held).  Returns 0, 1 when the numbers changed, or -EPROTO with
- * why filled in.
- */
 int
-drv_cuse_up(struct drv *d, char *why, size_t whylen)
+cdev_up(struct cdev_store *cs, struct node *n, char *why, size_t whylen)
 {
-	struct node *n = d->node;
 	unsigned int maj, min;
 	int r;
 
@@ -230,34 +225,28 @@ drv_cuse_up(struct drv *d, char *why, size_t whylen)
 		         maj, min, n->rdev_maj, n->rdev_min);
 		return -EPROTO;
 	}
-	n->rdev_seen = 1;
+	n->rdev_seen = true;
 	if (maj == n->rdev_maj && min == n->rdev_min)
 		return 0;
 	n->rdev_maj = maj;
 	n->rdev_min = min;
 	n->generation++;
 	logmsg("%s: CUSE device %u:%u", n->path, maj, min);
-	r = cdev_store_set(dfs.cdevs, n->path, maj, min);
+	if (cs == NULL)
+		return 1;
+	r = cdev_store_set(cs, n->path, maj, min);
 	if (r == 0)
-		r = cdev_store_save(dfs.cdevs);
+		r = cdev_store_save(cs);
 	if (r < 0)
-		logmsg("%s: saving CUSE numbers: %s", dfs.cdevs->file,
-		       strerror(-r));
+		logmsg("%s: saving CUSE numbers: %s", cs->file, strerror(-r));
 	return 1;
 }
 
-/*
- * d's CUSE driver died before HELLO (lock held).  Numbers from the store
- * that this run has not seen work may belong to something else now (after
- * a reboot): after DRV_CUSE_RETRY such failures the kernel picks new ones.
- */
 void
-drv_cuse_early_exit(struct drv *d)
+cdev_early_exit(struct node *n, unsigned int fails, unsigned int retry)
 {
-	struct node *n = d->node;
-
 	if (!n->cuse || n->rdev_seen ||
-	    (n->rdev_maj == 0 && n->rdev_min == 0) || d->fails < DRV_CUSE_RETRY)
+	    (n->rdev_maj == 0 && n->rdev_min == 0) || fails < retry)
 		return;
 	logmsg("%s: CUSE device %u:%u did not come up; letting the kernel "
 	       "choose",

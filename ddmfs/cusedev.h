@@ -70,4 +70,21 @@ int cdev_name(const char *path, char *buf, size_t len);
 int cdev_read_sysfs(const char *sysdir, const char *path, unsigned int *ret_maj,
                     unsigned int *ret_min);
 
+struct node;
+
+/*
+ * n's CUSE driver said HELLO (tree lock held for writing): checks in sysfs
+ * that its device exists with the numbers asked for, and learns and saves
+ * (in cs, if not NULL) them if they were not known.  Returns 0, 1 when
+ * the numbers changed (n's generation is bumped), or -EPROTO with why.
+ */
+int cdev_up(struct cdev_store *cs, struct node *n, char *why, size_t whylen);
+/*
+ * n's CUSE driver died before HELLO, after fails failures in a row.
+ * Numbers from the store that this run has not seen work may belong to
+ * something else now (after a reboot): after retry such failures the
+ * kernel picks new ones.
+ */
+void cdev_early_exit(struct node *n, unsigned int fails, unsigned int retry);
+
 #endif /* DDMFS_CUSEDEV_H */

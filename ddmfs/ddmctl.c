@@ -1,17 +1,20 @@
 /*
  * ddmctl.c: the command-line client of ddmfs's control socket.
  *
- * ddmctl [--state-dir DIR] list | status NODE | start NODE | stop NODE |
- *        restart NODE | reload
+ * ddmctl [--state-dir DIR] [--timeout SECS] list | status NODE |
+ *        start NODE | stop NODE | restart NODE | reload | upgrade
  *
  * The state directory defaults to /var/lib/ddmfs; $DDMFS_STATE_DIR
- * overrides that and --state-dir overrides both.  Exit status: 0 ok, 1 an
- * error (message on stderr), 2 usage.
+ * overrides that and --state-dir overrides both.  ddmctl gives up on a
+ * ddmfs that has not answered within the timeout (TIMEOUT_DEFAULT_S).
+ * Exit status: 0 ok, 1 an error (message on stderr), 2 usage.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,36 +24,74 @@
 
 #define STATE_DIR_DEFAULT "/var/lib/ddmfs"
 #define REPLY_MAX         (1024 * 1024) /* longer answers are cut */
+#define TIMEOUT_DEFAULT_S 30            /* the whole exchange */
+#define TIMEOUT_MAX_S     3600
 
 static const struct {
 	const char *name;
 	int nargs;
 } cmds[] = {
-	{ "list", 0 }, { "status", 1 },  { "start", 1 },
-	{ "stop", 1 }, { "restart", 1 }, { "reload", 0 },
+	{ "list", 0 },    { "status", 1 }, { "start", 1 },   { "stop", 1 },
+	{ "restart", 1 }, { "reload", 0 }, { "upgrade", 0 },
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: ddmctl [--state-dir DIR] COMMAND\n"
-	           "commands:\n"
-	           "  list            one line per node: NODE STATE PID "
-	           "RESTARTS TRANSPORT\n"
-	           "  status NODE     details of one node\n"
-	           "  start NODE      start a stopped or failed driver\n"
-	           "  stop NODE       stop a driver\n"
-	           "  restart NODE    stop and start a driver\n"
-	           "  reload          re-read the configuration\n");
+	fprintf(f,
+	        "usage: ddmctl [--state-dir DIR] [--timeout SECS] COMMAND\n"
+	        "commands:\n"
+	        "  list            one line per node: NODE STATE PID "
+	        "RESTARTS TRANSPORT\n"
+	        "  status NODE     details of one node\n"
+	        "  start NODE      start a stopped or failed driver\n"
+	        "  stop NODE       stop a driver\n"
+	        "  restart NODE    stop and start a driver\n"
+	        "  reload          re-read the configuration: add, remove "
+	        "and restart nodes\n"
+	        "  upgrade         replace the running ddmfs with the binary "
+	        "on disk,\n"
+	        "                  keeping the mount, open files and "
+	        "drivers\n");
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for fd to be ready for events until end: 0 or -ETIMEDOUT. */
+static int
+wait_for(int fd, short events, long long end)
+{
+	for (;;) {
+		struct pollfd p = { fd, events, 0 };
+		long long left = end - mono_ms();
+		int n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 /*
  * Sends line to the socket under state_dir; *ret_reply gets the answer.
- * Failures are reported on stderr here.
+ * The whole exchange ends by timeout_s.  Failures are reported on stderr
+ * here.
  */
 static int
-ask(const char *state_dir, const char *line, char **ret_reply)
+ask(const char *state_dir, const char *line, int timeout_s, char **ret_reply)
 {
+	long long end = mono_ms() + (long long)timeout_s * 1000;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t len = 0, off = 0;
 	char *buf;
@@ -61,20 +102,36 @@ ask(const char *state_dir, const char *line, char **ret_reply)
 		fprintf(stderr, "ddmctl: state dir path too long\n");
 		return -ENAMETOOLONG;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		fprintf(stderr, "ddmctl: socket: %s\n", strerror(errno));
 		return -errno;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
+	/* a full backlog refuses a non-blocking connect: try again */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		struct timespec pause = { 0, 10 * 1000000L };
+
+		if (errno == EAGAIN && mono_ms() < end) {
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 		fprintf(stderr, "ddmctl: cannot connect to %s: %s\n",
-		        sa.sun_path, strerror(errno));
+		        sa.sun_path, strerror(-r));
 		goto close_sock;
 	}
 	while (off < strlen(line)) {
-		ssize_t n = write(fd, line + off, strlen(line) - off);
+		ssize_t n;
 
+		r = wait_for(fd, POLLOUT, end);
+		if (r < 0)
+			goto timed_out;
+		n = send(fd, line + off, strlen(line) - off,
+		         MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break; /* it answered already (busy): read why */
 		if (n < 0) {
 			r = -errno;
 			fprintf(stderr, "ddmctl: %s: %s\n", sa.sun_path,
@@ -90,9 +147,15 @@ ask(const char *state_dir, const char *line, char **ret_reply)
 		goto close_sock;
 	}
 	for (;;) {
-		ssize_t n = read(fd, buf + len, REPLY_MAX - len);
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		r = wait_for(fd, POLLIN, end);
+		if (r < 0) {
+			free(buf);
+			goto timed_out;
+		}
+		n = recv(fd, buf + len, REPLY_MAX - len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
@@ -105,6 +168,9 @@ ask(const char *state_dir, const char *line, char **ret_reply)
 	*ret_reply = buf;
 	return 0;
 
+timed_out:
+	fprintf(stderr, "ddmctl: %s: no answer within %d s\n", sa.sun_path,
+	        timeout_s);
 close_sock:
 	close(fd);
 	return r;
@@ -115,12 +181,15 @@ main(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = getenv("DDMFS_STATE_DIR");
 	char line[1024], *reply = NULL;
-	int c, nargs = -1, r;
+	int c, nargs = -1, r, timeout_s = TIMEOUT_DEFAULT_S;
+	char *end;
+	long v;
 
 	if (state_dir == NULL || state_dir[0] == '\0')
 		state_dir = STATE_DIR_DEFAULT;
@@ -128,6 +197,19 @@ main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			state_dir = optarg;
+			break;
+		case 't':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 1 || v > TIMEOUT_MAX_S) {
+				fprintf(stderr,
+				        "ddmctl: bad --timeout \"%s\" (1 to "
+				        "%d seconds)\n",
+				        optarg, TIMEOUT_MAX_S);
+				return 2;
+			}
+			timeout_s = (int)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -157,7 +239,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "ddmctl: argument too long\n");
 		return 2;
 	}
-	r = ask(state_dir, line, &reply);
+	r = ask(state_dir, line, timeout_s, &reply);
 	if (r < 0)
 		return 1;
 	if (strncmp(reply, "OK\n", 3) == 0) {

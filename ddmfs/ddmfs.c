@@ -1,29 +1,58 @@
 /*
- * ddmfs.c: the ddmfs daemon's main: options, conf, mount, run, unmount.
+ * ddmfs.c: the ddmfs daemon's main: options, start-up and shutdown order.
  *
  * ddmfs [-f] [-d] [-c FILE] [--state-dir DIR] [--driver-path DIR[:DIR...]]
  *       [-o FUSEOPTS] [MOUNTPOINT]
  *
- * The command line overrides the conf.  A bad conf exits 2 without
- * mounting, and so does transport "cuse" without /dev/cuse, or a state dir
- * that is not root's alone.  The drivers start before the mount; under
- * CUSE ddmfs waits (DRV_MOUNT_WAIT_MS in all) for them so the leaves' rdev
- * is right from the start.  As a daemon (no -f) ddmfs and its drivers log
- * to syslog.  SIGINT/SIGTERM unmount, stop the drivers and exit 0.
+ * The command line overrides the conf.  Exit status 2, without mounting,
+ * for a bad conf (FILE:LINE: message), transport "cuse" without
+ * /dev/cuse, a state dir that is not root's alone or is in use by another
+ * ddmfs, or a mountpoint that is not a directory or is mounted by a live
+ * ddmfs (a stale one, left by a ddmfs killed with -9, is detached).
+ *
+ * Start-up: the tree from the conf; drivers an earlier ddmfs left running
+ * are adopted (records.h), the others started; under CUSE ddmfs waits
+ * (DRV_MOUNT_WAIT_MS in all) for them so the leaves' rdev is right from
+ * the start; then the mount and the FUSE workers.  As a daemon (no -f)
+ * ddmfs and its drivers log to syslog.  SIGINT/SIGTERM: the workers stop,
+ * the drivers stop, the mount goes, exit 0.  ddmctl upgrade: upgrade.c.
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl.h"
+#include "cusedev.h"
 #include "ddmfs.h"
+#include "drv.h"
+#include "ev.h"
+#include "fs.h"
+#include "fuseio.h"
+#include "fwd.h"
+#include "log.h"
+#include "mnt.h"
+#include "perm.h"
+#include "proc.h"
+#include "saver.h"
+#include "statedir.h"
+#include "sync.h"
+#include "tree.h"
+#include "upgrade.h"
 
 #ifndef DDM_CONF_FILE
 #define DDM_CONF_FILE "/usr/local/etc/ddmfs.conf"
@@ -31,17 +60,37 @@
 
 #define MOUNT_OPTS    "allow_other,default_permissions,fsname=ddmfs,subtype=ddmfs"
 #define FUSE_OPTS_MAX 16
+#define DRV_MOUNT_WAIT_MS                                                      \
+	5000 /* CUSE drivers get this long, in total, to come up before        \
+	      * ddmfs mounts */
+#define FDS_BASE       64 /* fds ddmfs needs besides its drivers' */
+#define FDS_PER_DRIVER 4  /* socket, pidfd, and a spawn's passing ones */
+#define WORKERS_MIN    4
+#define WORKERS_MAX    16
+
+struct ddmfs dfs = {
+	.tree_lock = PTHREAD_RWLOCK_INITIALIZER,
+	.state_fd = -1,
+	.lock_fd = -1,
+	.mnt_lock_fd = -1,
+	.sim_fd = -1,
+};
 
 struct opts {
-	int foreground;
-	int debug;
 	const char *conf_file;
 	const char *state_dir;
 	const char *driver_path;
 	const char *fuse_opts[FUSE_OPTS_MAX];
 	int n_fuse_opts;
 	const char *mountpoint;
+	int upgrade_fd; /* --upgrade-fd: the state an old ddmfs handed over */
 };
+
+static char **main_argv;         /* for an upgrade's exec */
+static int main_wake = -1;       /* eventfd: a worker or ctl has news */
+static int pending_upgrade = -1; /* the ctl client asking for one */
+static pthread_mutex_t main_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool session_ended;
 
 static void
 usage(FILE *f)
@@ -62,12 +111,12 @@ usage(FILE *f)
 	        DDM_CONF_FILE);
 }
 
-/* path made absolute against the current directory (fuse_daemonize
- * changes to /); a new string, or NULL. */
+/* path made absolute against the current directory (a daemon changes to
+ * /); a new string, or NULL. */
 static char *
 absolute(const char *path)
 {
-	char cwd[4096], *out;
+	char cwd[PATH_MAX], *out;
 
 	if (path[0] == '/')
 		return strdup(path);
@@ -84,6 +133,8 @@ parse(int argc, char **argv, struct opts *o)
 	static const struct option longs[] = {
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "driver-path", required_argument, NULL, 'p' },
+		{ "upgrade-fd", required_argument, NULL, 'U' },
+		{ "upgrade-check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -91,14 +142,15 @@ parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->conf_file = DDM_CONF_FILE;
+	o->upgrade_fd = -1;
 	while ((c = getopt_long(argc, argv, "fdc:o:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			o->foreground = 1;
+			dfs.foreground = true;
 			break;
 		case 'd':
-			o->debug = 1;
-			o->foreground = 1;
+			dfs.debug = true;
+			dfs.foreground = true;
 			break;
 		case 'c':
 			o->conf_file = optarg;
@@ -109,6 +161,12 @@ parse(int argc, char **argv, struct opts *o)
 		case 'p':
 			o->driver_path = optarg;
 			break;
+		case 'U':
+			o->upgrade_fd = atoi(optarg);
+			break;
+		case 'C': /* a running ddmfs asks before it upgrades to us */
+			printf("ddmfs upgrade format %d\n", UPGRADE_FORMAT);
+			return 0;
 		case 'o':
 			if (o->n_fuse_opts == FUSE_OPTS_MAX) {
 				fprintf(stderr, "ddmfs: too many -o\n");
@@ -138,90 +196,49 @@ parse(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
-/*
- * Finds every device's driver along the search path.  Returns an array
- * with one path (or NULL: left out) per device in conf order.
- */
-static char **
-find_drivers(const struct conf *c, const char *dirs)
+static unsigned int
+count_devices(const struct conf *c)
 {
-	size_t n = 0, k = 0;
-	char **paths;
+	unsigned int n = 0;
 
 	for (unsigned int b = 0; b < c->n_buses; b++)
 		n += c->buses[b].n_devices;
-	paths = calloc(n + 1, sizeof(*paths));
-	if (paths == NULL)
-		return NULL;
-	for (unsigned int b = 0; b < c->n_buses; b++)
-		for (unsigned int i = 0; i < c->buses[b].n_devices; i++) {
-			const struct conf_device *d = &c->buses[b].devices[i];
-
-			if (drv_lookup(d->driver, dirs, &paths[k]) < 0)
-				logmsg("%s:%u: driver \"%s\" not found in %s; "
-				       "node %s/%s left out",
-				       c->file, d->line, d->driver, dirs,
-				       c->buses[b].name, d->name);
-			else
-				logdbg("%s/%s: driver %s", c->buses[b].name,
-				       d->name, paths[k]);
-			k++;
-		}
-	return paths;
-}
-
-static void
-free_paths(char **paths, const struct conf *c)
-{
-	size_t n = 0;
-
-	if (paths == NULL)
-		return;
-	for (unsigned int b = 0; b < c->n_buses; b++)
-		n += c->buses[b].n_devices;
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
+	return n;
 }
 
 /*
- * Marks every leaf as a CUSE node with the numbers <state_dir>/cuse has
- * for it (0:0 for a new node: the kernel picks, the leaf shows 0:0 until
- * its driver is up).
+ * Raises the soft fd limit to the hard one (drivers get the old soft
+ * limit back); refuses when even that is too small for the conf.
  */
 static int
-setup_cuse(void)
+raise_nofile(const struct conf *c)
 {
-	char file[4096];
-	unsigned int bad = 0;
-	int r;
+	struct rlimit rl;
+	rlim_t need = FDS_BASE + (rlim_t)FDS_PER_DRIVER * count_devices(c);
 
-	snprintf(file, sizeof(file), "%s/cuse", dfs.state_dir);
-	r = cdev_store_open(file, &dfs.cdevs, &bad);
-	if (r < 0) {
-		logmsg("%s: %s", file, strerror(-r));
-		return r;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	dfs.nofile = rl;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		logmsg("%u devices need about %llu open files, and the limit "
+		       "is %llu (raise it: ulimit -Hn, or LimitNOFILE= in the "
+		       "service)",
+		       count_devices(c), (unsigned long long)need,
+		       (unsigned long long)rl.rlim_max);
+		return -EMFILE;
 	}
-	if (bad > 0)
-		logmsg("%s: %u malformed lines skipped", file, bad);
-	for (size_t i = 0; i < dfs.n_nodes; i++) {
-		struct node *n = &dfs.nodes[i];
-
-		if (n->is_dir)
-			continue;
-		n->cuse = 1;
-		cdev_store_get(dfs.cdevs, n->path, &n->rdev_maj, &n->rdev_min);
-	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
 	return 0;
 }
 
-/* Sets up the tree and a driver object per leaf. */
+/* The permission store; a file with bad lines is kept aside as .bad. */
 static int
-setup(const struct opts *o)
+open_perms(void)
 {
-	char **paths, *dirs, file[4096];
+	char file[PATH_MAX], bad_file[PATH_MAX + 8];
 	unsigned int bad = 0;
-	size_t k = 0;
 	int r;
 
 	snprintf(file, sizeof(file), "%s/perms", dfs.state_dir);
@@ -230,35 +247,40 @@ setup(const struct opts *o)
 		logmsg("%s: %s", file, strerror(-r));
 		return r;
 	}
+	if (bad > 0) {
+		snprintf(bad_file, sizeof(bad_file), "%s.bad", file);
+		if (link(file, bad_file) < 0 &&
+		    (errno != EEXIST ||
+		     (unlink(bad_file) == 0 && link(file, bad_file) < 0)))
+			logmsg("%s: %u malformed lines skipped, and the file "
+			       "could not be kept as %s: %s",
+			       file, bad, bad_file, strerror(errno));
+		else
+			logmsg("%s: %u malformed lines skipped; the file as "
+			       "it was is kept as %s",
+			       file, bad, bad_file);
+	}
+	return 0;
+}
+
+static int
+open_cuse_store(void)
+{
+	char file[PATH_MAX];
+	unsigned int bad = 0;
+	int r;
+
+	if (!dfs.cuse)
+		return 0;
+	snprintf(file, sizeof(file), "%s/cuse", dfs.state_dir);
+	r = cdev_store_open(file, &dfs.cdevs, &bad);
+	if (r < 0) {
+		logmsg("%s: %s", file, strerror(-r));
+		return r;
+	}
 	if (bad > 0)
 		logmsg("%s: %u malformed lines skipped", file, bad);
-	dirs = drv_search_list(o->driver_path, dfs.conf);
-	paths = dirs != NULL ? find_drivers(dfs.conf, dirs) : NULL;
-	free(dirs);
-	if (paths == NULL)
-		return -ENOMEM;
-	r = tree_build(dfs.conf, dfs.perms, paths, &dfs.nodes, &dfs.n_nodes);
-	if (r == 0 && dfs.cuse)
-		r = setup_cuse();
-	for (unsigned int b = 0; r == 0 && b < dfs.conf->n_buses; b++)
-		for (unsigned int i = 0; i < dfs.conf->buses[b].n_devices;
-		     i++, k++) {
-			struct drv *d;
-			char path[NODE_PATH_MAX];
-
-			if (paths[k] == NULL)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s",
-			         dfs.conf->buses[b].name,
-			         dfs.conf->buses[b].devices[i].name);
-			d = calloc(1, sizeof(*d));
-			r = d == NULL ? -ENOMEM
-			              : drv_init(d, tree_find(path), paths[k]);
-			if (r < 0)
-				free(d);
-		}
-	free_paths(paths, dfs.conf);
-	return r;
+	return 0;
 }
 
 static struct fuse_session *
@@ -277,33 +299,12 @@ make_session(const struct opts *o, const char *argv0)
 	/* last, so a "nodev" given with -o loses: CUSE leaves need dev */
 	if (dfs.cuse && fuse_opt_add_arg(&args, "-odev") < 0)
 		goto free_args;
-	if (o->debug && fuse_opt_add_arg(&args, "-d") < 0)
+	if (dfs.debug && fuse_opt_add_arg(&args, "-d") < 0)
 		goto free_args;
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
 free_args:
 	fuse_opt_free_args(&args);
 	return se;
-}
-
-/* Starts the helper threads with the quit signals blocked in them. */
-static int
-start_threads(void)
-{
-	sigset_t quit, old;
-	int r;
-
-	sigemptyset(&quit);
-	sigaddset(&quit, SIGINT);
-	sigaddset(&quit, SIGTERM);
-	sigaddset(&quit, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &quit, &old);
-	r = ctl_start();
-	if (r < 0)
-		logmsg("control socket: %s", strerror(-r));
-	else
-		r = ev_start();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return r;
 }
 
 /*
@@ -313,16 +314,15 @@ start_threads(void)
  * foreground); daemon_done() sends the verdict.  0 or -errno.
  */
 static int
-daemon_begin(int foreground, int *ret_fd)
+daemon_begin(int *ret_fd)
 {
 	unsigned char st = 1;
 	int p[2];
 	pid_t pid;
 
-	if (foreground) {
-		*ret_fd = -1;
+	*ret_fd = -1;
+	if (dfs.foreground)
 		return 0;
-	}
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
@@ -371,127 +371,418 @@ daemon_done(int *fd, unsigned char st)
 	*fd = -1;
 }
 
-/* Starts every driver; CUSE ones get DRV_MOUNT_WAIT_MS to come up. */
+struct cuse_wait {
+	unsigned int coming;
+};
+
 static void
-start_drivers(void)
+count_coming(struct drv *d, void *arg)
 {
-	pthread_mutex_lock(&dfs.lock);
-	for (size_t i = 0; i < dfs.n_nodes; i++)
-		if (dfs.nodes[i].drv != NULL)
-			drv_start(dfs.nodes[i].drv);
-	pthread_mutex_unlock(&dfs.lock);
-	if (dfs.cuse)
-		drv_wait_cuse_up(DRV_MOUNT_WAIT_MS);
+	struct cuse_wait *w = arg;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->node != NULL && d->node->cuse &&
+	    (d->state == DRV_STARTING || d->state == DRV_BACKOFF))
+		w->coming++;
+	pthread_mutex_unlock(&d->lock);
 }
 
-static int
-loop(void)
+/* Waits up to ms in total while any CUSE driver is still coming up, so
+ * their leaves have the right rdev when ddmfs mounts. */
+static void
+wait_cuse_up(int ms)
 {
-	struct fuse_loop_config *cfg;
+	int64_t end = proc_now() + ms;
+
+	while (proc_now() < end) {
+		struct cuse_wait w = { 0 };
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		pthread_rwlock_rdlock(&dfs.tree_lock);
+		drv_each(count_coming, &w);
+		pthread_rwlock_unlock(&dfs.tree_lock);
+		if (w.coming == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+stop_one(struct drv *d, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	drv_stop(d, arg);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void
+count_alive(struct drv *d, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->proc.pid != 0)
+		(*(unsigned int *)arg)++;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Stops every driver and waits (bounded) until all processes are gone. */
+static void
+stop_drivers(void)
+{
+	int64_t end = proc_now() + DRV_STOP_MS + 1000;
+	struct drv_out out = { 0 };
+
+	drv_set_quitting();
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	drv_each(stop_one, &out);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&out);
+	while (proc_now() < end) {
+		unsigned int alive = 0;
+		struct timespec ts = { 0, 20 * 1000000L };
+
+		pthread_rwlock_rdlock(&dfs.tree_lock);
+		drv_each(count_alive, &alive);
+		pthread_rwlock_unlock(&dfs.tree_lock);
+		if (alive == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+kick_main(void)
+{
+	if (eventfd_write(main_wake, 1) < 0)
+		logmsg("eventfd: %s", strerror(errno));
+}
+
+/* The kernel ended the session (unmounted from outside, aborted). */
+static void
+on_session_end(void)
+{
+	pthread_mutex_lock(&main_lock);
+	session_ended = true;
+	pthread_mutex_unlock(&main_lock);
+	kick_main();
+}
+
+/* ctl's upgrade hook: the main thread does it. */
+static int
+on_upgrade(int client_fd)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&main_lock);
+	if (pending_upgrade >= 0)
+		r = -EBUSY;
+	else
+		pending_upgrade = client_fd;
+	pthread_mutex_unlock(&main_lock);
+	if (r == 0)
+		kick_main();
+	return r;
+}
+
+static void restart_threads(void);
+
+/*
+ * Waits for a quit signal, the end of the session, or an upgrade to do.
+ * Returns 0 to shut down.
+ */
+static int
+serve(int sigfd)
+{
+	for (;;) {
+		struct pollfd p[2] = { { sigfd, POLLIN, 0 },
+			               { main_wake, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+		eventfd_t v;
+		int client;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return -errno;
+		if ((p[0].revents & POLLIN) &&
+		    read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			logdbg("signal %u: stopping", si.ssi_signo);
+			return 0;
+		}
+		if (!(p[1].revents & POLLIN))
+			continue;
+		eventfd_read(main_wake, &v);
+		pthread_mutex_lock(&main_lock);
+		client = pending_upgrade;
+		pending_upgrade = -1;
+		if (session_ended && client < 0) {
+			pthread_mutex_unlock(&main_lock);
+			logmsg("%s: the kernel ended the session (unmounted?)",
+			       dfs.mountpoint);
+			return 0;
+		}
+		pthread_mutex_unlock(&main_lock);
+		if (client >= 0) /* returns only if it failed */
+			upgrade_now(client, main_argv, restart_threads);
+	}
+}
+
+/* Blocks the signals the main thread waits for in every thread, and
+ * returns a signalfd for them. */
+static int
+quit_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static unsigned int
+workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN) * 2;
+
+	if (n < WORKERS_MIN)
+		n = WORKERS_MIN;
+	return n > WORKERS_MAX ? WORKERS_MAX : (unsigned int)n;
+}
+
+/* The threads that serve: saver, control socket, events. */
+static int
+start_threads(int ctl_listen)
+{
+	int r = saver_start();
+
+	if (r == 0)
+		r = ctl_start(ctl_listen, on_upgrade);
+	if (r < 0)
+		logmsg("control socket %s/%s: %s", dfs.state_dir, CTL_SOCK,
+		       strerror(-r));
+	if (r == 0)
+		r = ev_start();
+	return r;
+}
+
+static void
+stop_threads(bool keep_ctl)
+{
+	ctl_stop(keep_ctl);
+	saver_stop();
+	ev_stop();
+}
+
+static void
+refresh_node(struct node *n, void *arg)
+{
+	tree_refresh(dfs.perms, n);
+}
+
+static void
+record_one(struct drv *d, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	drv_sys->record(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* After a failed upgrade: everything serves again as before. */
+static void
+restart_threads(void)
+{
+	if (ev_start() < 0 || saver_start() < 0 ||
+	    fuseio_start(dfs.se, dfs.workers, on_session_end) < 0 ||
+	    ctl_start(ctl_fd(), on_upgrade) < 0)
+		logmsg("upgrade: cannot restart the threads: %s",
+		       strerror(errno));
+}
+
+/* Takes over from an earlier ddmfs that handed its state to fd.  0 to
+ * serve, or the exit status (the mount is lost then). */
+static int
+resume(int fd, const struct opts *o, const char *argv0)
+{
+	struct upgrade_fds up;
+	char mnt[32], err[CONF_ERR_MAX];
+	struct sync_result res;
+	struct conf *c;
 	int r;
 
-	cfg = fuse_loop_cfg_create();
-	if (cfg == NULL)
+	r = upgrade_restore(fd, &up);
+	if (r < 0 || open_perms() < 0 || open_cuse_store() < 0)
 		return 1;
-	/* workers never wait for drivers beyond the send bound; more of
-	 * them keep other nodes answering while one driver is stuck */
-	fuse_loop_cfg_set_max_threads(cfg, FS_MAX_THREADS);
-	r = fuse_session_loop_mt(dfs.se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return r < 0 ? 1 : 0;
+	tree_walk(refresh_node, NULL);
+	tree_refresh(dfs.perms, tree_root());
+	dfs.se = make_session(o, argv0);
+	snprintf(mnt, sizeof(mnt), "/dev/fd/%d", up.fuse);
+	if (dfs.se == NULL || fuse_session_mount(dfs.se, mnt) < 0 ||
+	    fuseio_replay_init(dfs.se, up.init, up.init_len) < 0) {
+		logmsg("upgrade: cannot take over the FUSE session");
+		return 1;
+	}
+	dfs.fd_mounted = true;
+	fuseio_set_interrupt_hook(fwd_interrupt_unique);
+	drv_each(record_one, NULL); /* this process keeps the records now */
+	if (start_threads(up.ctl) < 0 ||
+	    fuseio_start(dfs.se, dfs.workers, on_session_end) < 0)
+		return 1;
+	/* the conf may have changed with the binary: follow it */
+	if (conf_load(dfs.conf_file, &c, err, sizeof(err)) < 0) {
+		logmsg("upgrade: %s; keeping the tree as it was", err);
+	} else {
+		sync_conf(c, true, &res);
+		sync_result_free(&res);
+	}
+	logmsg("upgraded: pid %d goes on with %s", (int)getpid(), dfs.self_exe);
+	ctl_send_reply(up.client, "OK\nupgraded\n");
+	close(up.client);
+	return 0;
+}
+
+static void
+free_one(struct drv *d, void *arg)
+{
+	ev_forget(d);
+	drv_free(d);
+}
+
+/* Frees what main() set up (nothing runs any more). */
+static void
+free_all(void)
+{
+	drv_each(free_one, NULL);
+	tree_free();
+	perm_store_free(dfs.perms);
+	cdev_store_free(dfs.cdevs);
+	conf_free(dfs.conf);
+	free(dfs.conf_file);
+	free(dfs.state_dir);
+	free(dfs.mountpoint);
+	free(dfs.driver_path);
+	free(dfs.self_exe);
 }
 
 int
 main(int argc, char **argv)
 {
-	char err[CONF_ERR_MAX], *conf_file = NULL, *state_dir = NULL;
-	pthread_condattr_t ca;
+	char err[CONF_ERR_MAX], why[512];
+	struct sync_result res;
 	struct opts o = { 0 };
+	struct conf *c = NULL;
 	const char *mp;
-	int r, status = 1, report = -1;
+	int r, status = 1, report = -1, sigfd, use_cuse = 0;
 
 	r = parse(argc, argv, &o);
 	if (r >= 0)
 		return r;
-	dfs.verbose = o.debug;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&dfs.cond, &ca);
-	if (conf_load(o.conf_file, &dfs.conf, err, sizeof(err)) < 0) {
+	log_set_verbose(dfs.debug);
+	dfs.self_exe = realpath("/proc/self/exe", NULL);
+	sigfd = quit_signals();
+	main_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sigfd < 0 || main_wake < 0 || dfs.self_exe == NULL) {
+		logmsg("start-up: %s", strerror(errno));
+		return 1;
+	}
+	proc_init();
+	main_argv = argv;
+	dfs.workers = workers();
+	if (o.upgrade_fd >= 0) {
+		if (ev_init() < 0 || resume(o.upgrade_fd, &o, argv[0]) != 0)
+			return 1;
+		goto serve;
+	}
+	if (conf_load(o.conf_file, &c, err, sizeof(err)) < 0) {
 		logmsg("%s", err);
 		return 2;
 	}
-	r = cdev_choose(dfs.conf->transport, CDEV_DEV_PATH, &dfs.cuse);
+	r = cdev_choose(c->transport, CDEV_DEV_PATH, &use_cuse);
 	if (r < 0) {
 		logmsg("transport \"cuse\": %s: %s", CDEV_DEV_PATH,
 		       strerror(-r));
-		status = 2;
-		goto free_conf;
+		conf_free(c);
+		return 2;
 	}
+	dfs.cuse = use_cuse != 0;
 	logdbg("transport %s", dfs.cuse ? "cuse" : "fuse");
-	mp = o.mountpoint != NULL ? o.mountpoint : dfs.conf->mountpoint;
+	mp = o.mountpoint != NULL ? o.mountpoint : c->mountpoint;
 	if (o.state_dir == NULL)
-		o.state_dir = dfs.conf->state_dir;
-	if (o.state_dir == NULL || mp == NULL) {
-		logmsg("%s: no %s", o.conf_file,
-		       mp == NULL ? "mountpoint" : "state_dir");
-		goto free_conf;
-	}
-	conf_file = absolute(o.conf_file);
-	state_dir = absolute(o.state_dir);
-	if (conf_file == NULL || state_dir == NULL)
-		goto free_conf;
-	dfs.conf_file = conf_file;
-	dfs.state_dir = state_dir;
-	if (drv_prepare_state(dfs.conf, dfs.state_dir, err, sizeof(err)) < 0) {
-		logmsg("state dir %s: %s", dfs.state_dir, err);
+		o.state_dir = c->state_dir;
+	dfs.conf_file = absolute(o.conf_file);
+	dfs.state_dir = absolute(o.state_dir);
+	dfs.driver_path = o.driver_path ? strdup(o.driver_path) : NULL;
+	if (dfs.conf_file == NULL || dfs.state_dir == NULL ||
+	    (r = mnt_canonical(mp, &dfs.mountpoint)) < 0) {
+		logmsg("mountpoint %s: %s", mp, strerror(-r));
 		status = 2;
 		goto free_conf;
 	}
-	if (ev_init() < 0 || setup(&o) < 0)
-		goto free_tree;
+	if (raise_nofile(c) < 0) {
+		status = 2;
+		goto free_conf;
+	}
+	dfs.state_fd =
+	        statedir_open(dfs.state_dir, &dfs.lock_fd, why, sizeof(why));
+	if (dfs.state_fd < 0) {
+		logmsg("state dir %s: %s", dfs.state_dir, why);
+		status = 2;
+		goto free_conf;
+	}
+	dfs.mnt_lock_fd = mnt_prepare(dfs.mountpoint, why, sizeof(why));
+	if (dfs.mnt_lock_fd < 0) {
+		logmsg("mountpoint %s: %s", dfs.mountpoint, why);
+		status = 2;
+		goto free_conf;
+	}
+	if (open_perms() < 0 || open_cuse_store() < 0 || proc_sim(c) < 0) {
+		status = 2;
+		goto free_conf;
+	}
 	dfs.se = make_session(&o, argv[0]);
-	if (dfs.se == NULL)
-		goto free_tree;
-	if (fuse_set_signal_handlers(dfs.se) < 0)
-		goto destroy_session;
-	if (mkdir(mp, 0755) < 0 && errno != EEXIST)
-		logmsg("mkdir %s: %s", mp, strerror(errno));
-	if (daemon_begin(o.foreground, &report) < 0)
-		goto remove_handlers;
-	if (start_threads() < 0)
+	if (dfs.se == NULL || ev_init() < 0 || tree_init() < 0)
+		goto free_conf;
+	if (daemon_begin(&report) < 0)
+		goto free_conf;
+	r = sync_conf(c, false, &res);
+	c = NULL;
+	sync_result_free(&res);
+	if (r < 0 || start_threads(-1) < 0)
 		goto stop;
-	start_drivers();
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	r = (int)proc_adopt_all();
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	if (r > 0)
+		logmsg("adopted %d drivers left running by an earlier ddmfs",
+		       r);
+	sync_start_all();
+	if (dfs.cuse)
+		wait_cuse_up(DRV_MOUNT_WAIT_MS);
 	clock_gettime(CLOCK_REALTIME, &dfs.mount_time);
-	if (fuse_session_mount(dfs.se, mp) < 0)
+	if (fuse_session_mount(dfs.se, dfs.mountpoint) < 0)
 		goto stop;
-	pthread_mutex_lock(&dfs.lock);
-	dfs.mounted = 1;
-	pthread_mutex_unlock(&dfs.lock);
+	if (fuseio_start(dfs.se, dfs.workers, on_session_end) < 0)
+		goto unmount;
 	daemon_done(&report, 0);
-	status = loop();
-	pthread_mutex_lock(&dfs.lock);
-	dfs.mounted = 0;
-	pthread_mutex_unlock(&dfs.lock);
-	fuse_session_unmount(dfs.se);
+serve:
+	status = serve(sigfd) < 0 ? 1 : 0;
+	fuseio_stop();
+unmount:
+	stop_drivers();
+	if (dfs.fd_mounted)
+		mnt_detach(dfs.mountpoint);
+	else
+		fuse_session_unmount(dfs.se);
+	goto stopped;
 stop:
-	drv_stop_all();
-	ctl_stop();
-	ev_stop();
+	stop_drivers();
+stopped:
+	stop_threads(false);
 	daemon_done(&report, (unsigned char)status);
-remove_handlers:
-	fuse_remove_signal_handlers(dfs.se);
-destroy_session:
-	fuse_session_destroy(dfs.se);
-free_tree:
-	for (size_t i = 0; i < dfs.n_nodes; i++)
-		drv_free(dfs.nodes[i].drv);
-	tree_free(dfs.nodes, dfs.n_nodes);
-	perm_store_free(dfs.perms);
-	cdev_store_free(dfs.cdevs);
 free_conf:
-	conf_free(dfs.conf);
-	free(conf_file);
-	free(state_dir);
+	if (dfs.se != NULL)
+		fuse_session_destroy(dfs.se);
+	conf_free(c);
+	free_all();
 	return status;
 }

@@ -1,22 +1,6 @@
 /*
- * drv.c: driver supervision.
- *
- * Each leaf has one struct drv that outlives its driver processes.  The
- * event thread (ev.c) hands this file, per driver, what its socket, its
- * pidfd (the exit) and its timerfd (backoff, HELLO and kill deadlines)
- * report; the decisions are taken here.
- *
- *   stopped -> starting -(HELLO)-> running -(exit)-> backoff -> starting
- *   too many quick failures in a row: failed;  ddmctl stop: stopping ->
- *   stopped;  ddmctl start/restart reset the failure count.
- *
- * The deadlines that are not timerfds are checked when the event thread
- * asks (drv_deadlines()): a running driver silent for
- * DRV_PING_INTERVAL_MS is pinged and one that then stays silent for
- * DRV_PING_TIMEOUT_MS restarted (a hook that blocks, a loop that hangs, a
- * socket left unread); the opens queued while a driver comes up are
- * served or failed (pend.c).  Every state change calls ev_recheck(), so
- * the event thread reconsiders them at once.
+ * drv.c: driver supervision (drv.h): the state machine, its deadlines,
+ * the heartbeat, and the slot table that lets an id name its driver.
  */
 #include "config.h"
 
@@ -26,17 +10,192 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include "ddmfs.h"
+#include "drv.h"
+#include "log.h"
 
-static const char *
-drv_name(const struct drv *d)
+#define SLOT_CHUNK  1024 /* slots per chunk of the table */
+#define SLOT_CHUNKS 1024 /* chunks: room for this many times SLOT_CHUNK */
+
+/* The slot table: chunks are never freed or moved, so a driver pinned
+ * by an open handle can be found without a lock. */
+static struct drv *_Atomic *slots[SLOT_CHUNKS];
+static unsigned int n_slots; /* slots ever used; [0] is never used */
+static unsigned int *free_slots, n_free, cap_free;
+static bool quitting;
+
+const struct drv_sys *drv_sys;
+
+static int64_t
+now(void)
 {
-	return dfs.conf->buses[d->node->bus].devices[d->node->dev].driver;
+	return drv_sys->now();
+}
+
+/* Puts d in slot s (0 for the next free one). */
+static int
+slot_alloc(struct drv *d, unsigned int s)
+{
+	if (s == 0 && n_free > 0) {
+		s = free_slots[--n_free];
+	} else {
+		if (s == 0)
+			s = n_slots == 0 ? 1 : n_slots;
+		if (s >= SLOT_CHUNK * SLOT_CHUNKS)
+			return -ENOSPC;
+		if (slots[s / SLOT_CHUNK] == NULL) {
+			slots[s / SLOT_CHUNK] =
+			        calloc(SLOT_CHUNK, sizeof(**slots));
+			if (slots[s / SLOT_CHUNK] == NULL)
+				return -ENOMEM;
+		}
+		if (atomic_load(&slots[s / SLOT_CHUNK][s % SLOT_CHUNK]) != NULL)
+			return -EEXIST;
+		if (s >= n_slots)
+			n_slots = s + 1;
+	}
+	atomic_store(&slots[s / SLOT_CHUNK][s % SLOT_CHUNK], d);
+	d->slot = s;
+	return 0;
+}
+
+static void
+slot_release(unsigned int s)
+{
+	unsigned int *p;
+
+	atomic_store(&slots[s / SLOT_CHUNK][s % SLOT_CHUNK], NULL);
+	if (n_free == cap_free) {
+		unsigned int cap = cap_free ? 2 * cap_free : 16;
+
+		p = reallocarray(free_slots, cap, sizeof(*p));
+		if (p == NULL)
+			return; /* the slot stays unused */
+		free_slots = p;
+		cap_free = cap;
+	}
+	free_slots[n_free++] = s;
+}
+
+struct drv *
+drv_by_slot(unsigned int slot)
+{
+	if (slot == 0 || slot >= n_slots || slots[slot / SLOT_CHUNK] == NULL)
+		return NULL;
+	return atomic_load(&slots[slot / SLOT_CHUNK][slot % SLOT_CHUNK]);
+}
+
+void
+drv_each(void (*fn)(struct drv *d, void *arg), void *arg)
+{
+	for (unsigned int s = 1; s < n_slots; s++) {
+		struct drv *d = drv_by_slot(s);
+
+		if (d != NULL)
+			fn(d, arg);
+	}
+}
+
+void
+drv_conf_free(struct drv_conf *cf)
+{
+	free(cf->driver);
+	free(cf->exe);
+	free(cf->io);
+	for (size_t i = 0; cf->args != NULL && cf->args[i] != NULL; i++)
+		free(cf->args[i]);
+	free(cf->args);
+	memset(cf, 0, sizeof(*cf));
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool
+drv_conf_same(const struct drv_conf *a, const struct drv_conf *b)
+{
+	size_t i;
+
+	if (!same_str(a->driver, b->driver) || !same_str(a->exe, b->exe) ||
+	    !same_str(a->io, b->io) || a->run_uid != b->run_uid ||
+	    a->run_gid != b->run_gid || a->n_ports != b->n_ports)
+		return false;
+	for (i = 0; i < a->n_ports; i++)
+		if (a->ports[i].base != b->ports[i].base ||
+		    a->ports[i].len != b->ports[i].len)
+			return false;
+	for (i = 0; a->args[i] != NULL && b->args[i] != NULL; i++)
+		if (strcmp(a->args[i], b->args[i]) != 0)
+			return false;
+	return a->args[i] == NULL && b->args[i] == NULL;
+}
+
+int
+drv_new(struct node *n, struct drv_conf *cf, struct drv **ret)
+{
+	return drv_new_slot(n, n->path, cf, 0, ret);
+}
+
+int
+drv_new_slot(struct node *n, const char *path, struct drv_conf *cf,
+             unsigned int slot, struct drv **ret)
+{
+	pthread_condattr_t ca;
+	struct drv *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (d == NULL)
+		return -ENOMEM;
+	r = slot_alloc(d, slot);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	snprintf(d->path, sizeof(d->path), "%s", path);
+	d->node = n;
+	d->cf = *cf;
+	memset(cf, 0, sizeof(*cf));
+	d->proc.pidfd = -1;
+	d->proc.sock = -1;
+	d->timer_at = DRV_NO_DEADLINE;
+	if (n != NULL)
+		n->drv = d;
+	*ret = d;
+	return 0;
+}
+
+void
+drv_free(struct drv *d)
+{
+	struct pend *p;
+
+	if (d == NULL)
+		return;
+	slot_release(d->slot);
+	p = pend_take_all(&d->pend, -EIO);
+	while (p != NULL) {
+		struct pend *next = p->link;
+
+		free(p);
+		p = next;
+	}
+	pend_table_free(&d->pend);
+	handle_table_free(&d->handles);
+	chan_close(d->chan);
+	drv_conf_free(&d->cf);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
 }
 
 const char *
@@ -47,87 +206,92 @@ drv_state_name(enum drv_state s)
 		return "starting";
 	case DRV_RUNNING:
 		return "running";
+	case DRV_DYING:
+		return "dying";
 	case DRV_BACKOFF:
 		return "backoff";
 	case DRV_FAILED:
 		return "failed";
+	case DRV_STOPPING:
+		return "stopping";
 	default:
 		return "stopped";
 	}
 }
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t
-now_ms(void)
+bool
+drv_coming_up(const struct drv *d)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The time ms from now on CLOCK_MONOTONIC, dfs.cond's clock. */
-static struct timespec
-deadline(int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
+	switch (d->state) {
+	case DRV_STARTING:
+	case DRV_DYING:
+	case DRV_BACKOFF:
+		return !d->removed;
+	case DRV_STOPPING:
+		return d->want_up && !d->removed;
+	default:
+		return false;
 	}
-	return ts;
 }
 
-/* Waits on dfs.cond for at most ms (lock held). */
-static void
-timed_wait(int ms)
+bool
+drv_up(const struct drv *d)
 {
-	struct timespec ts = deadline(ms);
-
-	pthread_cond_timedwait(&dfs.cond, &dfs.lock, &ts);
+	return d->state == DRV_RUNNING && d->chan != NULL;
 }
 
-/* Tells the waiters on dfs.cond and the event thread that a driver
- * changed state (lock held). */
-static void
-changed(void)
+void
+drv_out_kh(struct drv_out *out, uint64_t kh)
 {
-	pthread_cond_broadcast(&dfs.cond);
-	ev_recheck();
+	if (out->n_kh == out->cap_kh) {
+		size_t cap = out->cap_kh ? 2 * out->cap_kh : 8;
+		uint64_t *k = reallocarray(out->kh, cap, sizeof(*k));
+
+		if (k == NULL)
+			return;
+		out->kh = k;
+		out->cap_kh = cap;
+	}
+	out->kh[out->n_kh++] = kh;
 }
 
-/* Starts a new drv_log() window for d once the last one is over, saying
- * how many lines it suppressed (event thread). */
-static void
-log_window(struct drv *d, int64_t now)
+void
+drv_out_fail(struct drv_out *out, struct pend *list)
 {
-	if (now - d->log_ms < DRV_LOG_WINDOW_MS)
+	while (list != NULL) {
+		struct pend *p = list;
+
+		list = p->link;
+		p->link = out->fail;
+		out->fail = p;
+	}
+}
+
+/* Starts a new drv_log() window for d once the last one is over. */
+static void
+log_window(struct drv *d, int64_t t)
+{
+	if (t - d->log_ms < DRV_LOG_WINDOW_MS)
 		return;
 	if (d->log_dropped > 0)
-		logmsg("%s: %lu similar lines suppressed", d->node->path,
+		logmsg("%s: %lu similar lines suppressed", d->path,
 		       d->log_dropped);
-	d->log_ms = now;
+	d->log_ms = t;
 	d->log_lines = 0;
 	d->log_dropped = 0;
 }
 
-/* Logs what driver d did wrong, at most DRV_LOG_BURST lines per
- * DRV_LOG_WINDOW_MS per driver (event thread). */
 void
 drv_log(struct drv *d, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
 
-	log_window(d, now_ms());
+	log_window(d, now());
 	if (d->log_lines >= DRV_LOG_BURST) {
 		/* the window's end is now a deadline: it logs the count */
 		if (d->log_dropped++ == 0)
-			ev_recheck();
+			drv_sys->wake(d);
 		return;
 	}
 	d->log_lines++;
@@ -137,368 +301,380 @@ drv_log(struct drv *d, const char *fmt, ...)
 	logmsg("%s", line);
 }
 
+/* Tells waiters and the event loop that d changed. */
 static void
-arm(struct drv *d, enum drv_timer t, unsigned int ms)
+changed(struct drv *d)
 {
-	struct itimerspec its = { 0 };
-
-	its.it_value.tv_sec = ms / 1000;
-	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
-	d->timer = ms > 0 ? t : TIMER_NONE;
-	timerfd_settime(d->timerfd, 0, &its, NULL);
+	pthread_cond_broadcast(&d->cond);
+	drv_sys->wake(d);
 }
 
-int
-drv_init(struct drv *d, struct node *n, const char *path)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
-
-	memset(d, 0, sizeof(*d));
-	d->node = n;
-	d->path = strdup(path);
-	if (d->path == NULL)
-		return -ENOMEM;
-	d->pidfd = -1;
-	d->ev_sock = (struct evsrc){ EV_SOCK, d };
-	d->ev_pid = (struct evsrc){ EV_PID, d };
-	d->ev_timer = (struct evsrc){ EV_TIMER, d };
-	d->timerfd =
-	        timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->timerfd < 0)
-		goto free_path;
-	ev.data.ptr = &d->ev_timer;
-	if (epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, d->timerfd, &ev) < 0)
-		goto close_timer;
-	n->drv = d;
-	return 0;
-
-close_timer:
-	close(d->timerfd);
-free_path:
-	free(d->path);
-	return -errno;
-}
-
-/* Frees a driver object whose process is gone; NULL is fine. */
-void
-drv_free(struct drv *d)
-{
-	if (d == NULL)
-		return;
-	while (d->handles != NULL)
-		handle_unlink(d->handles);
-	if (d->timerfd >= 0)
-		close(d->timerfd);
-	free(d->path);
-	free(d);
-}
-
-/* Ends the current instance's channel: its requests fail with EIO and its
- * handles go stale (lock held). */
 static void
-close_chan(struct drv *d)
+arm(struct drv *d, enum drv_timer t, int64_t ms)
 {
+	d->timer = t;
+	d->timer_at = t == TIMER_NONE ? DRV_NO_DEADLINE : now() + ms;
+}
+
+/*
+ * Ends the current instance's channel: its requests fail with EIO, its
+ * handles go stale and their pollers are woken to find out.
+ */
+static void
+lose_chan(struct drv *d, struct drv_out *out)
+{
+	struct idmap_entry *cur = NULL;
+	struct handle *h;
+	size_t pos = 0;
+
 	if (d->chan == NULL)
 		return;
-	epoll_ctl(dfs.epfd, EPOLL_CTL_DEL, d->chan->fd, NULL);
+	drv_sys->detach_chan(d);
 	chan_close(d->chan);
 	d->chan = NULL;
-	d->gen++;
 	d->ping_id = 0;
-	/* the event thread answers them after its batch; changed() wakes
-	 * it from other threads */
-	pend_fail_drv(d, -EIO);
-	for (struct handle *h = d->handles; h != NULL; h = h->next)
-		if (h->ph != NULL)
-			fuse_lowlevel_notify_poll(h->ph);
-	changed();
+	drv_out_fail(out, pend_take_lost(&d->pend, -EIO));
+	while ((h = handle_next(&d->handles, &pos, &cur)) != NULL)
+		if (h->gen == d->gen && h->kh != 0) {
+			drv_out_kh(out, h->kh);
+			h->kh = 0;
+		}
+	d->gen++;
 }
 
-/* Counts a failure and schedules the restart, or gives up (lock held). */
+/* The instance failed: a restart after a backoff, or "failed" (tried
+ * again after DRV_FAILED_RETRY_MS) after too many in a row. */
 static void
 failed_once(struct drv *d)
 {
-	unsigned int ms;
+	int64_t ms;
 
-	if (d->started_once && now_ms() - (int64_t)d->started.tv_sec * 1000 -
-	                                       d->started.tv_nsec / 1000000 >=
-	                               DRV_STABLE_MS)
+	if (d->up_ms != 0 && now() - d->up_ms >= DRV_STABLE_MS)
 		d->fails = 0;
 	d->fails++;
 	if (d->fails >= DRV_FAIL_MAX) {
 		d->state = DRV_FAILED;
-		logmsg("%s: driver %s failed %u times in a row; not restarting "
-		       "it (ddmctl start %s)",
-		       d->node->path, drv_name(d), d->fails, d->node->path);
+		arm(d, TIMER_RESTART, DRV_FAILED_RETRY_MS);
+		logmsg("%s: driver %s failed %u times in a row; trying again "
+		       "in %d s (or: ddmctl start %s)",
+		       d->path, d->cf.driver, d->fails,
+		       DRV_FAILED_RETRY_MS / 1000, d->path);
 	} else {
-		ms = DRV_BACKOFF_MIN_MS << (d->fails - 1);
+		ms = (int64_t)DRV_BACKOFF_MIN_MS << (d->fails - 1);
 		if (ms > DRV_BACKOFF_MAX_MS)
 			ms = DRV_BACKOFF_MAX_MS;
 		d->state = DRV_BACKOFF;
 		arm(d, TIMER_RESTART, ms);
-		logdbg("%s: restarting in %u ms", d->node->path, ms);
+		logdbg("%s: restarting in %lld ms", d->path, (long long)ms);
 	}
-	changed();
+	changed(d);
 }
 
-/* Starts a new instance now (lock held). */
+/* The process is known: watch it, record it, wait for its HELLO. */
+static void
+started(struct drv *d, int64_t hello_ms)
+{
+	struct chan *ch;
+
+	if (chan_new(d->proc.sock, &ch) < 0) {
+		drv_sys->signal(d, SIGKILL);
+		close(d->proc.sock);
+		ch = NULL;
+	}
+	d->proc.sock = -1;
+	d->chan = ch;
+	d->state = DRV_STARTING;
+	d->started_ms = now();
+	d->up_ms = 0;
+	d->heard_ms = d->started_ms;
+	d->ping_id = 0;
+	d->bogus = 0;
+	arm(d, TIMER_HELLO, hello_ms);
+	drv_sys->attach(d);
+	drv_sys->record(d);
+	changed(d);
+}
+
+/* Starts a new instance now. */
 static void
 spawn(struct drv *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	int sock, pidfd, r;
+	struct drv_proc p = { .pidfd = -1, .sock = -1 };
+	int r;
 
 	arm(d, TIMER_NONE, 0);
-	if (d->started_once)
+	if (d->started_ms != 0)
 		d->restarts++;
-	r = drv_spawn(d, &sock, &pidfd);
-	d->started_once = 1;
-	clock_gettime(CLOCK_MONOTONIC, &d->started);
+	d->adopting = false;
+	r = drv_sys->spawn(d, &p);
 	if (r < 0) {
-		logmsg("%s: cannot start %s: %s", d->node->path, d->path,
-		       strerror(-r));
+		d->started_ms = now();
 		failed_once(d);
 		return;
 	}
-	d->chan = chan_new(sock);
-	if (d->chan == NULL) {
-		close(sock);
-		kill(d->pid, SIGKILL);
-	}
-	d->pidfd = pidfd;
-	ev.data.ptr = &d->ev_pid;
-	epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, pidfd, &ev);
-	if (d->chan != NULL) {
-		ev.data.ptr = &d->ev_sock;
-		epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, sock, &ev);
-	}
-	d->state = DRV_STARTING;
-	d->heard_ms = now_ms();
-	d->ping_id = 0;
-	d->bogus = 0;
-	arm(d, TIMER_HELLO, DRV_HELLO_MS);
-	logdbg("%s: started %s (pid %d)", d->node->path, d->path, (int)d->pid);
-	changed();
+	d->proc = p;
+	logdbg("%s: started %s (pid %d)", d->path, d->cf.exe, (int)p.pid);
+	started(d, DRV_HELLO_MS);
 }
 
-/* Starts d unless it runs or is coming up (lock held); resets failures. */
 void
-drv_start(struct drv *d)
+drv_adopt(struct drv *d, const struct drv_proc *proc, struct drv_out *out)
 {
+	d->proc = *proc;
+	d->adopting = true;
+	d->want_up = true;
+	logmsg("%s: adopting driver %s (pid %d) left by an earlier ddmfs",
+	       d->path, d->cf.driver, (int)proc->pid);
+	started(d, DRV_ADOPT_MS);
+}
+
+void
+drv_start(struct drv *d, struct drv_out *out)
+{
+	if (d->removed)
+		return;
+	d->want_up = true;
 	d->fails = 0;
 	switch (d->state) {
-	case DRV_STOPPING:
-		d->restart_now = 1;
-		break;
 	case DRV_STOPPED:
 	case DRV_FAILED:
 	case DRV_BACKOFF:
 		spawn(d);
 		break;
 	default:
-		break;
+		break; /* running, or an exit restarts it */
 	}
+	changed(d);
 }
 
-/* SIGTERM, then SIGKILL after DRV_STOP_MS; requests fail now (lock held). */
 void
-drv_stop(struct drv *d)
+drv_stop(struct drv *d, struct drv_out *out)
 {
-	d->restart_now = 0;
-	arm(d, TIMER_NONE, 0);
-	if (d->pid == 0) {
+	d->want_up = false;
+	if (d->proc.pid == 0) {
+		arm(d, TIMER_NONE, 0);
 		d->state = DRV_STOPPED;
-		changed();
+		changed(d);
 		return;
 	}
+	/* the signal first: a driver that sees the hangup before it would
+	 * take ddmfs for gone and wait to be adopted; a second stop keeps
+	 * the first one's deadline */
+	if (d->state != DRV_STOPPING) {
+		drv_sys->signal(d, SIGTERM);
+		arm(d, TIMER_KILL, DRV_STOP_MS);
+	}
+	lose_chan(d, out);
 	d->state = DRV_STOPPING;
-	close_chan(d);
-	kill(d->pid, SIGTERM);
-	arm(d, TIMER_KILL, DRV_STOP_MS);
+	changed(d);
 }
 
 void
-drv_restart(struct drv *d)
+drv_restart(struct drv *d, struct drv_out *out)
 {
-	drv_stop(d);
-	drv_start(d);
+	drv_stop(d, out);
+	drv_start(d, out);
 }
 
-/* Ends the instance of d: its requests fail, the exit restarts it. */
+void
+drv_remove(struct drv *d, struct drv_out *out)
+{
+	struct pend *q = pend_take_queued(&d->pend), *p;
+
+	d->removed = true;
+	for (p = q; p != NULL; p = p->link)
+		p->err = -ENODEV;
+	drv_out_fail(out, q);
+	drv_stop(d, out);
+}
+
+/* Ends the instance of d: its requests fail, its exit restarts it. */
 static void
-kill_instance(struct drv *d)
+kill_instance(struct drv *d, struct drv_out *out)
 {
-	close_chan(d);
-	if (d->pid != 0)
-		kill(d->pid, SIGKILL);
+	/* the signal first: the driver must not see the hangup alone and
+	 * take it for ddmfs's death */
+	if (d->proc.pid != 0) {
+		drv_sys->signal(d, SIGKILL);
+		if (d->state != DRV_STOPPING)
+			d->state = DRV_DYING;
+	}
+	lose_chan(d, out);
+	changed(d);
 }
 
-/* Kills the instance of d for breaking the protocol (lock held). */
 void
-drv_fault(struct drv *d, const char *why)
+drv_fault(struct drv *d, const char *why, struct drv_out *out)
 {
-	logmsg("%s: driver %s (pid %d): %s; restarting it", d->node->path,
-	       drv_name(d), (int)d->pid, why);
-	kill_instance(d);
+	logmsg("%s: driver %s (pid %d): %s; restarting it", d->path,
+	       d->cf.driver, (int)d->proc.pid, why);
+	kill_instance(d, out);
+}
+
+void
+drv_heard(struct drv *d, int64_t t)
+{
+	d->heard_ms = t;
+}
+
+void
+drv_bogus(struct drv *d, const char *what, struct drv_out *out)
+{
+	char why[160];
+
+	if (++d->bogus <= DRV_BOGUS_MAX) {
+		drv_log(d, "%s: %s ignored", d->path, what);
+		return;
+	}
+	snprintf(why, sizeof(why), "%u bogus messages in a row (%s)", d->bogus,
+	         what);
+	drv_fault(d, why, out);
+}
+
+int
+drv_ping(struct drv *d, int64_t t)
+{
+	struct ddm_msg m;
+
+	d->ping_id = id_new(d->slot);
+	d->ping_ms = t;
+	ddm_msg_init(&m, DDM_PING, d->ping_id, 0);
+	/* a ping that cannot go out still counts: its deadline catches a
+	 * driver that stopped reading */
+	return chan_send(d->chan, &m, NULL, 0, t) < 0 ? -EPIPE : 0;
+}
+
+/* Whether a deadline may kill d now: not while a debugger holds it. */
+static bool
+may_kill(struct drv *d)
+{
+	return d->proc.pid == 0 || !drv_sys->traced(d);
 }
 
 /*
- * The heartbeat of running d (event thread, lock held): a ping after
- * DRV_PING_INTERVAL_MS of silence, a restart when it stays unanswered and
- * the driver silent for DRV_PING_TIMEOUT_MS.  Returns when it is next due.
+ * The heartbeat of running d: a ping after DRV_PING_INTERVAL_MS of
+ * silence, a restart when it stays unanswered and the driver silent for
+ * DRV_PING_TIMEOUT_MS.  Returns when it is next due.
  */
 static int64_t
-heartbeat(struct drv *d, int64_t now)
+heartbeat(struct drv *d, int64_t t, struct drv_out *out)
 {
 	int64_t last = d->heard_ms;
+	char why[96];
 
-	if (d->state != DRV_RUNNING || d->chan == NULL)
-		return NO_DEADLINE;
+	if (!drv_up(d))
+		return DRV_NO_DEADLINE;
 	if (d->ping_id == 0) {
-		if (now - last < DRV_PING_INTERVAL_MS)
+		if (t - last < DRV_PING_INTERVAL_MS)
 			return last + DRV_PING_INTERVAL_MS;
-		d->ping_ms = now;
-		fwd_ping(d);
+		drv_ping(d, t);
 	}
 	if (d->ping_ms > last)
 		last = d->ping_ms;
-	if (now - last < DRV_PING_TIMEOUT_MS)
+	if (t - last < DRV_PING_TIMEOUT_MS)
 		return last + DRV_PING_TIMEOUT_MS;
-	logmsg("%s: driver %s (pid %d) did not answer for %d s; restarting",
-	       d->node->path, drv_name(d), (int)d->pid,
-	       DRV_PING_TIMEOUT_MS / 1000);
-	kill_instance(d);
-	return NO_DEADLINE;
-}
-
-/*
- * Acts on the deadlines of d that are not timerfds (event thread, lock
- * held): the heartbeat, its queued opens, the end of its drv_log()
- * window.  Returns the time the next one is due, NO_DEADLINE for none.
- */
-int64_t
-drv_deadlines(struct drv *d, int64_t now)
-{
-	int64_t next = heartbeat(d, now), due;
-
-	due = pend_queued(d, now);
-	if (due < next)
-		next = due;
-	log_window(d, now);
-	due = d->log_dropped > 0 ? d->log_ms + DRV_LOG_WINDOW_MS : NO_DEADLINE;
-	return due < next ? due : next;
-}
-
-/*
- * Waits (lock held) up to ms for d to be running.  Returns 0, -EIO if it
- * did not come up in time, -ENXIO if it is stopped or failed.
- */
-int
-drv_wait_running(struct drv *d, int ms)
-{
-	struct timespec ts = deadline(ms);
-	int old, r = 0;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	while (r == 0 && (d->state == DRV_STARTING || d->state == DRV_BACKOFF ||
-	                  (d->state == DRV_STOPPING && d->restart_now)))
-		r = pthread_cond_timedwait(&dfs.cond, &dfs.lock, &ts);
-	pthread_setcancelstate(old, NULL);
-	if (d->state == DRV_RUNNING && d->chan != NULL)
-		return 0;
-	if (d->state == DRV_STOPPED || d->state == DRV_FAILED ||
-	    d->state == DRV_STOPPING)
-		return -ENXIO;
-	return -EIO;
-}
-
-/* Waits (lock held) up to ms for a stopping d to be stopped: 0 or -EIO. */
-int
-drv_wait_stopped(struct drv *d, int ms)
-{
-	int64_t deadline = now_ms() + ms;
-	int old;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	while (d->state == DRV_STOPPING && now_ms() < deadline)
-		timed_wait(100);
-	pthread_setcancelstate(old, NULL);
-	return d->state == DRV_STOPPING ? -EIO : 0;
-}
-
-/* The process of d is gone: reap, log, and decide what next (event
- * thread, lock held). */
-void
-drv_gone(struct drv *d)
-{
-	int st, early = d->state == DRV_STARTING;
-	pid_t pid = d->pid;
-
-	if (pid == 0 || waitpid(pid, &st, WNOHANG) != pid)
-		return;
-	if (WIFSIGNALED(st))
-		logmsg("%s: driver %s (pid %d) killed by signal %d",
-		       d->node->path, drv_name(d), (int)pid, WTERMSIG(st));
-	else
-		logmsg("%s: driver %s (pid %d) exited with status %d",
-		       d->node->path, drv_name(d), (int)pid, WEXITSTATUS(st));
-	epoll_ctl(dfs.epfd, EPOLL_CTL_DEL, d->pidfd, NULL);
-	close(d->pidfd);
-	d->pidfd = -1;
-	d->pid = 0;
-	close_chan(d);
-	arm(d, TIMER_NONE, 0);
-	if (d->state == DRV_STOPPING && d->restart_now && !dfs.quit) {
-		d->restart_now = 0;
-		spawn(d);
-	} else if (d->state == DRV_STOPPING || dfs.quit) {
-		d->state = DRV_STOPPED;
-		changed();
-	} else {
-		failed_once(d);
-		if (early)
-			drv_cuse_early_exit(d);
+	if (!may_kill(d)) {
+		d->heard_ms = t; /* paused: look again later */
+		d->ping_id = 0;
+		return t + DRV_PING_INTERVAL_MS;
 	}
+	snprintf(why, sizeof(why), "did not answer for %d s",
+	         DRV_PING_TIMEOUT_MS / 1000);
+	drv_fault(d, why, out);
+	return DRV_NO_DEADLINE;
 }
 
-/* The timerfd of d expired: act on what it was armed for (event thread,
- * lock held). */
-void
-drv_timer_fired(struct drv *d)
+/* A driver that left its socket full for DRV_SEND_TIMEOUT_MS. */
+static int64_t
+send_stall(struct drv *d, int64_t t, struct drv_out *out)
 {
-	uint64_t n;
+	int64_t since = d->chan != NULL ? chan_stalled_since(d->chan) : 0;
+	char why[96];
 
-	if (read(d->timerfd, &n, sizeof(n)) != sizeof(n))
-		return; /* disarmed meanwhile */
-	switch (d->timer) {
+	if (since == 0)
+		return DRV_NO_DEADLINE;
+	if (t - since < DRV_SEND_TIMEOUT_MS)
+		return since + DRV_SEND_TIMEOUT_MS;
+	if (!may_kill(d))
+		return t + DRV_PING_INTERVAL_MS;
+	snprintf(why, sizeof(why), "did not read its socket for %d s",
+	         DRV_SEND_TIMEOUT_MS / 1000);
+	drv_fault(d, why, out);
+	return DRV_NO_DEADLINE;
+}
+
+/* Acts on the timer of d if it is due. */
+static void
+timer_fired(struct drv *d, struct drv_out *out)
+{
+	enum drv_timer t = d->timer;
+
+	arm(d, TIMER_NONE, 0);
+	switch (t) {
 	case TIMER_RESTART:
-		if (d->state == DRV_BACKOFF)
+		if (d->state == DRV_BACKOFF || d->state == DRV_FAILED)
 			spawn(d);
 		break;
 	case TIMER_HELLO:
-		if (d->state == DRV_STARTING)
-			drv_fault(d, "no HELLO in time");
+		if (d->state != DRV_STARTING)
+			break;
+		if (!may_kill(d)) {
+			arm(d, TIMER_HELLO, DRV_PING_INTERVAL_MS);
+			break;
+		}
+		drv_fault(d,
+		          d->adopting ? "did not answer the adoption in time"
+		                      : "no HELLO in time",
+		          out);
 		break;
 	case TIMER_KILL:
-		if (d->pid != 0)
-			kill(d->pid, SIGKILL);
+		if (d->proc.pid != 0)
+			drv_sys->signal(d, SIGKILL);
 		break;
 	default:
 		break;
 	}
 }
 
-/*
- * DDM_HELLO from d's driver (event thread, lock held): it runs now, and
- * the opens queued on it go out.  -EPROTO, with why, breaks the driver.
- */
-int
-drv_hello(struct drv *d, const struct ddm_msg *m, char *why, size_t whylen)
+static int64_t
+earliest(int64_t a, int64_t b)
 {
-	const struct node *n;
-	unsigned int want;
-	int r;
+	return a < b ? a : b;
+}
 
+int64_t
+drv_tick(struct drv *d, int64_t t, struct drv_out *out)
+{
+	int64_t next, due;
+	unsigned int n_intr;
+	struct pend *list;
+	char why[96];
+
+	if (d->timer != TIMER_NONE && t >= d->timer_at)
+		timer_fired(d, out);
+	list = pend_take_expired(&d->pend, t, DRV_INTERRUPT_GRACE_MS, &n_intr,
+	                         &next);
+	drv_out_fail(out, list);
+	if (n_intr > 0 && d->chan != NULL && may_kill(d)) {
+		snprintf(why, sizeof(why),
+		         "left an interrupted request unanswered for %d ms",
+		         DRV_INTERRUPT_GRACE_MS);
+		drv_fault(d, why, out);
+	}
+	next = earliest(next, heartbeat(d, t, out));
+	next = earliest(next, send_stall(d, t, out));
+	if (d->timer != TIMER_NONE)
+		next = earliest(next, d->timer_at);
+	log_window(d, t);
+	due = d->log_dropped > 0 ? d->log_ms + DRV_LOG_WINDOW_MS
+	                         : DRV_NO_DEADLINE;
+	return earliest(next, due);
+}
+
+int
+drv_hello(struct drv *d, const struct ddm_msg *m, char *why, size_t whylen,
+          struct drv_out *out)
+{
 	if (d->state != DRV_STARTING) {
 		snprintf(why, whylen, "HELLO while %s",
 		         drv_state_name(d->state));
@@ -509,92 +685,86 @@ drv_hello(struct drv *d, const struct ddm_msg *m, char *why, size_t whylen)
 		         DDM_PROTO_VERSION);
 		return -EPROTO;
 	}
-	want = d->node->cuse ? DDM_HELLO_CUSE : DDM_HELLO_SOCKET;
-	if (m->arg1 != want) {
-		snprintf(why, whylen, "HELLO for transport %llu, not %u",
-		         (unsigned long long)m->arg1, want);
-		return -EPROTO;
-	}
-	r = d->node->cuse ? drv_cuse_up(d, why, whylen) : 0;
-	if (r < 0)
-		return r;
 	d->state = DRV_RUNNING;
+	d->up_ms = now();
+	d->adopting = false;
 	arm(d, TIMER_NONE, 0);
-	logdbg("%s: running (pid %d)", d->node->path, (int)d->pid);
-	changed();
-	pend_queued(d, now_ms());
-	if (r > 0 && dfs.mounted) {
-		/* a kernel inode keeps its rdev; the new generation makes the
-		 * next lookup build a new one */
-		n = d->node;
-		pthread_mutex_unlock(&dfs.lock);
-		fuse_lowlevel_notify_inval_entry(dfs.se, n->parent, n->name,
-		                                 strlen(n->name));
-		pthread_mutex_lock(&dfs.lock);
-	}
+	logdbg("%s: running (pid %d)", d->path, (int)d->proc.pid);
+	changed(d);
 	return 0;
 }
 
-/* d's driver closed its socket (event thread, lock held): its requests
- * fail, and a process still alive DRV_HANGUP_MS later is killed. */
 void
-drv_hangup(struct drv *d)
+drv_hangup(struct drv *d, struct drv_out *out)
 {
-	logdbg("%s: driver closed its socket", d->node->path);
-	close_chan(d);
-	if (d->pid != 0 && d->state != DRV_STOPPING)
+	logdbg("%s: driver closed its socket", d->path);
+	lose_chan(d, out);
+	if (d->proc.pid != 0 && d->state != DRV_STOPPING) {
+		d->state = DRV_DYING;
 		arm(d, TIMER_KILL, DRV_HANGUP_MS);
+	}
+	changed(d);
 }
 
-/*
- * Waits up to ms in total while any CUSE driver is still coming up, so
- * their leaves have the right rdev when ddmfs mounts.
- */
 void
-drv_wait_cuse_up(int ms)
+drv_exited(struct drv *d, int status, struct drv_out *out)
 {
-	int64_t deadline = now_ms() + ms;
+	pid_t pid = d->proc.pid;
 
-	pthread_mutex_lock(&dfs.lock);
-	for (;;) {
-		size_t coming = 0;
-
-		for (size_t i = 0; i < dfs.n_nodes; i++) {
-			const struct drv *d = dfs.nodes[i].drv;
-
-			if (d != NULL && dfs.nodes[i].cuse &&
-			    (d->state == DRV_STARTING ||
-			     d->state == DRV_BACKOFF))
-				coming++;
-		}
-		if (coming == 0 || now_ms() >= deadline)
-			break;
-		timed_wait(100);
+	if (pid == 0)
+		return;
+	if (status < 0)
+		logmsg("%s: driver %s (pid %d) is gone", d->path, d->cf.driver,
+		       (int)pid);
+	else if (WIFSIGNALED(status))
+		logmsg("%s: driver %s (pid %d) killed by signal %d", d->path,
+		       d->cf.driver, (int)pid, WTERMSIG(status));
+	else
+		logmsg("%s: driver %s (pid %d) exited with status %d", d->path,
+		       d->cf.driver, (int)pid, WEXITSTATUS(status));
+	drv_sys->detach_pid(d);
+	if (d->proc.pidfd >= 0)
+		close(d->proc.pidfd);
+	d->proc = (struct drv_proc){ .pidfd = -1, .sock = -1 };
+	lose_chan(d, out);
+	arm(d, TIMER_NONE, 0);
+	drv_sys->record(d);
+	if (d->removed || quitting) {
+		d->state = DRV_STOPPED;
+		changed(d);
+	} else if (d->state == DRV_STOPPING) {
+		d->state = DRV_STOPPED;
+		if (d->want_up)
+			spawn(d);
+		changed(d);
+	} else {
+		failed_once(d);
 	}
-	pthread_mutex_unlock(&dfs.lock);
 }
 
-/* Stops every driver and waits (bounded) until all processes are gone. */
 void
-drv_stop_all(void)
+drv_wait_settled(struct drv *d, int ms)
 {
-	int64_t deadline = now_ms() + DRV_STOP_MS + 1000;
+	int64_t end = now() + ms;
+	struct timespec ts;
 
-	pthread_mutex_lock(&dfs.lock);
-	dfs.quit = 1;
-	for (size_t i = 0; i < dfs.n_nodes; i++)
-		if (dfs.nodes[i].drv != NULL)
-			drv_stop(dfs.nodes[i].drv);
-	for (;;) {
-		size_t alive = 0;
-
-		for (size_t i = 0; i < dfs.n_nodes; i++)
-			if (dfs.nodes[i].drv != NULL &&
-			    dfs.nodes[i].drv->pid != 0)
-				alive++;
-		if (alive == 0 || now_ms() >= deadline)
-			break;
-		timed_wait(100);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
 	}
-	pthread_mutex_unlock(&dfs.lock);
+	while (now() < end &&
+	       (d->state == DRV_STARTING || d->state == DRV_STOPPING ||
+	        d->state == DRV_DYING ||
+	        (d->state == DRV_BACKOFF && d->want_up)))
+		if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) != 0)
+			break;
+}
+
+void
+drv_set_quitting(void)
+{
+	quitting = true;
 }

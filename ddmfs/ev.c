@@ -1,20 +1,12 @@
 /*
- * ev.c: the event thread.
+ * ev.c: the event thread (ev.h).
  *
- * One thread waits on one epoll set for everything the drivers do: per
- * driver a socket (replies, HELLO, NOTIFY), a pidfd (the exit) and a
- * timerfd (backoff, HELLO and kill deadlines; drv.c), plus an eventfd
- * that other threads write to wake it.  It hands each readiness to
- * drv.c's supervision or, for a reply, to fwd.c, and answers the
- * requests failed meanwhile (dfs.failed) once it has dropped dfs.lock.
- *
- * The deadlines that are not timerfds (the heartbeat, the wait of queued
- * opens, the grace time after an interrupt, the end of a drv_log()
- * window) are checked by tick(), which also says when the next one is
- * due: epoll_wait() sleeps until then, or without a bound when nothing is
- * due.  A change that can bring a deadline nearer (a driver changing
- * state, a ping answered, an open queued, an interrupt sent) calls
- * ev_recheck(), so tick() runs again after the current batch.
+ * Per driver it watches the socket (EPOLLIN, and EPOLLOUT while sends
+ * wait in its queue) and the pidfd.  The deadlines (drv.c) are times, not
+ * timer fds: after each batch of events the drivers that changed, and
+ * all of them once the nearest deadline is due, get drv_tick(), and
+ * epoll_wait() sleeps until the next deadline, or without a bound when
+ * none is set.  Removed drivers are freed here once nothing uses them.
  */
 #include "config.h"
 
@@ -25,202 +17,488 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "cusedev.h"
 #include "ddmfs.h"
+#include "drv.h"
+#include "ev.h"
+#include "fwd.h"
+#include "log.h"
 
-#define EV_BATCH   32 /* epoll events per wait */
+#define EV_BATCH   64 /* epoll events per wait */
 #define RECV_BATCH 64 /* messages read per socket event, for fairness */
+#define DRV_CUSE_RETRY                                                         \
+	2 /* stored CUSE numbers not seen in this run are dropped after        \
+	   * this many failures before HELLO */
 
-static pthread_t ev_thread;
-static int ev_running;
-static int ev_quit;               /* ev_stop() called (lock held) */
-static atomic_int recheck;        /* run tick() after this batch */
-static __thread int on_ev_thread; /* this is the event thread */
-static struct evsrc ev_wake = { EV_WAKE, NULL };
+enum ev_kind {
+	EV_WAKE,
+	EV_SOCK,
+	EV_PID,
+};
 
-/* Wakes the event thread (lock held), to answer dfs.failed, recheck the
- * deadlines or quit. */
+struct evsrc {
+	enum ev_kind kind;
+	struct drv *d;
+};
+
+struct evd {
+	struct evsrc sock, pid;
+	int sock_fd;   /* watched socket; -1: none */
+	bool want_out; /* EPOLLOUT is on */
+	int pid_fd;    /* watched pidfd; -1: none */
+	atomic_bool dirty;
+	int64_t due;
+};
+
+static int epfd = -1, wakefd = -1;
+static pthread_t thread;
+static bool started;
+static atomic_bool quit, recheck;
+static __thread bool on_thread;
+static struct evsrc wake_src = { EV_WAKE, NULL };
+
+bool
+ev_on_thread(void)
+{
+	return on_thread;
+}
+
 static void
-wake(void)
+kick(void)
 {
 	uint64_t one = 1;
 
-	if (write(dfs.wakefd, &one, sizeof(one)) < 0)
+	if (!on_thread && wakefd >= 0 && write(wakefd, &one, sizeof(one)) < 0)
 		logmsg("eventfd: %s", strerror(errno));
 }
 
-/* Clears the wake-up eventfd; returns ev_quit (lock held). */
-static int
-woken(void)
+/* d's event data, made on first use (d->lock held). */
+static struct evd *
+evd(struct drv *d)
 {
-	uint64_t n;
+	struct evd *e = d->ev;
 
-	if (read(dfs.wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		logmsg("eventfd: %s", strerror(errno));
-	return ev_quit;
+	if (e != NULL)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->sock = (struct evsrc){ EV_SOCK, d };
+	e->pid = (struct evsrc){ EV_PID, d };
+	e->sock_fd = e->pid_fd = -1;
+	e->due = 0; /* look at it at once */
+	d->ev = e;
+	return e;
+}
+
+void
+ev_attach(struct drv *d)
+{
+	struct evd *e = evd(d);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (e == NULL) {
+		logmsg("%s: out of memory watching the driver", d->path);
+		return;
+	}
+	if (d->chan != NULL && e->sock_fd < 0) {
+		ev.data.ptr = &e->sock;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, d->chan->fd, &ev) == 0)
+			e->sock_fd = d->chan->fd;
+		e->want_out = false;
+	}
+	if (d->proc.pidfd >= 0 && e->pid_fd < 0) {
+		ev.data.ptr = &e->pid;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, d->proc.pidfd, &ev) == 0)
+			e->pid_fd = d->proc.pidfd;
+	}
+	ev_wake(d);
+}
+
+void
+ev_detach_chan(struct drv *d)
+{
+	struct evd *e = d->ev;
+
+	if (e == NULL || e->sock_fd < 0)
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, e->sock_fd, NULL);
+	e->sock_fd = -1;
+	e->want_out = false;
+}
+
+void
+ev_detach_pid(struct drv *d)
+{
+	struct evd *e = d->ev;
+
+	if (e == NULL || e->pid_fd < 0)
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, e->pid_fd, NULL);
+	e->pid_fd = -1;
+}
+
+void
+ev_wake(struct drv *d)
+{
+	struct evd *e = evd(d);
+
+	if (e != NULL)
+		atomic_store(&e->dirty, true);
+	atomic_store(&recheck, true);
+	kick();
+}
+
+void
+ev_forget(struct drv *d)
+{
+	free(d->ev);
+	d->ev = NULL;
+}
+
+/* Watches EPOLLOUT on d's socket exactly while sends wait (d->lock held). */
+static void
+watch_out(struct drv *d, struct evd *e)
+{
+	bool want = d->chan != NULL && chan_backlog(d->chan);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (e->sock_fd < 0 || want == e->want_out)
+		return;
+	if (want)
+		ev.events |= EPOLLOUT;
+	ev.data.ptr = &e->sock;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, e->sock_fd, &ev) == 0)
+		e->want_out = want;
 }
 
 /*
- * Makes the event thread check the deadlines after its current batch, and
- * answer dfs.failed.  From another thread (lock held) it also wakes the
- * event thread; on the event thread the lock need not be held.
+ * DDM_HELLO from d's driver: checks its transport (and, under CUSE, the
+ * device it made), and lets the parked opens go.  A new rdev makes the
+ * kernel look the leaf up again.
  */
-void
-ev_recheck(void)
+static void
+hello(struct drv *d, const struct ddm_msg *m)
 {
-	atomic_store(&recheck, 1);
-	if (!on_ev_thread && dfs.wakefd >= 0)
-		wake();
+	struct drv_out out = { 0 };
+	unsigned int want;
+	fuse_ino_t parent = 0;
+	char why[160] = "", name[CONF_NAME_MAX + 1] = "";
+	int r;
+
+	pthread_rwlock_wrlock(&dfs.tree_lock);
+	pthread_mutex_lock(&d->lock);
+	want = d->node != NULL && d->node->cuse ? DDM_HELLO_CUSE
+	                                        : DDM_HELLO_SOCKET;
+	r = 0;
+	if (m->arg1 != want) {
+		snprintf(why, sizeof(why), "HELLO for transport %llu, not %u",
+		         (unsigned long long)m->arg1, want);
+		r = -EPROTO;
+	} else if (want == DDM_HELLO_CUSE) {
+		r = cdev_up(dfs.cdevs, d->node, why, sizeof(why));
+		if (r > 0) {
+			parent = d->node->parent->ino;
+			snprintf(name, sizeof(name), "%s", d->node->name);
+		}
+	}
+	if (r >= 0 && drv_hello(d, m, why, sizeof(why), &out) < 0)
+		r = -EPROTO;
+	if (r < 0)
+		drv_fault(d, why, &out);
+	pthread_mutex_unlock(&d->lock);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&out);
+	if (r < 0)
+		return;
+	fwd_send_queued(d);
+	if (parent != 0)
+		fuse_lowlevel_notify_inval_entry(dfs.se, parent, name,
+		                                 strlen(name));
 }
 
-/* One message from d's driver (lock held); -EPROTO breaks the driver. */
-static int
-message(struct drv *d, const struct ddm_msg *m, const void *payload, char *why,
-        size_t whylen)
+/* Faults d (no lock held) for why. */
+static void
+fault(struct drv *d, const char *why)
 {
-	int r;
+	struct drv_out out = { 0 };
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	pthread_mutex_lock(&d->lock);
+	drv_fault(d, why, &out);
+	pthread_mutex_unlock(&d->lock);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&out);
+}
+
+/* One message from d's driver. */
+static void
+message(struct drv *d, const struct ddm_msg *m, const void *payload)
+{
+	char why[96];
 
 	switch (m->op) {
 	case DDM_HELLO:
-		return drv_hello(d, m, why, whylen);
-	case DDM_NOTIFY:
-		for (struct handle *h = d->handles; h != NULL; h = h->next)
-			if (h->fh == m->fh && h->gen == d->gen && h->ph != NULL)
-				fuse_lowlevel_notify_poll(h->ph);
-		return 0;
+		hello(d, m);
+		break;
 	case DDM_REPLY:
-		pthread_mutex_unlock(&dfs.lock);
-		r = fwd_reply(d, m, payload, why, whylen);
-		pthread_mutex_lock(&dfs.lock);
-		return r;
+		fwd_reply(d, m, payload);
+		break;
+	case DDM_NOTIFY:
+		fwd_notify(d, m);
+		break;
 	default:
-		snprintf(why, whylen, "unexpected %s message",
+		snprintf(why, sizeof(why), "unexpected %s message",
 		         ddm_op_name(m->op));
-		return -EPROTO;
+		fault(d, why);
+		break;
 	}
 }
 
-/* Reads what d's driver sent (lock held). */
+/* d's driver hung up its socket ch. */
+static void
+hangup(struct drv *d, struct chan *ch)
+{
+	struct drv_out out = { 0 };
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	pthread_mutex_lock(&d->lock);
+	if (d->chan == ch)
+		drv_hangup(d, &out);
+	pthread_mutex_unlock(&d->lock);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&out);
+}
+
+/* Whether ch is still d's channel; if so, d was heard from now. */
+static bool
+current(struct drv *d, struct chan *ch)
+{
+	bool cur;
+
+	pthread_mutex_lock(&d->lock);
+	cur = d->chan == ch;
+	if (cur)
+		drv_heard(d, drv_sys->now());
+	pthread_mutex_unlock(&d->lock);
+	return cur;
+}
+
+/* Reads what d's driver sent, a batch at most.  Messages left on an
+ * instance that is gone meanwhile are dropped unread. */
 static void
 readable(struct drv *d)
 {
 	static char buf[DDM_MSG_MAX + 1];
-	struct chan *ch = d->chan;
-	char why[160];
+	struct chan *ch;
 
+	pthread_mutex_lock(&d->lock);
+	ch = d->chan;
+	if (ch != NULL)
+		chan_get(ch);
+	pthread_mutex_unlock(&d->lock);
 	if (ch == NULL)
 		return;
-	ch->refs++;
-	for (int i = 0; i < RECV_BATCH && d->chan == ch; i++) {
+	for (int i = 0; i < RECV_BATCH; i++) {
 		struct ddm_msg m;
 		const void *payload;
-		ssize_t n = recv(ch->fd, buf, sizeof(buf),
-		                 MSG_DONTWAIT | MSG_TRUNC);
+		ssize_t n = chan_recv(ch, buf, sizeof(buf));
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n == -EAGAIN)
 			break;
-		if (n <= 0) {
-			drv_hangup(d);
+		if (n < 0) {
+			hangup(d, ch);
 			break;
 		}
+		if (!current(d, ch))
+			break;
 		if ((size_t)n > DDM_MSG_MAX ||
 		    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0) {
-			drv_fault(d, "malformed message");
+			fault(d, "malformed message");
 			break;
 		}
-		d->heard_ms = now_ms();
-		if (message(d, &m, payload, why, sizeof(why)) < 0) {
-			if (d->chan == ch)
-				drv_fault(d, why);
-			break;
-		}
+		message(d, &m, payload);
 	}
 	chan_put(ch);
 }
 
-/*
- * Checks every deadline that is not a timerfd (lock held) and returns the
- * time the next one is due, NO_DEADLINE if none is.
- */
-static int64_t
-tick(int64_t now)
+/* Room on d's socket again: the queue goes out. */
+static void
+writable(struct drv *d)
 {
-	int64_t next = pend_expire(now);
+	struct chan *ch;
 
-	for (size_t i = 0; i < dfs.n_nodes; i++) {
-		struct drv *d = dfs.nodes[i].drv;
-		int64_t due;
-
-		if (d == NULL)
-			continue;
-		due = drv_deadlines(d, now);
-		if (due < next)
-			next = due;
-	}
-	return next;
+	pthread_mutex_lock(&d->lock);
+	ch = d->chan;
+	if (ch != NULL)
+		chan_flush(ch, drv_sys->now());
+	if (d->ev != NULL)
+		watch_out(d, d->ev);
+	pthread_mutex_unlock(&d->lock);
 }
 
-/* The epoll_wait() timeout in ms until due: -1 (no bound) for none. */
+/* d's process exited (its pidfd is readable). */
+static void
+gone(struct drv *d)
+{
+	struct drv_out out = { 0 };
+	siginfo_t si = { 0 };
+	int status = -1;
+	bool early;
+
+	pthread_rwlock_wrlock(&dfs.tree_lock);
+	pthread_mutex_lock(&d->lock);
+	if (d->proc.pidfd < 0)
+		goto unlock;
+	if (waitid(P_PIDFD, (id_t)d->proc.pidfd, &si, WEXITED | WNOHANG) == 0) {
+		if (si.si_pid == 0)
+			goto unlock; /* not yet */
+		if (si.si_code == CLD_EXITED)
+			status = W_EXITCODE(si.si_status, 0);
+		else
+			status = si.si_status |
+			         (si.si_code == CLD_DUMPED ? 0x80 : 0);
+	}
+	/* ECHILD: an adopted driver, not our child; its exit status is
+	 * its parent's (init's) business */
+	early = d->state == DRV_STARTING && !d->adopting;
+	drv_exited(d, status, &out);
+	if (early && d->node != NULL)
+		cdev_early_exit(d->node, d->fails, DRV_CUSE_RETRY);
+unlock:
+	pthread_mutex_unlock(&d->lock);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&out);
+}
+
+struct tick_state {
+	int64_t now, next;
+	bool all;
+	struct drv_out out; /* finished once the tree lock is dropped */
+	struct drv *unused[64];
+	size_t n_unused;
+};
+
+/* Whether removed d can go: no process, handle or request left. */
+static bool
+unused(const struct drv *d)
+{
+	return d->removed && d->proc.pid == 0 && d->handles.map.n == 0 &&
+	       d->pend.map.n == 0 && d->pins == 0;
+}
+
+static void
+tick_one(struct drv *d, void *arg)
+{
+	struct tick_state *t = arg;
+	struct evd *e;
+
+	pthread_mutex_lock(&d->lock);
+	e = evd(d);
+	if (e != NULL &&
+	    (t->all || atomic_exchange(&e->dirty, false) || e->due <= t->now)) {
+		e->due = drv_tick(d, t->now, &t->out);
+		watch_out(d, e);
+	}
+	if (e != NULL && e->due < t->next)
+		t->next = e->due;
+	if (unused(d) && t->n_unused < sizeof(t->unused) / sizeof(*t->unused))
+		t->unused[t->n_unused++] = d;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * Runs drv_tick() on the drivers that changed (all of them when all),
+ * frees removed drivers nothing uses any more, and returns the nearest
+ * deadline.
+ */
+static int64_t
+tick(bool all)
+{
+	struct tick_state t = { .now = drv_sys->now(),
+		                .next = DRV_NO_DEADLINE,
+		                .all = all };
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	drv_each(tick_one, &t);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&t.out);
+	if (t.n_unused == 0)
+		return t.next;
+	pthread_rwlock_wrlock(&dfs.tree_lock);
+	for (size_t i = 0; i < t.n_unused; i++) {
+		struct drv *d = t.unused[i];
+		bool gone;
+
+		pthread_mutex_lock(&d->lock);
+		gone = unused(d);
+		pthread_mutex_unlock(&d->lock);
+		if (!gone)
+			continue;
+		logdbg("%s: driver object freed", d->path);
+		ev_forget(d);
+		drv_free(d);
+	}
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	return t.next;
+}
+
 static int
 timeout_to(int64_t due)
 {
 	int64_t left;
 
-	if (due == NO_DEADLINE)
+	if (due == DRV_NO_DEADLINE)
 		return -1;
-	left = due - now_ms();
+	left = due - drv_sys->now();
 	if (left <= 0)
 		return 0;
 	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-/*
- * The event thread.  Requests failed during a batch (dfs.failed) are
- * answered after it, once dfs.lock is released, and before quitting.
- */
 static void *
-ev_loop(void *arg)
+loop(void *arg)
 {
 	struct epoll_event evs[EV_BATCH];
-	int64_t due = 0; /* check the deadlines at once */
-	struct pend *failed;
-	int quit = 0;
+	int64_t due = 0;
 
-	on_ev_thread = 1;
-	while (!quit) {
-		int n = epoll_wait(dfs.epfd, evs, EV_BATCH, timeout_to(due));
+	on_thread = true;
+	while (!atomic_load(&quit)) {
+		int n = epoll_wait(epfd, evs, EV_BATCH, timeout_to(due));
+		bool all;
 
 		if (n < 0 && errno != EINTR) {
 			logmsg("epoll_wait: %s", strerror(errno));
-			return NULL;
+			break;
 		}
-		pthread_mutex_lock(&dfs.lock);
-		for (int i = 0; i < n && !quit; i++) {
+		for (int i = 0; i < n; i++) {
 			struct evsrc *src = evs[i].data.ptr;
+			uint64_t v;
 
 			switch (src->kind) {
 			case EV_WAKE:
-				quit = woken();
+				if (read(wakefd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					logmsg("eventfd: %s", strerror(errno));
 				break;
 			case EV_SOCK:
-				readable(src->drv);
+				if (evs[i].events & EPOLLOUT)
+					writable(src->d);
+				if (evs[i].events &
+				    (EPOLLIN | EPOLLHUP | EPOLLERR))
+					readable(src->d);
 				break;
 			case EV_PID:
-				drv_gone(src->drv);
-				break;
-			case EV_TIMER:
-				drv_timer_fired(src->drv);
+				gone(src->d);
 				break;
 			}
 		}
-		if (!quit && (atomic_exchange(&recheck, 0) || now_ms() >= due))
-			due = tick(now_ms());
-		failed = dfs.failed;
-		dfs.failed = NULL;
-		pthread_mutex_unlock(&dfs.lock);
-		pend_fail_list(failed);
+		all = drv_sys->now() >= due;
+		if (atomic_exchange(&recheck, false) || all)
+			due = tick(all);
 	}
 	return NULL;
 }
@@ -228,14 +506,13 @@ ev_loop(void *arg)
 int
 ev_init(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ev_wake };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wake_src };
 
-	dfs.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (dfs.epfd < 0)
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
 		return -errno;
-	dfs.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (dfs.wakefd < 0 ||
-	    epoll_ctl(dfs.epfd, EPOLL_CTL_ADD, dfs.wakefd, &ev) < 0)
+	wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wakefd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) < 0)
 		return -errno;
 	return 0;
 }
@@ -243,24 +520,26 @@ ev_init(void)
 int
 ev_start(void)
 {
-	int r = pthread_create(&ev_thread, NULL, ev_loop, NULL);
+	int r;
 
+	atomic_store(&quit, false);
+	r = pthread_create(&thread, NULL, loop, NULL);
 	if (r != 0)
 		return -r;
-	ev_running = 1;
+	started = true;
 	return 0;
 }
 
-/* Stops the event thread; drivers must be stopped first. */
 void
 ev_stop(void)
 {
-	if (!ev_running)
+	uint64_t one = 1;
+
+	if (!started)
 		return;
-	pthread_mutex_lock(&dfs.lock);
-	ev_quit = 1;
-	wake();
-	pthread_mutex_unlock(&dfs.lock);
-	pthread_join(ev_thread, NULL);
-	ev_running = 0;
+	atomic_store(&quit, true);
+	if (write(wakefd, &one, sizeof(one)) < 0)
+		logmsg("eventfd: %s", strerror(errno));
+	pthread_join(thread, NULL);
+	started = false;
 }

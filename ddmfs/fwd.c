@@ -1,18 +1,12 @@
 /*
- * fwd.c: the message path between FUSE requests and drivers.
+ * fwd.c: the message path between FUSE requests and drivers (fwd.h).
  *
- * A worker thread records each request in the pending table (pend.c),
- * builds its message, sends it and returns; the event thread calls
- * fwd_reply() with the driver's DDM_REPLY, which checks it against the
- * rules of its op and answers FUSE.  The driver sockets (struct chan),
- * the interrupt hook, the heartbeat ping and DDM_RELEASE live here too.
- *
- * No thread waits on a driver without a bound.  A worker's send gives up
- * after DRV_SEND_TIMEOUT_MS (SO_SNDTIMEO; the same bound on send_lock)
- * and the driver, which stopped reading its socket, is restarted.  The
- * event thread never blocks: it sends with MSG_DONTWAIT (queued opens,
- * pings).  An interrupt starts a grace time of DRV_INTERRUPT_GRACE_MS
- * after which ddmfs answers EINTR itself (pend_expire()).
+ * Who answers a request: its worker while the entry is PEND_NEW (others
+ * only mark it failed or interrupted); once it is sent or parked, whoever
+ * takes it out of its driver's table under the driver's lock, exactly
+ * once, after dropping the lock.  A request carried by libfuse (p->req)
+ * is answered through libfuse; one handed over by an upgrade (p->req
+ * NULL) by its unique, straight to /dev/fuse.
  */
 #include "config.h"
 
@@ -21,327 +15,473 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "ddmfs.h"
+#include "drv.h"
+#include "fuseio.h"
+#include "fwd.h"
+#include "log.h"
 
-/* A channel on ddmfs's end fd of a driver socket, whose sends are bounded
- * by DRV_SEND_TIMEOUT_MS; NULL if out of memory or the option fails. */
-struct chan *
-chan_new(int fd)
+#define FUSE_ERRNO_MAX 999 /* libfuse refuses errors from -1000 down */
+
+static int64_t
+now(void)
 {
-	struct timeval tv = { .tv_sec = DRV_SEND_TIMEOUT_MS / 1000,
-		              .tv_usec = DRV_SEND_TIMEOUT_MS % 1000 * 1000 };
-	struct chan *ch;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		return NULL;
-	ch = calloc(1, sizeof(*ch));
-	if (ch == NULL)
-		return NULL;
-	ch->fd = fd;
-	ch->refs = 1;
-	pthread_mutex_init(&ch->send_lock, NULL);
-	return ch;
+	return drv_sys->now();
 }
 
-/* Drops a reference (lock held); the last one closes the socket. */
-void
-chan_put(struct chan *ch)
-{
-	if (ch == NULL || --ch->refs > 0)
-		return;
-	close(ch->fd);
-	pthread_mutex_destroy(&ch->send_lock);
-	free(ch);
-}
-
-/* Marks ch dead, wakes blocked senders and drops the owner's reference. */
-void
-chan_close(struct chan *ch)
-{
-	if (ch == NULL)
-		return;
-	ch->dead = 1;
-	shutdown(ch->fd, SHUT_RDWR);
-	chan_put(ch);
-}
-
-/*
- * Sends one packet on ch: from a worker with send_lock held and dfs.lock
- * not held (blocks at most DRV_SEND_TIMEOUT_MS, then -EAGAIN), or from the
- * event thread with flags MSG_DONTWAIT.
- */
+/* err as FUSE can carry it: a driver's out-of-range error becomes EIO. */
 static int
-send_msg(struct chan *ch, struct ddm_msg *m, const void *payload, size_t len,
-         int flags)
+fuse_err(int err)
 {
-	static __thread char buf[DDM_MSG_MAX];
-	long n = ddm_msg_pack(buf, sizeof(buf), m, payload, len);
-	int old;
-
-	if (n < 0)
-		return (int)n;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	n = send(ch->fd, buf, (size_t)n, MSG_NOSIGNAL | flags);
-	pthread_setcancelstate(old, NULL);
-	return n < 0 ? -errno : 0;
+	return err < 0 && err >= -FUSE_ERRNO_MAX ? -err : EIO;
 }
 
-/* Takes ch's send_lock, waiting at most DRV_SEND_TIMEOUT_MS: 0 or
- * -ETIMEDOUT (a sender that holds it that long is failing anyway). */
-static int
-lock_send(struct chan *ch)
+/* Frees p once it is answered. */
+static void
+done(struct pend *p)
 {
-	struct timespec ts;
+	if (p->req == NULL)
+		fuseio_untrack(p->unique);
+	free(p);
+}
+
+static void
+answer_err(struct pend *p, int err)
+{
+	if (p->req != NULL)
+		fuse_reply_err(p->req, err == 0 ? 0 : fuse_err(err));
+	else
+		kern_reply_err(p->unique, err == 0 ? 0 : -fuse_err(err));
+	done(p);
+}
+
+/* Answers a successful open; -ENOENT if the caller is gone. */
+static int
+answer_open(struct pend *p)
+{
+	struct fuse_file_info fi = { .fh = p->fh, .flags = p->flags };
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += DRV_SEND_TIMEOUT_MS / 1000;
-	ts.tv_nsec += (long)(DRV_SEND_TIMEOUT_MS % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	r = pthread_mutex_clocklock(&ch->send_lock, CLOCK_MONOTONIC, &ts);
-	return r == 0 ? 0 : -r;
+	fi.direct_io = 1;
+	fi.nonseekable = 1;
+	if (p->req != NULL)
+		r = fuse_reply_open(p->req, &fi);
+	else
+		r = kern_reply_open(p->unique, p->fh, true);
+	return r;
 }
 
-/*
- * A worker's send to d on ch failed with err (dfs.lock held): a timeout
- * means the driver stopped reading its socket, so it is restarted.
- */
 static void
-send_failed(struct drv *d, struct chan *ch, const struct ddm_msg *m, int err)
+answer_data(struct pend *p, int32_t result, const void *payload, size_t len)
 {
-	char why[96];
-
-	logdbg("%s: send %s: %s", d->node->path, ddm_op_name(m->op),
-	       strerror(-err));
-	if (err != -EAGAIN || d->chan != ch)
+	if (p->req != NULL) {
+		switch (p->op) {
+		case DDM_READ:
+			fuse_reply_buf(p->req, payload, len);
+			break;
+		case DDM_WRITE:
+			fuse_reply_write(p->req, (size_t)result);
+			break;
+		case DDM_IOCTL:
+			fuse_reply_ioctl(p->req, result, payload, len);
+			break;
+		case DDM_POLL:
+			fuse_reply_poll(p->req, (unsigned int)result);
+			break;
+		default:
+			fuse_reply_err(p->req, 0);
+			break;
+		}
 		return;
-	snprintf(why, sizeof(why), "did not read its socket for %d s",
-	         DRV_SEND_TIMEOUT_MS / 1000);
-	drv_fault(d, why);
-}
-
-/*
- * Sends m, which has no payload, to d on ch.  Entered with dfs.lock held;
- * returns with it released.  A reference keeps ch open for the send.
- */
-static void
-send_unlock(struct drv *d, struct chan *ch, struct ddm_msg *m)
-{
-	int r;
-
-	ch->refs++;
-	pthread_mutex_unlock(&dfs.lock);
-	r = lock_send(ch);
-	if (r == 0) {
-		r = send_msg(ch, m, NULL, 0, 0);
-		pthread_mutex_unlock(&ch->send_lock);
 	}
-	pthread_mutex_lock(&dfs.lock);
-	if (r < 0)
-		send_failed(d, ch, m, r);
-	chan_put(ch);
-	pthread_mutex_unlock(&dfs.lock);
+	switch (p->op) {
+	case DDM_READ:
+		kern_reply_buf(p->unique, payload, len);
+		break;
+	case DDM_WRITE:
+		kern_reply_write(p->unique, (size_t)result);
+		break;
+	case DDM_IOCTL:
+		kern_reply_ioctl(p->unique, result, payload, len);
+		break;
+	case DDM_POLL:
+		kern_reply_poll(p->unique, (unsigned int)result);
+		break;
+	default:
+		kern_reply_err(p->unique, 0);
+		break;
+	}
+}
+
+/* Answers each pend of list with its err. */
+static void
+fail_list(struct pend *list)
+{
+	while (list != NULL) {
+		struct pend *p = list;
+
+		list = p->link;
+		answer_err(p, p->err);
+	}
+}
+
+void
+fwd_finish(struct drv_out *out)
+{
+	fail_list(out->fail);
+	out->fail = NULL;
+	for (size_t i = 0; i < out->n_kh; i++)
+		kern_notify_poll(out->kh[i]);
+	free(out->kh);
+	out->kh = NULL;
+	out->n_kh = out->cap_kh = 0;
+}
+
+/* The message for pend p (its fields; the op's arguments are added by
+ * the caller). */
+static void
+msg_for(const struct pend *p, struct ddm_msg *m)
+{
+	ddm_msg_init(m, p->op, p->e.id, p->fh);
+	m->uid = p->uid;
+	m->gid = p->gid;
+	m->pid = p->pid;
+	if (p->op == DDM_OPEN)
+		m->arg0 = (uint32_t)(p->flags & ~O_TRUNC);
+}
+
+/* A new entry for req on d (d->lock held), in the table: NULL on ENOMEM. */
+static struct pend *
+pend_new(struct drv *d, fuse_req_t req, enum ddm_op op, uint64_t fh)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct pend *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->e.id = id_new(d->slot);
+	p->req = req;
+	p->unique = fuseio_unique();
+	p->op = op;
+	p->fh = fh;
+	p->uid = ctx->uid;
+	p->gid = ctx->gid;
+	p->pid = (uint32_t)ctx->pid;
+	if (pend_add(&d->pend, p) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
 
 /*
- * The interrupt hook: tells the driver to give up request id, and starts
- * its grace time (pend_expire()).  A queued open is answered EINTR here.
+ * Acts on an interrupt of p (d->lock held): marks it if its worker still
+ * owns it, passes it on if it is with the driver, or takes out a parked
+ * open, which the caller answers EINTR (returned).
  */
+static struct pend *
+interrupt(struct drv *d, struct pend *p)
+{
+	struct ddm_msg m;
+
+	switch (p->state) {
+	case PEND_NEW:
+		p->intr = true;
+		return NULL;
+	case PEND_QUEUED:
+		pend_take(&d->pend, p->e.id);
+		p->err = -EINTR;
+		return p;
+	default:
+		if (p->intr_at != 0 || d->chan == NULL)
+			return NULL;
+		ddm_msg_init(&m, DDM_INTERRUPT, p->e.id, 0);
+		chan_send(d->chan, &m, NULL, 0, now());
+		pend_set_intr(&d->pend, p, now());
+		drv_sys->wake(d); /* its grace time is a new deadline */
+		return NULL;
+	}
+}
+
+/* libfuse's interrupt hook; data is the request id. */
 static void
 on_interrupt(fuse_req_t req, void *data)
 {
 	uint64_t id = (uintptr_t)data;
-	struct ddm_msg m;
+	struct pend *p = NULL;
+	struct drv *d;
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	d = drv_by_slot(id_slot(id));
+	if (d != NULL)
+		pthread_mutex_lock(&d->lock);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	if (d == NULL)
+		return;
+	p = pend_find(&d->pend, id);
+	if (p != NULL)
+		p = interrupt(d, p);
+	pthread_mutex_unlock(&d->lock);
+	if (p != NULL)
+		answer_err(p, p->err);
+}
+
+struct unique_search {
+	uint64_t unique;
+	struct pend *fail;
+};
+
+static void
+interrupt_unique(struct drv *d, void *arg)
+{
+	struct unique_search *s = arg;
 	struct pend *p;
 
-	pthread_mutex_lock(&dfs.lock);
-	p = pend_find(id);
-	if (p != NULL && !p->armed) {
-		p->intr = 1;
-		p = NULL;
-	} else if (p != NULL && p->queued) {
-		pend_take(id, NULL);
-		pthread_mutex_unlock(&dfs.lock);
-		pend_fail(p, -EINTR);
-		return;
-	}
-	if (p == NULL || p->drv->chan == NULL || p->intr_ms != 0) {
-		pthread_mutex_unlock(&dfs.lock);
-		return;
-	}
-	p->intr_ms = now_ms();
-	ev_recheck();
-	ddm_msg_init(&m, DDM_INTERRUPT, id, 0);
-	send_unlock(p->drv, p->drv->chan, &m);
+	pthread_mutex_lock(&d->lock);
+	p = pend_find_unique(&d->pend, s->unique);
+	if (p != NULL && p->req == NULL)
+		s->fail = interrupt(d, p);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void
+fwd_interrupt_unique(uint64_t unique)
+{
+	struct unique_search s = { unique, NULL };
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	drv_each(interrupt_unique, &s);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	if (s.fail != NULL)
+		answer_err(s.fail, s.fail->err);
 }
 
 /*
- * Sends m (with payload) for pending request p to d.  Entered with
- * dfs.lock held and d running; returns with it released.  Never waits for
- * the reply, and waits for the send at most DRV_SEND_TIMEOUT_MS.
+ * Sends new entry p with message m to d (or, for an open while d comes
+ * up, parks it).  Entered with d->lock held; returns with it dropped.
+ * The interrupt hook is set first, without the lock: once p is sent,
+ * another thread may answer (and so free) its request at any time.
  */
-void
-fwd_request(struct drv *d, struct pend *p, struct ddm_msg *m,
-            const void *payload, size_t len)
+static void
+send_new(struct drv *d, struct pend *p, struct ddm_msg *m, const void *payload,
+         size_t len)
 {
-	uint64_t id = p->id;
-	struct chan *ch = d->chan;
-	int err = 0, locked, r;
+	uint64_t id = p->e.id;
+	int err = 0, r = 0;
 
-	ch->refs++;
-	d->requests++;
-	m->id = id;
-	pthread_mutex_unlock(&dfs.lock);
+	pthread_mutex_unlock(&d->lock);
 	fuse_req_interrupt_func(p->req, on_interrupt, (void *)(uintptr_t)id);
-	locked = lock_send(ch) == 0;
-	pthread_mutex_lock(&dfs.lock);
-	if (p->failed != 0)
-		err = p->failed;
+	pthread_mutex_lock(&d->lock);
+	if (p->err != 0)
+		err = p->err;
 	else if (p->intr)
 		err = -EINTR;
-	else if (!locked)
-		err = -EIO;
+	else if (d->removed)
+		err = -ENODEV;
+	if (err == 0 && p->op == DDM_OPEN && !drv_up(d)) {
+		if (!drv_coming_up(d)) {
+			err = -ENXIO;
+		} else {
+			p->due = now() + DRV_OPEN_WAIT_MS;
+			pend_set_state(&d->pend, p, PEND_QUEUED);
+			drv_sys->wake(d); /* its wait is a new deadline */
+			pthread_mutex_unlock(&d->lock);
+			return;
+		}
+	}
+	if (err == 0) {
+		r = chan_send(d->chan, m, payload, len, now());
+		if (r < 0)
+			err = r == -EBUSY ? -EBUSY : -EIO;
+	}
 	if (err != 0) {
-		pend_take(id, NULL);
-		pthread_mutex_unlock(&dfs.lock);
-		if (locked)
-			pthread_mutex_unlock(&ch->send_lock);
-		pend_fail(p, err);
-		goto put_chan;
-	}
-	p->armed = 1;
-	pthread_mutex_unlock(&dfs.lock);
-	r = send_msg(ch, m, payload, len, 0);
-	pthread_mutex_unlock(&ch->send_lock);
-	if (r < 0) {
-		pthread_mutex_lock(&dfs.lock);
-		send_failed(d, ch, m, r);
-		p = pend_take(id, NULL);
-		pthread_mutex_unlock(&dfs.lock);
-		if (p != NULL)
-			pend_fail(p, -EIO);
-	}
-put_chan:
-	pthread_mutex_lock(&dfs.lock);
-	chan_put(ch);
-	pthread_mutex_unlock(&dfs.lock);
-}
-
-/* The DDM_OPEN message for open request p (lock held or p unanswered). */
-void
-fwd_open_msg(const struct pend *p, struct ddm_msg *m)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(p->req);
-
-	ddm_msg_init(m, DDM_OPEN, p->id, p->h->fh);
-	m->arg0 = (uint32_t)(p->fi.flags & ~O_TRUNC);
-	m->uid = ctx->uid;
-	m->gid = ctx->gid;
-	m->pid = (uint32_t)ctx->pid;
-}
-
-/*
- * Queues open p (in the table, not armed) until d comes up.  Entered with
- * dfs.lock held; returns with it released.  Once armed, p is the event
- * thread's (pend_queued()) or, when interrupted, on_interrupt()'s.
- */
-void
-fwd_open_later(struct drv *d, struct pend *p)
-{
-	uint64_t id = p->id;
-	struct ddm_msg m;
-
-	p->queued = 1;
-	p->deadline_ms = now_ms() + DRV_OPEN_WAIT_MS;
-	pthread_mutex_unlock(&dfs.lock);
-	fuse_req_interrupt_func(p->req, on_interrupt, (void *)(uintptr_t)id);
-	pthread_mutex_lock(&dfs.lock);
-	if (p->intr) {
-		pend_take(id, NULL);
-		pthread_mutex_unlock(&dfs.lock);
-		pend_fail(p, -EINTR);
+		pend_take(&d->pend, id);
+		pthread_mutex_unlock(&d->lock);
+		answer_err(p, err);
 		return;
 	}
-	if (d->state == DRV_RUNNING && d->chan != NULL) {
-		/* it came up meanwhile: no HELLO will look for p */
-		p->queued = 0;
-		p->h->gen = d->gen;
-		fwd_open_msg(p, &m);
-		fwd_request(d, p, &m, NULL, 0);
-		return;
-	}
-	p->armed = 1;
-	ev_recheck(); /* its wait is a new deadline */
-	pthread_mutex_unlock(&dfs.lock);
-}
-
-/*
- * Sends queued open p, just taken off the queue, to d now running (event
- * thread, lock held): 0, or -EIO if the socket is full or gone.
- */
-int
-fwd_open_now(struct drv *d, struct pend *p)
-{
-	struct ddm_msg m;
-
-	p->h->gen = d->gen;
+	pend_set_state(&d->pend, p, PEND_SENT);
 	d->requests++;
-	fwd_open_msg(p, &m);
-	return send_msg(d->chan, &m, NULL, 0, MSG_DONTWAIT) < 0 ? -EIO : 0;
+	if (r == 1)
+		drv_sys->wake(d); /* queued: the event thread flushes it */
+	pthread_mutex_unlock(&d->lock);
+}
+
+void
+fwd_open(fuse_req_t req, struct drv *d, struct fuse_file_info *fi)
+{
+	struct ddm_msg m;
+	struct pend *p;
+	int err = 0;
+
+	if (d->removed)
+		err = -ENODEV;
+	else if (!drv_up(d) && !drv_coming_up(d))
+		err = -ENXIO;
+	else if ((p = pend_new(d, req, DDM_OPEN, id_new(d->slot))) == NULL)
+		err = -ENOMEM;
+	if (err != 0) {
+		pthread_mutex_unlock(&d->lock);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	p->flags = fi->flags;
+	msg_for(p, &m);
+	send_new(d, p, &m, NULL, 0);
 }
 
 /*
- * Sends the heartbeat DDM_PING to running d (event thread, lock held) and
- * returns its id.  A ping that cannot be sent (the socket is full) still
- * counts: its deadline catches a driver that stopped reading.
+ * Starts forwarding op on open file fi: returns its driver locked and a
+ * new entry, or NULL (nothing locked) after answering gone_err (-EIO, or
+ * 0 for a flush) for a handle whose driver instance is gone.
  */
-int
-fwd_ping(struct drv *d)
+static struct pend *
+begin(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op, int gone_err,
+      struct drv **ret_d, struct handle **ret_h)
 {
-	struct ddm_msg m;
+	struct drv *d = drv_by_slot(id_slot(fi->fh));
+	struct handle *h = NULL;
+	struct pend *p = NULL;
+	int err = -EBADF;
 
-	d->ping_id = ++dfs.next_id;
-	ddm_msg_init(&m, DDM_PING, d->ping_id, 0);
-	return send_msg(d->chan, &m, NULL, 0, MSG_DONTWAIT);
-}
-
-/* Sends DDM_RELEASE for handle fh if instance gen of d still runs. */
-void
-fwd_release(struct drv *d, uint64_t fh, uint64_t gen)
-{
-	struct ddm_msg m;
-	struct chan *ch;
-
-	pthread_mutex_lock(&dfs.lock);
-	ch = d->chan;
-	if (ch == NULL || d->gen != gen) {
-		pthread_mutex_unlock(&dfs.lock);
-		return;
+	if (d != NULL) {
+		pthread_mutex_lock(&d->lock);
+		h = handle_find(&d->handles, fi->fh);
+		if (h == NULL)
+			err = -EBADF;
+		else if (d->removed) /* its node is gone; close(2) is fine */
+			err = gone_err == 0 ? 0 : -ENODEV;
+		else if (h->gen != d->gen || d->chan == NULL)
+			err = gone_err;
+		else if ((p = pend_new(d, req, op, fi->fh)) == NULL)
+			err = -ENOMEM;
+		if (p == NULL)
+			pthread_mutex_unlock(&d->lock);
 	}
-	d->requests++;
-	ddm_msg_init(&m, DDM_RELEASE, ++dfs.next_id, fh);
-	send_unlock(d, ch, &m);
+	if (p == NULL) {
+		fuse_reply_err(req, -err);
+		return NULL;
+	}
+	*ret_d = d;
+	if (ret_h != NULL)
+		*ret_h = h;
+	return p;
 }
 
-/* Takes h off its driver's list and frees it (lock held). */
 void
-handle_unlink(struct handle *h)
+fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size)
 {
-	if (h->prev != NULL)
-		h->prev->next = h->next;
-	else if (h->drv->handles == h)
-		h->drv->handles = h->next;
-	if (h->next != NULL)
-		h->next->prev = h->prev;
-	if (h->ph != NULL)
-		fuse_pollhandle_destroy(h->ph);
+	struct ddm_msg m;
+	struct drv *d;
+	struct pend *p = begin(req, fi, DDM_READ, -EIO, &d, NULL);
+
+	if (p == NULL)
+		return;
+	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
+	msg_for(p, &m);
+	m.arg1 = p->size;
+	send_new(d, p, &m, NULL, 0);
+}
+
+void
+fwd_write(fuse_req_t req, struct fuse_file_info *fi, const void *buf,
+          size_t size)
+{
+	struct ddm_msg m;
+	struct drv *d;
+	struct pend *p = begin(req, fi, DDM_WRITE, -EIO, &d, NULL);
+
+	if (p == NULL)
+		return;
+	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
+	msg_for(p, &m);
+	send_new(d, p, &m, buf, p->size);
+}
+
+void
+fwd_ioctl(fuse_req_t req, struct fuse_file_info *fi, unsigned int cmd,
+          uint64_t arg, const void *in, size_t in_len, size_t out_len)
+{
+	struct ddm_msg m;
+	struct drv *d;
+	struct pend *p = begin(req, fi, DDM_IOCTL, -EIO, &d, NULL);
+
+	if (p == NULL)
+		return;
+	p->size = out_len;
+	msg_for(p, &m);
+	m.arg0 = cmd;
+	m.arg1 = arg;
+	m.arg2 = out_len;
+	send_new(d, p, &m, in, in_len);
+}
+
+void
+fwd_poll(fuse_req_t req, struct fuse_file_info *fi, uint64_t kh)
+{
+	struct ddm_msg m;
+	struct handle *h;
+	struct drv *d;
+	struct pend *p = begin(req, fi, DDM_POLL, -EIO, &d, &h);
+
+	if (p == NULL)
+		return;
+	if (kh != 0)
+		h->kh = kh;
+	msg_for(p, &m);
+	m.arg0 = fi->poll_events;
+	m.arg1 = kh != 0;
+	send_new(d, p, &m, NULL, 0);
+}
+
+void
+fwd_flush(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct ddm_msg m;
+	struct drv *d;
+	/* close(2) of a handle from before a driver crash succeeds: there
+	 * is nothing left to flush, and its reads already said EIO */
+	struct pend *p = begin(req, fi, DDM_FLUSH, 0, &d, NULL);
+
+	if (p == NULL)
+		return;
+	msg_for(p, &m);
+	send_new(d, p, &m, NULL, 0);
+}
+
+/* Tells d's driver that handle h is closed, if its instance still runs
+ * (d->lock held). */
+static void
+send_release(struct drv *d, const struct handle *h)
+{
+	struct ddm_msg m;
+
+	if (h->gen != d->gen || d->chan == NULL)
+		return;
+	ddm_msg_init(&m, DDM_RELEASE, id_new(d->slot), h->e.id);
+	d->requests++;
+	if (chan_send(d->chan, &m, NULL, 0, now()) == 1)
+		drv_sys->wake(d);
+}
+
+void
+fwd_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct drv *d = drv_by_slot(id_slot(fi->fh));
+	struct handle *h = NULL;
+
+	if (d != NULL) {
+		pthread_mutex_lock(&d->lock);
+		h = handle_take(&d->handles, fi->fh);
+		if (h != NULL)
+			send_release(d, h);
+		if (d->removed)
+			drv_sys->wake(d); /* it may be unused now */
+		pthread_mutex_unlock(&d->lock);
+	}
 	free(h);
+	fuse_reply_err(req, 0);
 }
 
 /* Checks a reply against its request; "" if it keeps the rules. */
@@ -360,6 +500,9 @@ check(const struct pend *p, const struct ddm_msg *m, char *why, size_t n)
 	else if (p->op == DDM_WRITE && r >= 0 &&
 	         ((size_t)r > p->size || m->len != 0))
 		snprintf(why, n, "write reply of %d, %zu given", r, p->size);
+	else if (p->op == DDM_IOCTL && r >= 0 && m->len > p->size)
+		snprintf(why, n, "ioctl reply of %u bytes, room for %zu",
+		         m->len, p->size);
 	else if ((p->op == DDM_OPEN || p->op == DDM_POLL ||
 	          p->op == DDM_FLUSH) &&
 	         m->len != 0)
@@ -367,108 +510,145 @@ check(const struct pend *p, const struct ddm_msg *m, char *why, size_t n)
 		         m->len);
 }
 
-/* Answers a successful DDM_OPEN: the handle goes live. */
+/* The driver opened p's handle: it goes live, or back if the caller is
+ * gone.  No lock held. */
 static void
-open_done(struct pend *p)
+opened(struct drv *d, struct pend *p)
 {
-	struct handle *h = p->h;
-	struct drv *d = p->drv;
-	uint64_t gen, fh = h->fh;
+	struct handle *h = calloc(1, sizeof(*h));
+	int r;
 
-	pthread_mutex_lock(&dfs.lock);
-	h->next = d->handles;
-	if (d->handles != NULL)
-		d->handles->prev = h;
-	d->handles = h;
-	gen = h->gen;
-	pthread_mutex_unlock(&dfs.lock);
-	p->fi.fh = (uintptr_t)h;
-	p->fi.direct_io = 1;
-	p->fi.nonseekable = 1;
-	p->fi.keep_cache = 0;
-	if (fuse_reply_open(p->req, &p->fi) == -ENOENT) {
-		/* the open was interrupted: nobody will release it */
-		pthread_mutex_lock(&dfs.lock);
-		handle_unlink(h);
-		pthread_mutex_unlock(&dfs.lock);
-		fwd_release(d, fh, gen);
+	pthread_mutex_lock(&d->lock);
+	if (h != NULL) {
+		h->e.id = p->fh;
+		h->gen = d->gen;
+		h->flags = p->flags;
+		if (handle_add(&d->handles, h) < 0) {
+			send_release(d, h);
+			free(h);
+			h = NULL;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (h == NULL) {
+		answer_err(p, -ENOMEM);
+		return;
+	}
+	r = answer_open(p);
+	if (r == -ENOENT) {
+		/* interrupted meanwhile: no release will come for it */
+		pthread_mutex_lock(&d->lock);
+		h = handle_take(&d->handles, p->fh);
+		if (h != NULL)
+			send_release(d, h);
+		pthread_mutex_unlock(&d->lock);
+		free(h);
+	}
+	done(p);
+}
+
+void
+fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload)
+{
+	struct drv_out out = { 0 };
+	struct pend *p = NULL;
+	char why[128], what[64];
+
+	pthread_mutex_lock(&d->lock);
+	if (d->ping_id != 0 && m->id == d->ping_id) {
+		d->ping_id = 0;
+		d->bogus = 0;
+		drv_sys->wake(d); /* the next ping is due sooner */
+	} else {
+		p = pend_find(&d->pend, m->id);
+		if (p != NULL && p->state == PEND_SENT) {
+			pend_take(&d->pend, m->id);
+			d->bogus = 0;
+			check(p, m, why, sizeof(why));
+			if (why[0] != '\0') {
+				drv_fault(d, why, &out);
+				p->err = -EIO;
+			}
+		} else {
+			p = NULL;
+			/* legitimate once: a late answer to a request ddmfs
+			 * already answered; a run of them is not */
+			snprintf(what, sizeof(what),
+			         "reply to unknown request %llu",
+			         (unsigned long long)m->id);
+			drv_bogus(d, what, &out);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	fwd_finish(&out);
+	if (p == NULL)
+		return;
+	if (p->err != 0)
+		answer_err(p, p->err);
+	else if (m->result < 0)
+		answer_err(p, m->result);
+	else if (p->op == DDM_OPEN)
+		opened(d, p);
+	else {
+		answer_data(p, m->result, payload, m->len);
+		done(p);
 	}
 }
 
-/*
- * Answers the request a DDM_REPLY from d is for (event thread, lock not
- * held).  Returns 0, or -EPROTO with the broken rule in why (the request
- * is failed with EIO; the caller restarts the driver).  The answer to a
- * ping ends it.  A reply to an unknown id (a late answer to a request
- * ddmfs already answered is legitimate) is logged, rate-limited; more than
- * DRV_BOGUS_MAX of them in a row break the protocol.
- */
-int
-fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload,
-          char *why, size_t whylen)
+void
+fwd_notify(struct drv *d, const struct ddm_msg *m)
 {
-	struct pend *p = NULL;
-	int32_t r = m->result;
-	int ping = 0;
+	struct drv_out out = { 0 };
+	struct handle *h;
+	uint64_t kh = 0;
 
-	pthread_mutex_lock(&dfs.lock);
-	if (d->ping_id != 0 && m->id == d->ping_id) {
-		d->ping_id = 0;
-		ping = 1;
-		ev_recheck(); /* the next ping is due sooner than the timeout */
+	pthread_mutex_lock(&d->lock);
+	h = handle_find(&d->handles, m->fh);
+	if (h != NULL && h->gen == d->gen && h->kh != 0) {
+		/* one wakeup per poll: the kernel polls again for more */
+		kh = h->kh;
+		h->kh = 0;
+		d->bogus = 0;
 	} else {
-		p = pend_take(m->id, d);
-		d->bogus = p == NULL ? d->bogus + 1 : 0;
+		drv_bogus(d, "poll notification nobody waits for", &out);
 	}
-	pthread_mutex_unlock(&dfs.lock);
-	if (ping)
-		return 0;
-	if (p == NULL) {
-		if (d->bogus > DRV_BOGUS_MAX) {
-			snprintf(why, whylen,
-			         "%u replies to unknown requests in a row",
-			         d->bogus);
-			return -EPROTO;
+	pthread_mutex_unlock(&d->lock);
+	fwd_finish(&out);
+	if (kh != 0)
+		kern_notify_poll(kh);
+}
+
+void
+fwd_send_queued(struct drv *d)
+{
+	struct pend *list, *fail = NULL;
+	struct ddm_msg m;
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	list = drv_up(d) ? pend_take_queued(&d->pend) : NULL;
+	while (list != NULL) {
+		struct pend *p = list;
+
+		list = p->link;
+		p->state = PEND_SENT;
+		msg_for(p, &m);
+		r = pend_add(&d->pend, p);
+		if (r == 0) {
+			r = chan_send(d->chan, &m, NULL, 0, now());
+			if (r == 1)
+				drv_sys->wake(d);
+			if (r < 0)
+				pend_take(&d->pend, p->e.id);
 		}
-		drv_log(d, "%s: reply to unknown request %llu ignored",
-		        d->node->path, (unsigned long long)m->id);
-		return 0;
-	}
-	check(p, m, why, whylen);
-	if (why[0] != '\0') {
-		pend_fail(p, -EIO);
-		return -EPROTO;
-	}
-	if (r < 0) {
-		pend_fail(p, r);
-		return 0;
-	}
-	switch (p->op) {
-	case DDM_OPEN:
-		open_done(p);
-		break;
-	case DDM_READ:
-		fuse_reply_buf(p->req, payload, m->len);
-		break;
-	case DDM_WRITE:
-		fuse_reply_write(p->req, (size_t)r);
-		break;
-	case DDM_IOCTL:
-		if (m->len > p->size) {
-			drv_log(d, "%s: ioctl reply of %u bytes, room for %zu",
-			        d->node->path, m->len, p->size);
-			fuse_reply_err(p->req, EIO);
+		if (r < 0) {
+			p->err = -EIO;
+			p->link = fail;
+			fail = p;
 		} else {
-			fuse_reply_ioctl(p->req, r, payload, m->len);
+			d->requests++;
 		}
-		break;
-	case DDM_POLL:
-		fuse_reply_poll(p->req, (unsigned int)r);
-		break;
-	default:
-		fuse_reply_err(p->req, 0);
-		break;
 	}
-	free(p);
-	return 0;
+	pthread_mutex_unlock(&d->lock);
+	fail_list(fail);
 }

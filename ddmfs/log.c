@@ -1,8 +1,5 @@
 /*
- * log.c: the daemon's shared state and its log, one line per message: on
- * stderr with a "ddmfs: " prefix, and once ddmfs daemonizes on syslog
- * (ident "ddmfs", LOG_DAEMON) too, then on syslog alone after stderr is
- * gone.
+ * log.c: the daemon's log (log.h).
  */
 #include "config.h"
 
@@ -10,17 +7,11 @@
 #include <stdio.h>
 #include <syslog.h>
 
-#include "ddmfs.h"
+#include "log.h"
 
-struct ddmfs dfs = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.epfd = -1,
-	.wakefd = -1,
-	.ctl_fd = -1,
-};
-
-static int to_syslog;
-static int to_stderr = 1;
+static bool to_syslog;
+static bool to_stderr = true;
+static bool verbose;
 
 static void
 vlog(int prio, const char *fmt, va_list ap)
@@ -51,35 +42,38 @@ logmsg(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Logs only with -d. */
 void
 logdbg(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!dfs.verbose)
+	if (!verbose)
 		return;
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, fmt, ap);
 	va_end(ap);
 }
 
-/* From now on lines go to syslog too, and drivers get --syslog. */
+void
+log_set_verbose(bool on)
+{
+	verbose = on;
+}
+
 void
 log_open_syslog(void)
 {
 	openlog("ddmfs", LOG_PID, LOG_DAEMON);
-	to_syslog = 1;
+	to_syslog = true;
 }
 
-/* Stops writing to stderr (the daemon pointed it at /dev/null). */
 void
 log_close_stderr(void)
 {
 	to_stderr = !to_syslog;
 }
 
-int
+bool
 log_uses_syslog(void)
 {
 	return to_syslog;

@@ -1,240 +1,197 @@
 /*
- * pend.c: the pending-request table and the lifecycle of its requests.
- *
- * A worker thread records each request it forwards in the table (id ->
- * FUSE request) before sending it (fwd.c).  A request only becomes
- * answerable by others once its interrupt hook is set ("armed"), so no
- * request is answered twice: until then its worker owns it, and others
- * only mark it (failed, intr) for the worker to answer.
- *
- * FUSE is never answered with dfs.lock held, so workers queueing new
- * requests do not wait while a reply is written to /dev/fuse.  Whoever
- * answers an armed request first takes it out of the table under the lock:
- * from then on no other thread can reach it (on_interrupt() and a late
- * DDM_REPLY look it up by id and find nothing, and its worker only ever
- * looks it up by id once it is armed), so the taker answers it exactly
- * once and frees it, without the lock.  Requests failed while the lock is
- * held (pend_fail_drv()) wait on dfs.failed for the event thread.  Poll
- * notifications (drv.c, ev.c) are still sent under the lock: a pollhandle
- * stays on its handle for later notifications, and a worker may replace
- * or free it as soon as the lock is dropped.
- *
- * The event thread also ends requests on their deadlines: an open queued
- * while its driver comes up fails after DRV_OPEN_WAIT_MS (pend_queued()),
- * and an interrupted request its driver leaves unanswered for
- * DRV_INTERRUPT_GRACE_MS is answered EINTR by ddmfs (pend_expire()).
+ * pend.c: a driver's table of requests in flight (pend.h).  It only
+ * stores and selects; see pend.h for who answers what.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 
-#include "ddmfs.h"
+#include "pend.h"
 
-static struct pend **
-bucket(uint64_t id)
+#define P(e) ((struct pend *)(e)) /* the entry is the first member */
+
+int
+pend_add(struct pend_table *t, struct pend *p)
 {
-	return &dfs.pend[id % PEND_BUCKETS];
+	int r = idmap_add(&t->map, &p->e);
+
+	if (r == 0 && p->state == PEND_QUEUED)
+		t->n_queued++;
+	if (r == 0 && p->intr_at != 0)
+		t->n_intr++;
+	return r;
 }
 
-/* A new pending request for d, in the table but not armed (lock held). */
 struct pend *
-pend_new(struct drv *d, fuse_req_t req, enum ddm_op op)
+pend_find(const struct pend_table *t, uint64_t id)
 {
-	struct pend *p = calloc(1, sizeof(*p));
+	return P(idmap_find(&t->map, id));
+}
 
-	if (p == NULL)
-		return NULL;
-	p->id = ++dfs.next_id;
-	p->req = req;
-	p->op = op;
-	p->drv = d;
-	p->next = *bucket(p->id);
-	*bucket(p->id) = p;
+struct pend *
+pend_find_unique(const struct pend_table *t, uint64_t unique)
+{
+	struct idmap_entry *e, *cur = NULL;
+	size_t pos = 0;
+
+	while ((e = idmap_next(&t->map, &pos, &cur)) != NULL)
+		if (P(e)->unique == unique)
+			return P(e);
+	return NULL;
+}
+
+/* Counts p out of the table's tallies. */
+static void
+uncount(struct pend_table *t, const struct pend *p)
+{
+	if (p->state == PEND_QUEUED)
+		t->n_queued--;
+	if (p->intr_at != 0)
+		t->n_intr--;
+}
+
+struct pend *
+pend_take(struct pend_table *t, uint64_t id)
+{
+	struct pend *p = P(idmap_take(&t->map, id));
+
+	if (p != NULL)
+		uncount(t, p);
 	return p;
 }
 
-/* Request id if it is still in the table, else NULL (lock held). */
-struct pend *
-pend_find(uint64_t id)
+void
+pend_set_state(struct pend_table *t, struct pend *p, enum pend_state s)
 {
-	for (struct pend *p = *bucket(id); p != NULL; p = p->next)
-		if (p->id == id)
-			return p;
-	return NULL;
+	if (p->state == PEND_QUEUED)
+		t->n_queued--;
+	p->state = s;
+	if (s == PEND_QUEUED)
+		t->n_queued++;
 }
 
-/*
- * Takes request id out of the table (lock held): for a reply from driver
- * d, only one d was sent (armed, not queued); with d NULL, any.
- */
-struct pend *
-pend_take(uint64_t id, const struct drv *d)
+void
+pend_set_intr(struct pend_table *t, struct pend *p, int64_t now)
 {
-	for (struct pend **pp = bucket(id); *pp != NULL; pp = &(*pp)->next) {
-		struct pend *p = *pp;
+	if (p->intr_at == 0)
+		t->n_intr++;
+	p->intr_at = now > 0 ? now : 1;
+}
 
-		if (p->id != id)
+/* Takes out the entries sel() picks (setting their err as it says) and
+ * returns them as a list, in no particular order. */
+static struct pend *
+take_if(struct pend_table *t, int (*sel)(struct pend *p, void *arg), void *arg)
+{
+	struct idmap_entry *e, *cur = NULL;
+	struct pend *list = NULL;
+	size_t pos = 0;
+
+	while ((e = idmap_next(&t->map, &pos, &cur)) != NULL) {
+		struct pend *p = P(e);
+
+		if (!sel(p, arg))
 			continue;
-		if (d != NULL && (p->drv != d || !p->armed || p->queued))
-			return NULL;
-		*pp = p->next;
-		return p;
+		pend_take(t, p->e.id);
+		p->link = list;
+		list = p;
 	}
-	return NULL;
+	return list;
 }
 
-/* Answers p (already out of the table) with err (-errno) and frees it. */
+static int
+sel_lost(struct pend *p, void *arg)
+{
+	int err = *(int *)arg;
+
+	if (p->state == PEND_QUEUED)
+		return 0;
+	p->err = err;
+	return p->state == PEND_SENT;
+}
+
+struct pend *
+pend_take_lost(struct pend_table *t, int err)
+{
+	return take_if(t, sel_lost, &err);
+}
+
+static int
+sel_queued(struct pend *p, void *arg)
+{
+	return p->state == PEND_QUEUED;
+}
+
+struct pend *
+pend_take_queued(struct pend_table *t)
+{
+	return t->n_queued > 0 ? take_if(t, sel_queued, NULL) : NULL;
+}
+
+static int
+sel_all(struct pend *p, void *arg)
+{
+	p->err = *(int *)arg;
+	return 1;
+}
+
+struct pend *
+pend_take_all(struct pend_table *t, int err)
+{
+	return take_if(t, sel_all, &err);
+}
+
+struct expiry {
+	int64_t now, grace, next;
+	unsigned int n_intr;
+};
+
+static int
+sel_expired(struct pend *p, void *arg)
+{
+	struct expiry *x = arg;
+	int64_t due = PEND_NO_DEADLINE;
+	int err = 0;
+
+	if (p->state == PEND_QUEUED) {
+		due = p->due;
+		err = -EIO;
+	} else if (p->state == PEND_SENT && p->intr_at != 0) {
+		due = p->intr_at + x->grace;
+		err = -EINTR;
+	}
+	if (due == PEND_NO_DEADLINE)
+		return 0;
+	if (x->now < due) {
+		if (due < x->next)
+			x->next = due;
+		return 0;
+	}
+	p->err = err;
+	if (err == -EINTR)
+		x->n_intr++;
+	return 1;
+}
+
+struct pend *
+pend_take_expired(struct pend_table *t, int64_t now, int64_t grace_ms,
+                  unsigned int *ret_intr, int64_t *ret_next)
+{
+	struct expiry x = { now, grace_ms, PEND_NO_DEADLINE, 0 };
+	struct pend *list = NULL;
+
+	if (t->n_queued > 0 || t->n_intr > 0)
+		list = take_if(t, sel_expired, &x);
+	*ret_intr = x.n_intr;
+	*ret_next = x.next;
+	return list;
+}
+
 void
-pend_fail(struct pend *p, int err)
+pend_table_free(struct pend_table *t)
 {
-	fuse_reply_err(p->req, -err);
-	if (p->op == DDM_OPEN)
-		free(p->h);
-	free(p);
-}
-
-/* Puts p, already out of the table, on dfs.failed to be answered err
- * (-errno) by the event thread (lock held). */
-static void
-fail_later(struct pend *p, int err)
-{
-	p->failed = err;
-	p->next = dfs.failed;
-	dfs.failed = p;
-}
-
-/*
- * Fails every request of d with err, -errno (lock held).  Requests not
- * armed yet are only marked; their worker answers them.  Armed ones go
- * from the table onto dfs.failed, for the event thread to answer once it
- * has dropped the lock (pend_fail_list()).  Queued opens are left alone:
- * they wait for the next instance (pend_queued()).
- */
-void
-pend_fail_drv(struct drv *d, int err)
-{
-	for (size_t b = 0; b < PEND_BUCKETS; b++) {
-		struct pend **pp = &dfs.pend[b];
-
-		while (*pp != NULL) {
-			struct pend *p = *pp;
-
-			if (p->drv != d || p->queued) {
-				pp = &p->next;
-			} else if (!p->armed) {
-				p->failed = err;
-				pp = &p->next;
-			} else {
-				*pp = p->next;
-				fail_later(p, err);
-			}
-		}
-	}
-}
-
-/* Answers with p->failed and frees each request of list, a chain taken
- * off dfs.failed under the lock (called without it). */
-void
-pend_fail_list(struct pend *list)
-{
-	while (list != NULL) {
-		struct pend *p = list;
-
-		list = p->next;
-		pend_fail(p, p->failed);
-	}
-}
-
-/*
- * The event thread's part of d's queued opens (lock held): forwards them
- * once d runs, and fails them with -ENXIO once d will not come back or
- * with -EIO once DRV_OPEN_WAIT_MS is over.  Never blocks.  Returns the
- * deadline of the first one still waiting, NO_DEADLINE if none is.
- */
-int64_t
-pend_queued(struct drv *d, int64_t now)
-{
-	int gone = d->state == DRV_STOPPED || d->state == DRV_FAILED ||
-	           (d->state == DRV_STOPPING && !d->restart_now);
-	int up = d->state == DRV_RUNNING && d->chan != NULL;
-	int64_t next = NO_DEADLINE;
-
-	for (size_t b = 0; b < PEND_BUCKETS; b++) {
-		struct pend **pp = &dfs.pend[b];
-
-		while (*pp != NULL) {
-			struct pend *p = *pp;
-			int err = 0;
-
-			if (p->drv != d || !p->queued || !p->armed) {
-				pp = &p->next;
-				continue;
-			}
-			if (up) {
-				p->queued = 0;
-				err = fwd_open_now(d, p);
-			} else if (gone) {
-				err = -ENXIO;
-			} else if (now >= p->deadline_ms) {
-				err = -EIO;
-			} else if (p->deadline_ms < next) {
-				next = p->deadline_ms;
-			}
-			if (err == 0) {
-				pp = &p->next;
-				continue;
-			}
-			*pp = p->next;
-			fail_later(p, err);
-		}
-	}
-	return next;
-}
-
-/*
- * Answers EINTR to each interrupted request whose driver let
- * DRV_INTERRUPT_GRACE_MS pass without answering it, and restarts that
- * driver: it does not honour interrupts (event thread, lock held).
- * Returns when the next grace time ends, NO_DEADLINE if none runs.
- */
-int64_t
-pend_expire(int64_t now)
-{
-	int64_t next;
-	char why[96];
-	int again;
-
-	snprintf(why, sizeof(why),
-	         "left an interrupted request unanswered for %d ms",
-	         DRV_INTERRUPT_GRACE_MS);
-	do {
-		again = 0;
-		next = NO_DEADLINE;
-		for (size_t b = 0; b < PEND_BUCKETS && !again; b++) {
-			for (struct pend **pp = &dfs.pend[b]; *pp != NULL;
-			     pp = &(*pp)->next) {
-				struct pend *p = *pp;
-				int64_t end =
-				        p->intr_ms + DRV_INTERRUPT_GRACE_MS;
-
-				if (!p->armed || p->intr_ms == 0)
-					continue;
-				if (now < end) {
-					if (end < next)
-						next = end;
-					continue;
-				}
-				*pp = p->next;
-				fail_later(p, -EINTR);
-				/* the fault changes the table: rescan */
-				if (p->drv->chan != NULL)
-					drv_fault(p->drv, why);
-				again = 1;
-				break;
-			}
-		}
-	} while (again);
-	return next;
+	idmap_free(&t->map);
+	t->n_queued = 0;
+	t->n_intr = 0;
 }

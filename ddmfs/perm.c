@@ -115,24 +115,45 @@ perm_store_remove(struct perm_store *ps, const char *path)
 }
 
 int
-perm_store_save(const struct perm_store *ps)
+perm_store_format(const struct perm_store *ps, char **ret_buf, size_t *ret_len)
 {
 	char *buf = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	FILE *m;
-	int r;
 
 	m = open_memstream(&buf, &len);
 	if (!m)
 		return -errno;
-	for (i = 0; i < ps->n; i++)
+	for (size_t i = 0; i < ps->n; i++)
 		fprintf(m, "%s %04o %u %u\n", ps->entries[i].path,
 		        (unsigned int)ps->entries[i].mode,
 		        (unsigned int)ps->entries[i].uid,
 		        (unsigned int)ps->entries[i].gid);
-	r = (ferror(m) | fclose(m)) ? -ENOMEM : 0;
-	if (r == 0)
-		r = atomic_write(ps->file, buf, len, PERM_FILE_MODE);
+	if (ferror(m) | fclose(m)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int
+perm_store_write(const struct perm_store *ps, const char *buf, size_t len)
+{
+	return atomic_write(ps->file, buf, len, PERM_FILE_MODE);
+}
+
+int
+perm_store_save(const struct perm_store *ps)
+{
+	char *buf;
+	size_t len;
+	int r = perm_store_format(ps, &buf, &len);
+
+	if (r < 0)
+		return r;
+	r = perm_store_write(ps, buf, len);
 	free(buf);
 	return r;
 }

@@ -46,6 +46,12 @@ int perm_store_set(struct perm_store *ps, const char *path, mode_t mode,
                    uid_t uid, gid_t gid);
 /* Forgets path's entry in memory: 0, or -ENOENT if it had none. */
 int perm_store_remove(struct perm_store *ps, const char *path);
+/* The file's text for the store now: 0 with a new buffer, or -ENOMEM. */
+int perm_store_format(const struct perm_store *ps, char **ret_buf,
+                      size_t *ret_len);
+/* Replaces the store's file with text from perm_store_format(), as
+ * perm_store_save() does (no lock on the store needed).  0 or -errno. */
+int perm_store_write(const struct perm_store *ps, const char *buf, size_t len);
 /* Writes the store to its file atomically.  0 or -errno. */
 int perm_store_save(const struct perm_store *ps);
 

@@ -1,61 +1,85 @@
 /*
- * spawn.c: finding driver binaries and starting driver processes.
+ * spawn.c: finding driver binaries and starting driver processes
+ * (spawn.h).
  *
- * A driver is started by fork and exec.  The child keeps only its end of
- * the SOCK_SEQPACKET socketpair (as fd 3), under CUSE a /dev/cuse fd (as
- * fd 4), for io = "devport" an O_RDWR /dev/port fd (as fd 5; the driver
- * could not open it without CAP_SYS_RAWIO), and stdout/stderr.  It gets
- * ioperm for its granted ports (io = "pio" only, never iopl), a session of
- * its own (no terminal signals), switches to its run user, drops every
- * capability and execs with a minimal environment.
- *
- * The state dir must belong to root and be writable by nobody else, since
- * root reads it and chowns in it; its sim/ is made and chowned without
- * following symlinks.
+ * The child is made by clone3() with a PID namespace of its own and a
+ * pidfd.  Between clone and exec it does only async-signal-safe work,
+ * with raw system calls where glibc would involve other threads:
+ * renumbering fds, ioperm, dropping groups, ids and capabilities.  If a
+ * step fails it writes the step and errno to a close-on-exec pipe and
+ * exits 127; a clean exec closes the pipe, so the parent knows at once
+ * whether the driver runs and, if not, why.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ddmfs.h"
+#include "spawn.h"
 
 #ifndef DDM_DRIVER_DIR
 #define DDM_DRIVER_DIR "/usr/local/libexec/ddmfs"
 #endif
 
-#define DRV_FD      3 /* the socket's number in the driver */
-#define CUSE_FD     4 /* the /dev/cuse fd's number in the driver */
-#define DEVPORT_FD  5 /* the /dev/port fd's number in the driver */
-#define DEVPORT_DEV "/dev/port"
-#define HIGH_FD     10 /* fds are parked above this while renumbering */
+#define HIGH_FD     16 /* fds are parked at or above this while renumbering */
 #define CAP_MAX_TRY 64 /* above any capability number Linux has */
+#define N_FDS       6  /* SPAWN_SOCK_FD .. SPAWN_EXE_FD */
 
-/*
- * The driver search list of a ddmfs whose binary is exe: every directory
- * below <B>/drivers first when exe is <B>/ddmfs/ddmfs and <B>/drivers
- * exists (a build tree; written "<B>/drivers/" "*"), then cmdline_path,
- * else the conf's driver_path, else DDM_DRIVER_DIR.  Returns a new
- * colon-separated string or NULL.
- */
+/* The steps a child may fail at, as it reports them. */
+enum step {
+	STEP_FDS,
+	STEP_NULL,
+	STEP_SETSID,
+	STEP_IOPERM,
+	STEP_CAPBSET,
+	STEP_GROUPS,
+	STEP_GID,
+	STEP_UID,
+	STEP_CAPS,
+	STEP_NNP,
+	STEP_RLIMIT,
+	STEP_EXEC,
+};
+
+static const char *const step_names[] = {
+	[STEP_FDS] = "passing its fds",
+	[STEP_NULL] = "opening /dev/null",
+	[STEP_SETSID] = "setsid",
+	[STEP_IOPERM] = "ioperm for its ports",
+	[STEP_CAPBSET] = "dropping the capability bounding set",
+	[STEP_GROUPS] = "setgroups",
+	[STEP_GID] = "setresgid",
+	[STEP_UID] = "setresuid",
+	[STEP_CAPS] = "dropping capabilities",
+	[STEP_NNP] = "PR_SET_NO_NEW_PRIVS",
+	[STEP_RLIMIT] = "setrlimit",
+	[STEP_EXEC] = "exec",
+};
+
+struct child_err {
+	int step;
+	int err;
+};
+
 char *
-drv_search_list_exe(const char *exe, const char *cmdline_path,
-                    const struct conf *c)
+spawn_search_list_exe(const char *exe, const char *cmdline_path,
+                      const struct conf *c)
 {
 	const char *rest = cmdline_path, *suffix = "/ddmfs/ddmfs";
 	size_t n = strlen(exe), k = strlen(suffix);
@@ -80,24 +104,25 @@ drv_search_list_exe(const char *exe, const char *cmdline_path,
 	return out;
 }
 
-/* drv_search_list_exe() for this process's own binary. */
 char *
-drv_search_list(const char *cmdline_path, const struct conf *c)
+spawn_search_list(const char *cmdline_path, const struct conf *c)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	exe[n > 0 ? n : 0] = '\0';
-	return drv_search_list_exe(exe, cmdline_path, c);
+	return spawn_search_list_exe(exe, cmdline_path, c);
 }
 
+/* A regular file with an execute bit: whether a user may run it is
+ * decided, and reported, at exec. */
 static int
 is_exec(const char *path)
 {
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	       access(path, X_OK) == 0;
+	       (st.st_mode & 0111) != 0;
 }
 
 /* Looks for name in each subdirectory of dir. */
@@ -126,13 +151,8 @@ lookup_sub(const char *dir, const char *name, char **ret_path)
 	return -ENOENT;
 }
 
-/*
- * Finds driver binary name (a bare name) along dirs, colon-separated;
- * an entry ending in "/" "*" means every subdirectory of that directory.
- * Returns 0 or -ENOENT.
- */
 int
-drv_lookup(const char *name, const char *dirs, char **ret_path)
+spawn_lookup(const char *name, const char *dirs, char **ret_path)
 {
 	const char *s = dirs;
 
@@ -165,367 +185,268 @@ drv_lookup(const char *name, const char *dirs, char **ret_path)
 	return -ENOENT;
 }
 
-/*
- * Checks that dir (made 0755 if missing; its parent must exist) is a
- * directory owned by this process's user (root) and writable by no one
- * else.  A symlink is followed only if root owns it.  0, or -errno with
- * the reason in why.
- */
-static int
-check_state_dir(const char *dir, char *why, size_t whylen)
+/* Appends a printf'd argument; false on ENOMEM. */
+static bool __attribute__((format(printf, 3, 4)))
+add(char **argv, size_t *k, const char *fmt, ...)
 {
-	uid_t me = geteuid();
-	struct stat st;
+	va_list ap;
+	int r;
 
-	if (lstat(dir, &st) < 0 && errno == ENOENT && mkdir(dir, 0755) < 0 &&
-	    errno != EEXIST)
-		goto fail_errno;
-	if (lstat(dir, &st) < 0)
-		goto fail_errno;
-	if (S_ISLNK(st.st_mode)) {
-		if (st.st_uid != me) {
-			snprintf(why, whylen, "a symlink owned by uid %u",
-			         (unsigned int)st.st_uid);
-			return -EPERM;
-		}
-		if (stat(dir, &st) < 0)
-			goto fail_errno;
+	va_start(ap, fmt);
+	r = vasprintf(&argv[*k], fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		argv[*k] = NULL;
+		return false;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, whylen, "not a directory");
-		return -ENOTDIR;
-	}
-	if (st.st_uid != me) {
-		if (me == 0)
-			snprintf(why, whylen, "owned by uid %u, not root",
-			         (unsigned int)st.st_uid);
-		else
-			snprintf(why, whylen, "owned by uid %u, not uid %u",
-			         (unsigned int)st.st_uid, (unsigned int)me);
-		return -EPERM;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, whylen, "writable by %s (mode %04o)",
-		         st.st_mode & S_IWOTH ? "others" : "group",
-		         (unsigned int)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
-
-fail_errno:
-	snprintf(why, whylen, "%s", strerror(errno));
-	return -errno;
+	(*k)++;
+	return true;
 }
 
-/* The drivers' user: the one all devices run as, else the conf's. */
-static void
-sim_owner(const struct conf *c, uid_t *uid, gid_t *gid)
-{
-	int first = 1;
-
-	*uid = c->driver_uid;
-	*gid = c->driver_gid;
-	for (unsigned int b = 0; b < c->n_buses; b++)
-		for (unsigned int i = 0; i < c->buses[b].n_devices; i++) {
-			const struct conf_device *d = &c->buses[b].devices[i];
-
-			if (first) {
-				*uid = d->run_uid;
-				*gid = d->run_gid;
-				first = 0;
-			} else if (d->run_uid != *uid || d->run_gid != *gid) {
-				*uid = c->driver_uid;
-				*gid = c->driver_gid;
-				return;
-			}
-		}
-}
-
-/*
- * Checks state_dir (see check_state_dir) and makes state_dir/sim, a real
- * directory (0755) owned by the drivers' user, without following a
- * symlink planted there.  0, or -errno with the reason in why.
- */
-int
-drv_prepare_state(const struct conf *c, const char *state_dir, char *why,
-                  size_t whylen)
-{
-	struct stat st;
-	uid_t uid;
-	gid_t gid;
-	int dfd, r;
-
-	r = check_state_dir(state_dir, why, whylen);
-	if (r < 0)
-		return r;
-	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		r = -errno;
-		snprintf(why, whylen, "%s", strerror(-r));
-		return r;
-	}
-	if (mkdirat(dfd, "sim", 0755) < 0 && errno != EEXIST)
-		goto fail_errno;
-	if (fstatat(dfd, "sim", &st, AT_SYMLINK_NOFOLLOW) < 0)
-		goto fail_errno;
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, whylen, "sim is %s, not a directory",
-		         S_ISLNK(st.st_mode) ? "a symlink" : "a file");
-		r = -ENOTDIR;
-		goto close_dir;
-	}
-	sim_owner(c, &uid, &gid);
-	if (fchownat(dfd, "sim", uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-		goto fail_errno;
-	close(dfd);
-	return 0;
-
-fail_errno:
-	r = -errno;
-	snprintf(why, whylen, "sim: %s", strerror(-r));
-close_dir:
-	close(dfd);
-	return r;
-}
-
-/*
- * The argv of driver binary path for node (a "bus/dev" path) with conf
- * entry cd: --io, --node, --state-dir, --ddm-fd, --cuse-fd and --cuse-dev
- * MAJ:MIN when cuse (0:0: the kernel picks), --ports when cd grants ports,
- * --devport-fd for io "devport", --syslog if use_syslog, then the conf's
- * extra arguments.  NULL-terminated; NULL on ENOMEM.
- */
 char **
-drv_argv(const char *path, const char *node, const char *state_dir,
-         const struct conf_device *cd, int cuse, unsigned int maj,
-         unsigned int min, int use_syslog)
+spawn_argv(const char *exe, const char *node, const char *io,
+           const struct conf_ports *ports, unsigned int n_ports,
+           char *const *args, bool cuse, unsigned int maj, unsigned int min,
+           bool sim, bool state, bool use_syslog)
 {
-	char ports[CONF_PORTS_MAX * 16 + 16] = "";
-	size_t n_args = 0, k = 0, n_fixed, off;
+	char grants[CONF_PORTS_MAX * 16 + 16] = "--ports=";
+	size_t n_args = 0, k = 0, off = strlen(grants);
 	char **argv;
+	bool ok;
 
-	while (cd->args != NULL && cd->args[n_args] != NULL)
+	while (args != NULL && args[n_args] != NULL)
 		n_args++;
-	argv = calloc(n_args + 12, sizeof(*argv));
+	argv = calloc(n_args + 16, sizeof(*argv));
 	if (argv == NULL)
 		return NULL;
-	argv[k++] = strdup(path);
-	if (asprintf(&argv[k++], "--io=%s", cd->io) < 0 ||
-	    asprintf(&argv[k++], "--node=%s", node) < 0 ||
-	    asprintf(&argv[k++], "--state-dir=%s", state_dir) < 0 ||
-	    asprintf(&argv[k++], "--ddm-fd=%d", DRV_FD) < 0 ||
-	    (cuse && (asprintf(&argv[k++], "--cuse-fd=%d", CUSE_FD) < 0 ||
-	              asprintf(&argv[k++], "--cuse-dev=%u:%u", maj, min) < 0)))
-		argv[--k] = NULL;
-	n_fixed = cuse ? 7 : 5;
-	if (cd->n_ports > 0 && k == n_fixed) {
-		off = (size_t)snprintf(ports, sizeof(ports), "--ports=");
-		for (unsigned int i = 0; i < cd->n_ports; i++)
+	ok = add(argv, &k, "%s", exe) && add(argv, &k, "--io=%s", io) &&
+	     add(argv, &k, "--node=%s", node) &&
+	     add(argv, &k, "--ddm-fd=%d", SPAWN_SOCK_FD);
+	if (ok && cuse)
+		ok = add(argv, &k, "--cuse-fd=%d", SPAWN_CUSE_FD) &&
+		     add(argv, &k, "--cuse-dev=%u:%u", maj, min);
+	if (ok && n_ports > 0) {
+		for (unsigned int i = 0; i < n_ports; i++)
 			off += (size_t)snprintf(
-			        ports + off, sizeof(ports) - off, "%s0x%x-0x%x",
-			        i > 0 ? "," : "", cd->ports[i].base,
-			        cd->ports[i].base + cd->ports[i].len - 1);
-		argv[k++] = strdup(ports);
+			        grants + off, sizeof(grants) - off,
+			        "%s0x%x-0x%x", i > 0 ? "," : "", ports[i].base,
+			        ports[i].base + ports[i].len - 1);
+		ok = add(argv, &k, "%s", grants);
 	}
-	if (k < n_fixed)
-		goto free_argv;
-	if (strcmp(cd->io, "devport") == 0 &&
-	    asprintf(&argv[k++], "--devport-fd=%d", DEVPORT_FD) < 0)
-		argv[--k] = NULL;
-	if (use_syslog)
-		argv[k++] = strdup("--syslog");
-	for (size_t i = 0; i < n_args; i++)
-		argv[k++] = strdup(cd->args[i]);
-	for (size_t i = 0; i < k; i++)
-		if (argv[i] == NULL)
-			goto free_argv;
+	if (ok && strcmp(io, "devport") == 0)
+		ok = add(argv, &k, "--devport-fd=%d", SPAWN_DEVPORT_FD);
+	if (ok && sim)
+		ok = add(argv, &k, "--sim-fd=%d", SPAWN_SIM_FD);
+	if (ok && state)
+		ok = add(argv, &k, "--state-fd=%d", SPAWN_STATE_FD);
+	if (ok && use_syslog)
+		ok = add(argv, &k, "--syslog");
+	for (size_t i = 0; ok && i < n_args; i++)
+		ok = add(argv, &k, "%s", args[i]);
+	if (!ok) {
+		spawn_argv_free(argv);
+		return NULL;
+	}
 	return argv;
-
-free_argv:
-	for (size_t i = 0; i < k; i++)
-		free(argv[i]);
-	free(argv);
-	return NULL;
 }
 
-/* NULL is fine. */
 void
-drv_argv_free(char **argv)
+spawn_argv_free(char **argv)
 {
 	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
 		free(argv[i]);
 	free(argv);
 }
 
-/* In the child: writes "ddmfs: NODE: what: ENAME" and exits 127. */
-static void __attribute__((noreturn))
-child_die(const char *node, const char *what, int err)
+/* In the child: reports step and err to the parent, exits 127. */
+static void __attribute__((noreturn)) child_fail(int pipe_fd, int step, int err)
 {
-	char buf[256];
-	const char *e = strerrorname_np(err);
-	int n = snprintf(buf, sizeof(buf), "ddmfs: %s: %s: %s\n", node, what,
-	                 e != NULL ? e : "error");
+	struct child_err ce = { step, err };
 
-	if (n > 0 && write(2, buf, (size_t)n) < 0)
+	if (write(pipe_fd, &ce, sizeof(ce)) < 0)
 		_exit(127);
 	_exit(127);
 }
 
 /*
- * In the child: sock becomes DRV_FD, cuse CUSE_FD and devport DEVPORT_FD
- * (-1: none), without FD_CLOEXEC; stdin is /dev/null (stdout and stderr
- * too when the driver logs to syslog, so it keeps no terminal or pipe of
- * whoever started ddmfs) and every other fd above 2 is closed.  All are parked
- * at HIGH_FD and above first, so no dup2 can clobber another.
+ * In the child: the given fds move to their numbers (without FD_CLOEXEC,
+ * but exe's, which only a script's interpreter needs), stdin becomes
+ * /dev/null (stdout and stderr too with syslog), everything else above 2
+ * but the report pipe is closed.  The pipe is parked at HIGH_FD or above
+ * and the others above it first, so no dup2 clobbers another.
  */
 static void
-child_fds(const char *node, int sock, int cuse, int devport)
+child_fds(const struct spawn_req *rq, int exe, bool script, int *pipe_fd)
 {
-	static const int to[3] = { DRV_FD, CUSE_FD, DEVPORT_FD };
-	int fds[3] = { sock, cuse, devport };
-	int null;
+	int fds[N_FDS] = { rq->sock, rq->cuse,  rq->devport,
+		           rq->sim,  rq->state, exe };
+	int null, p;
 
-	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0 &&
-		    (fds[i] = fcntl(fds[i], F_DUPFD, HIGH_FD)) < 0)
-			child_die(node, "F_DUPFD", errno);
+	p = fcntl(*pipe_fd, F_DUPFD_CLOEXEC, HIGH_FD);
+	if (p < 0)
+		child_fail(*pipe_fd, STEP_FDS, errno);
+	*pipe_fd = p;
+	for (int i = 0; i < N_FDS; i++)
+		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD, p + 1)) < 0)
+			child_fail(p, STEP_FDS, errno);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 ||
-	    (log_uses_syslog() && (dup2(null, 1) < 0 || dup2(null, 2) < 0)))
-		child_die(node, "/dev/null", errno);
-	if (close_range(3, HIGH_FD - 1, 0) < 0)
-		child_die(node, "close_range", errno);
-	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0 && dup2(fds[i], to[i]) < 0)
-			child_die(node, "dup2", errno);
-	if (close_range(DEVPORT_FD + 1, ~0U, 0) < 0)
-		child_die(node, "close_range", errno);
+	    (rq->syslog && (dup2(null, 1) < 0 || dup2(null, 2) < 0)))
+		child_fail(p, STEP_NULL, errno);
+	if (close_range(3, (unsigned int)p - 1, 0) < 0)
+		child_fail(p, STEP_FDS, errno);
+	for (int i = 0; i < N_FDS; i++)
+		if (fds[i] >= 0 && dup2(fds[i], SPAWN_SOCK_FD + i) < 0)
+			child_fail(p, STEP_FDS, errno);
+	if (!script && fcntl(SPAWN_EXE_FD, F_SETFD, FD_CLOEXEC) < 0)
+		child_fail(p, STEP_FDS, errno);
+	/* the parked copies, and whatever else ddmfs had open */
+	if (close_range((unsigned int)p + 1, ~0U, 0) < 0)
+		child_fail(p, STEP_FDS, errno);
 }
 
 /* In the child: grants, session, identity, capabilities, then exec. */
 static void __attribute__((noreturn))
-child(const struct drv *d, const struct conf_device *cd, int sock, int cuse,
-      int devport, char **argv)
+child(const struct spawn_req *rq, int exe, bool script, int pipe_fd)
 {
 	static char *const envp[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8",
 		                      NULL };
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3,
 		                                0 };
 	struct __user_cap_data_struct data[2];
-	const char *node = d->node->path;
-	sigset_t all;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
 
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	child_fds(node, sock, cuse, devport);
+	sigemptyset(&none);
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	child_fds(rq, exe, script, &pipe_fd);
 	if (setsid() < 0)
-		child_die(node, "setsid", errno);
-	if (strcmp(cd->io, "pio") == 0)
-		for (unsigned int i = 0; i < cd->n_ports; i++)
-			if (ioperm(cd->ports[i].base, cd->ports[i].len, 1) < 0)
-				child_die(node, "ioperm", errno);
+		child_fail(pipe_fd, STEP_SETSID, errno);
+	for (unsigned int i = 0; i < rq->n_ports; i++)
+		if (ioperm(rq->ports[i].base, rq->ports[i].len, 1) < 0)
+			child_fail(pipe_fd, STEP_IOPERM, errno);
+	if (rq->nofile != NULL && setrlimit(RLIMIT_NOFILE, rq->nofile) < 0)
+		child_fail(pipe_fd, STEP_RLIMIT, errno);
 	for (int cap = 0; cap < CAP_MAX_TRY; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			child_die(node, "PR_CAPBSET_DROP", errno);
+			child_fail(pipe_fd, STEP_CAPBSET, errno);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		child_die(node, "PR_CAP_AMBIENT", errno);
-	if (setgroups(0, NULL) < 0)
-		child_die(node, "setgroups", errno);
-	if (setresgid(cd->run_gid, cd->run_gid, cd->run_gid) < 0)
-		child_die(node, "setresgid", errno);
-	if (setresuid(cd->run_uid, cd->run_uid, cd->run_uid) < 0)
-		child_die(node, "setresuid", errno);
+		child_fail(pipe_fd, STEP_CAPBSET, errno);
+	/* raw system calls: glibc's wrappers would wait for the parent's
+	 * other threads, which a clone3() child does not have */
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
+		child_fail(pipe_fd, STEP_GROUPS, errno);
+	if (syscall(SYS_setresgid, rq->gid, rq->gid, rq->gid) < 0)
+		child_fail(pipe_fd, STEP_GID, errno);
+	if (syscall(SYS_setresuid, rq->uid, rq->uid, rq->uid) < 0)
+		child_fail(pipe_fd, STEP_UID, errno);
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		child_die(node, "capset", errno);
+		child_fail(pipe_fd, STEP_CAPS, errno);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_die(node, "PR_SET_NO_NEW_PRIVS", errno);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
-		child_die(node, "PR_SET_PDEATHSIG", errno);
-	execve(argv[0], argv, envp);
-	child_die(node, argv[0], errno);
+		child_fail(pipe_fd, STEP_NNP, errno);
+	umask(077);
+	syscall(SYS_execveat, SPAWN_EXE_FD, "", rq->argv, envp, AT_EMPTY_PATH);
+	child_fail(pipe_fd, STEP_EXEC, errno);
 }
 
-/*
- * Starts d's driver process (dfs.lock held).  Returns 0 with the ddmfs end
- * of the socket in *ret_sock and a pidfd in *ret_pidfd, or -errno.  For a
- * CUSE node the child gets a /dev/cuse fd opened here, and the driver asks
- * for the node's known numbers; ddmfs's copy is closed right after the
- * fork, since the driver makes the shared file description non-blocking.
- * A devport driver likewise gets /dev/port opened here.
- */
-int
-drv_spawn(struct drv *d, int *ret_sock, int *ret_pidfd)
+/* Opens exe as root; *script tells whether it starts with "#!". */
+static int
+open_exe(const char *exe, bool *script)
 {
-	const struct node *n = d->node;
-	const struct conf_device *cd = &dfs.conf->buses[n->bus].devices[n->dev];
-	char **argv;
-	int sv[2], cuse = -1, devport = -1, pidfd, r;
-	pid_t pid;
+	char magic[2];
+	struct stat st;
+	int fd = open(exe, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	argv = drv_argv(d->path, n->path, dfs.state_dir, cd, n->cuse,
-	                n->rdev_maj, n->rdev_min, log_uses_syslog());
-	if (argv == NULL)
-		return -ENOMEM;
-	if (n->cuse) {
-		cuse = open(CDEV_DEV_PATH, O_RDWR | O_CLOEXEC);
-		if (cuse < 0) {
-			r = -errno;
-			goto free_args;
-		}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EACCES;
 	}
-	if (strcmp(cd->io, "devport") == 0) {
-		devport = open(DEVPORT_DEV, O_RDWR | O_CLOEXEC);
-		if (devport < 0) {
-			r = -errno;
-			goto close_cuse;
-		}
+	*script = pread(fd, magic, 2, 0) == 2 && magic[0] == '#' &&
+	          magic[1] == '!';
+	return fd;
+}
+
+/* Says in why why the child did not get to run its binary. */
+static void
+explain(const struct spawn_req *rq, const struct child_err *ce, char *why,
+        size_t whylen)
+{
+	const char *step = ce->step >= 0 && ce->step <= STEP_EXEC
+	                           ? step_names[ce->step]
+	                           : "?";
+
+	if (ce->step == STEP_EXEC && (ce->err == EACCES || ce->err == EPERM))
+		snprintf(why, whylen,
+		         "user %s may not execute %s: %s (it needs read and "
+		         "execute permission on the file itself)",
+		         rq->user, rq->exe, strerror(ce->err));
+	else if (ce->step == STEP_EXEC)
+		snprintf(why, whylen, "exec of %s as user %s: %s", rq->exe,
+		         rq->user, strerror(ce->err));
+	else
+		snprintf(why, whylen, "%s (as user %s): %s", step, rq->user,
+		         strerror(ce->err));
+}
+
+int
+spawn_start(const struct spawn_req *rq, struct spawn_proc *ret, char *why,
+            size_t whylen)
+{
+	struct clone_args ca = { .flags = CLONE_NEWPID | CLONE_PIDFD,
+		                 .exit_signal = SIGCHLD };
+	struct child_err ce;
+	int p[2], pidfd = -1, exe, r;
+	bool script = false;
+	ssize_t n;
+	long pid;
+
+	exe = open_exe(rq->exe, &script);
+	if (exe < 0) {
+		snprintf(why, whylen, "cannot open %s: %s", rq->exe,
+		         strerror(-exe));
+		return exe;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = -errno;
-		goto close_devport;
+		snprintf(why, whylen, "pipe: %s", strerror(-r));
+		goto close_exe;
 	}
-	pid = fork();
+	ca.pidfd = (uintptr_t)&pidfd;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0) {
 		r = -errno;
-		goto close_sock;
+		snprintf(why, whylen, "clone3: %s", strerror(-r));
+		goto close_pipe;
 	}
-	if (pid == 0)
-		child(d, cd, sv[1], cuse, devport, argv);
-	close(sv[1]);
-	if (cuse >= 0)
-		close(cuse);
-	if (devport >= 0)
-		close(devport);
-	drv_argv_free(argv);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0) {
-		r = -errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		close(sv[0]);
-		return r;
+	if (pid == 0) {
+		close(p[0]);
+		child(rq, exe, script, p[1]);
 	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-	d->pid = pid;
-	*ret_sock = sv[0];
-	*ret_pidfd = pidfd;
-	return 0;
-
-close_sock:
-	close(sv[0]);
-	close(sv[1]);
-close_devport:
-	if (devport >= 0)
-		close(devport);
-close_cuse:
-	if (cuse >= 0)
-		close(cuse);
-free_args:
-	drv_argv_free(argv);
+	close(p[1]);
+	p[1] = -1;
+	do
+		n = read(p[0], &ce, sizeof(ce));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(ce)) {
+		explain(rq, &ce, why, whylen);
+		r = -ce.err;
+		waitpid((pid_t)pid, NULL, 0);
+		close(pidfd);
+		goto close_pipe;
+	}
+	ret->pid = (pid_t)pid;
+	ret->pidfd = pidfd;
+	r = 0;
+close_pipe:
+	close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+close_exe:
+	close(exe);
 	return r;
 }

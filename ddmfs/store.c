@@ -27,6 +27,8 @@ store_valid_path(const char *p)
 {
 	size_t n = strlen(p);
 
+	if (strcmp(p, "/") == 0)
+		return 1; /* the root */
 	if (n == 0 || n > STORE_PATH_MAX || p[0] == '/' || p[n - 1] == '/' ||
 	    strstr(p, "//"))
 		return 0;

@@ -13,7 +13,8 @@
 #define STORE_PATH_MAX   255 /* longest node path kept */
 #define STORE_FIELDS_MAX 4   /* fields a line may have */
 
-/* 1 if p is [a-z0-9_/-] components, no leading/trailing or double '/'. */
+/* 1 if p is [a-z0-9_/-] components, no leading/trailing or double '/',
+ * or "/" alone (the root). */
 int store_valid_path(const char *p);
 /* Parses s, all digits in base (2 to 10), at most max: 0 or -EINVAL. */
 int store_parse_num(const char *s, unsigned int base, unsigned long long max,

@@ -1,10 +1,6 @@
 /*
- * tree.c: the node tree ddmfs serves (root -> buses -> devices), node
- * attributes from the conf and the permission store, and the POSIX rules
- * for chmod, chown and chgrp.
- *
- * The tree is built once at startup and never changes shape; only the
- * attributes of its nodes change (under dfs.lock).
+ * tree.c: the node tree, node attributes from the conf and the permission
+ * store, and the POSIX rules for chmod, chown and chgrp (tree.h).
  */
 #include "config.h"
 
@@ -12,191 +8,277 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "ddmfs.h"
+#include "perm.h"
+#include "tree.h"
 
 #define ROOT_MODE 0755
 
-/* Counts the nodes: the root, the buses, the devices kept. */
-static size_t
-count(const struct conf *c, char *const *paths)
-{
-	size_t n = 1 + c->n_buses, k = 0;
+static struct node **inos; /* inos[ino]: the node, NULL once removed */
+static size_t cap_inos;
+static fuse_ino_t next_ino = FUSE_ROOT_ID;
 
-	for (unsigned int b = 0; b < c->n_buses; b++)
-		for (unsigned int i = 0; i < c->buses[b].n_devices; i++)
-			if (paths[k++] != NULL)
-				n++;
+static struct node *
+new_node(fuse_ino_t ino)
+{
+	struct node *n;
+
+	if (ino >= cap_inos) {
+		size_t cap = cap_inos ? cap_inos : 64;
+		struct node **p;
+
+		while (cap <= ino)
+			cap *= 2;
+		p = reallocarray(inos, cap, sizeof(*inos));
+		if (p == NULL)
+			return NULL;
+		memset(p + cap_inos, 0, (cap - cap_inos) * sizeof(*p));
+		inos = p;
+		cap_inos = cap;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	n->ino = ino;
+	clock_gettime(CLOCK_REALTIME, &n->ctime);
+	inos[ino] = n;
+	if (ino >= next_ino)
+		next_ino = ino + 1;
 	return n;
 }
 
-/*
- * Builds the tree for conf c: paths[k] is the driver of the k-th device in
- * conf order, NULL for a device left out.  Attributes come from ps where it
- * has the node, else from c.
- */
 int
-tree_build(const struct conf *c, const struct perm_store *ps,
-           char *const *paths, struct node **ret_nodes, size_t *ret_n)
+tree_init(void)
 {
-	struct node *nodes, *root;
-	size_t n = count(c, paths), next = 1, k = 0;
+	struct node *root = new_node(FUSE_ROOT_ID);
 
-	nodes = calloc(n, sizeof(*nodes));
-	if (nodes == NULL)
+	if (root == NULL)
 		return -ENOMEM;
-	root = &nodes[0];
-	root->ino = FUSE_ROOT_ID;
-	root->parent = FUSE_ROOT_ID;
-	root->is_dir = 1;
-	root->bus = root->dev = -1;
-	root->mode = ROOT_MODE;
-	root->kids = calloc(c->n_buses + 1, sizeof(*root->kids));
-	if (root->kids == NULL)
-		goto free_nodes;
-	for (unsigned int b = 0; b < c->n_buses; b++) {
-		const struct conf_bus *cb = &c->buses[b];
-		struct node *bus = &nodes[next++];
-
-		bus->ino = next;
-		bus->parent = FUSE_ROOT_ID;
-		bus->is_dir = 1;
-		bus->bus = (int)b;
-		bus->dev = -1;
-		snprintf(bus->name, sizeof(bus->name), "%s", cb->name);
-		snprintf(bus->path, sizeof(bus->path), "%s", cb->name);
-		root->kids[root->n_kids++] = bus->ino;
-		bus->kids = calloc(cb->n_devices + 1, sizeof(*bus->kids));
-		if (bus->kids == NULL)
-			goto free_nodes;
-		for (unsigned int i = 0; i < cb->n_devices; i++) {
-			struct node *leaf;
-
-			if (paths[k++] == NULL)
-				continue;
-			leaf = &nodes[next++];
-			leaf->ino = next;
-			leaf->parent = bus->ino;
-			leaf->bus = (int)b;
-			leaf->dev = (int)i;
-			snprintf(leaf->name, sizeof(leaf->name), "%s",
-			         cb->devices[i].name);
-			snprintf(leaf->path, sizeof(leaf->path), "%s/%s",
-			         cb->name, cb->devices[i].name);
-			bus->kids[bus->n_kids++] = leaf->ino;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		clock_gettime(CLOCK_REALTIME, &nodes[i].ctime);
-		if (i > 0)
-			tree_refresh(c, ps, &nodes[i]);
-	}
-	*ret_nodes = nodes;
-	*ret_n = n;
+	root->parent = root;
+	root->is_dir = true;
+	root->mode = root->def_mode = ROOT_MODE;
 	return 0;
+}
 
-free_nodes:
-	tree_free(nodes, n);
-	return -ENOMEM;
+static void
+free_node(struct node *n)
+{
+	for (unsigned int i = 0; i < n->n_kids; i++)
+		free_node(n->kids[i]);
+	inos[n->ino] = NULL;
+	free(n->kids);
+	free(n);
 }
 
 void
-tree_free(struct node *nodes, size_t n)
+tree_free(void)
 {
-	if (nodes == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(nodes[i].kids);
-	free(nodes);
+	if (cap_inos > FUSE_ROOT_ID && inos[FUSE_ROOT_ID] != NULL)
+		free_node(inos[FUSE_ROOT_ID]);
+	free(inos);
+	inos = NULL;
+	cap_inos = 0;
+	next_ino = FUSE_ROOT_ID;
 }
 
-/* Sets n's mode, owner and group from ps if it has n, else from c. */
+/* Where name is, or would go, in dir's sorted kids; *found if there. */
+static unsigned int
+kid_index(const struct node *dir, const char *name, bool *found)
+{
+	unsigned int lo = 0, hi = dir->n_kids;
+
+	*found = false;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		int c = strcmp(dir->kids[mid]->name, name);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct node *
+tree_add_ino(struct node *dir, const char *name, bool is_dir, fuse_ino_t ino)
+{
+	struct node *n;
+	unsigned int at;
+	bool found;
+
+	if (!dir->is_dir || strlen(name) > CONF_NAME_MAX ||
+	    (ino < cap_inos && inos[ino] != NULL))
+		return NULL;
+	at = kid_index(dir, name, &found);
+	if (found)
+		return NULL;
+	if (dir->n_kids == dir->cap_kids) {
+		unsigned int cap = dir->cap_kids ? 2 * dir->cap_kids : 8;
+		struct node **k = reallocarray(dir->kids, cap, sizeof(*k));
+
+		if (k == NULL)
+			return NULL;
+		dir->kids = k;
+		dir->cap_kids = cap;
+	}
+	if (strlen(dir->path) + 1 + strlen(name) >= NODE_PATH_MAX)
+		return NULL;
+	n = new_node(ino);
+	if (n == NULL)
+		return NULL;
+	n->parent = dir;
+	n->is_dir = is_dir;
+	memcpy(n->name, name, strlen(name) + 1);
+	if (dir->ino == FUSE_ROOT_ID)
+		memcpy(n->path, name, strlen(name) + 1);
+	else
+		sprintf(n->path, "%s/%s", dir->path, name);
+	memmove(dir->kids + at + 1, dir->kids + at,
+	        (dir->n_kids - at) * sizeof(*dir->kids));
+	dir->kids[at] = n;
+	dir->n_kids++;
+	return n;
+}
+
+struct node *
+tree_add(struct node *dir, const char *name, bool is_dir)
+{
+	return tree_add_ino(dir, name, is_dir, next_ino);
+}
+
 void
-tree_refresh(const struct conf *c, const struct perm_store *ps, struct node *n)
+tree_remove(struct node *n)
 {
-	const struct perm_entry *e = perm_store_get(ps, n->path);
-	const struct conf_bus *cb;
+	struct node *dir = n->parent;
+	unsigned int at;
+	bool found;
 
-	if (n->bus < 0)
+	if (n->ino == FUSE_ROOT_ID || n->n_kids > 0)
 		return;
-	if (e != NULL) {
-		n->mode = e->mode & 07777;
-		n->uid = e->uid;
-		n->gid = e->gid;
-		return;
+	at = kid_index(dir, n->name, &found);
+	if (found) {
+		memmove(dir->kids + at, dir->kids + at + 1,
+		        (dir->n_kids - at - 1) * sizeof(*dir->kids));
+		dir->n_kids--;
 	}
-	cb = &c->buses[n->bus];
-	if (n->dev < 0) {
-		n->mode = cb->mode & 07777;
-		n->uid = cb->uid;
-		n->gid = cb->gid;
-	} else {
-		n->mode = cb->devices[n->dev].mode & 07777;
-		n->uid = cb->devices[n->dev].uid;
-		n->gid = cb->devices[n->dev].gid;
-	}
+	free_node(n);
 }
 
-/* Whether conf b names the same buses and devices in the same order as a. */
-int
-tree_same_shape(const struct conf *a, const struct conf *b)
+struct node *
+tree_root(void)
 {
-	if (a->n_buses != b->n_buses)
-		return 0;
-	for (unsigned int i = 0; i < a->n_buses; i++) {
-		const struct conf_bus *x = &a->buses[i], *y = &b->buses[i];
-
-		if (strcmp(x->name, y->name) != 0 ||
-		    x->n_devices != y->n_devices)
-			return 0;
-		for (unsigned int j = 0; j < x->n_devices; j++)
-			if (strcmp(x->devices[j].name, y->devices[j].name) != 0)
-				return 0;
-	}
-	return 1;
+	return tree_get(FUSE_ROOT_ID);
 }
 
 struct node *
 tree_get(fuse_ino_t ino)
 {
-	if (ino < 1 || ino > dfs.n_nodes)
-		return NULL;
-	return &dfs.nodes[ino - 1];
+	return ino < cap_inos ? inos[ino] : NULL;
 }
 
 struct node *
 tree_child(const struct node *dir, const char *name)
 {
+	bool found;
+	unsigned int at;
+
 	if (!dir->is_dir)
 		return NULL;
-	for (unsigned int i = 0; i < dir->n_kids; i++) {
-		struct node *k = tree_get(dir->kids[i]);
-
-		if (strcmp(k->name, name) == 0)
-			return k;
-	}
-	return NULL;
+	at = kid_index(dir, name, &found);
+	return found ? dir->kids[at] : NULL;
 }
 
-/* The node at "bus" or "bus/dev", or NULL. */
 struct node *
 tree_find(const char *path)
 {
-	for (size_t i = 1; i < dfs.n_nodes; i++)
-		if (strcmp(dfs.nodes[i].path, path) == 0)
-			return &dfs.nodes[i];
-	return NULL;
+	struct node *n = tree_root();
+	char part[CONF_NAME_MAX + 1];
+
+	if (n == NULL || strcmp(path, ROOT_KEY) == 0)
+		return n;
+	while (n != NULL && *path != '\0') {
+		size_t len = strcspn(path, "/");
+
+		if (len == 0 || len > CONF_NAME_MAX)
+			return NULL;
+		memcpy(part, path, len);
+		part[len] = '\0';
+		n = tree_child(n, part);
+		path += len;
+		if (*path == '/' && *++path == '\0')
+			return NULL;
+	}
+	return n == tree_root() ? NULL : n;
+}
+
+fuse_ino_t
+tree_next_ino(void)
+{
+	return next_ino;
+}
+
+void
+tree_set_next_ino(fuse_ino_t ino)
+{
+	if (ino > next_ino)
+		next_ino = ino;
+}
+
+static void
+walk(struct node *dir, void (*fn)(struct node *n, void *arg), void *arg)
+{
+	for (unsigned int i = 0; i < dir->n_kids; i++) {
+		struct node *k = dir->kids[i];
+
+		fn(k, arg);
+		if (k->is_dir)
+			walk(k, fn, arg);
+	}
+}
+
+void
+tree_walk(void (*fn)(struct node *n, void *arg), void *arg)
+{
+	if (tree_root() != NULL)
+		walk(tree_root(), fn, arg);
+}
+
+const char *
+tree_key(const struct node *n)
+{
+	return n->ino == FUSE_ROOT_ID ? ROOT_KEY : n->path;
+}
+
+void
+tree_refresh(const struct perm_store *ps, struct node *n)
+{
+	const struct perm_entry *e =
+	        ps ? perm_store_get(ps, tree_key(n)) : NULL;
+
+	if (e != NULL) {
+		n->mode = e->mode & 07777;
+		n->uid = e->uid;
+		n->gid = e->gid;
+	} else {
+		n->mode = n->def_mode & 07777;
+		n->uid = n->def_uid;
+		n->gid = n->def_gid;
+	}
 }
 
 /*
- * The attributes of n.  A CUSE leaf is S_IFCHR with its driver's device
- * numbers as rdev (0:0 until its first driver came up); a FUSE leaf is a
- * regular file.
+ * A CUSE leaf is S_IFCHR with its driver's device numbers as rdev (0:0
+ * until its first driver came up); a FUSE leaf is a regular file.
  */
 void
-tree_stat(const struct node *n, struct stat *st)
+tree_stat(const struct node *n, const struct timespec *mount_time,
+          struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
@@ -211,10 +293,9 @@ tree_stat(const struct node *n, struct stat *st)
 	st->st_nlink = n->is_dir ? 2 : 1;
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
-	st->st_size = 0;
 	st->st_blksize = 4096;
-	st->st_atim = dfs.mount_time;
-	st->st_mtim = dfs.mount_time;
+	st->st_atim = *mount_time;
+	st->st_mtim = *mount_time;
 	st->st_ctim = n->ctime;
 }
 
@@ -229,13 +310,6 @@ in_group(const struct cred *who, gid_t g)
 	return 0;
 }
 
-/*
- * Applies a chmod/chown/chgrp by who (FUSE_SET_ATTR_MODE/UID/GID in
- * to_set) to *mode, *uid, *gid as POSIX says: root may do anything; the
- * owner may chmod and chgrp to a group it is in; anyone else gets -EPERM.
- * A non-root chmod setting S_ISGID for a group the caller is not in drops
- * S_ISGID.  Returns 0 or -EPERM; nothing changes on failure.
- */
 int
 attr_change(const struct cred *who, mode_t *mode, uid_t *uid, gid_t *gid,
             int to_set, mode_t new_mode, uid_t new_uid, gid_t new_gid)

@@ -399,6 +399,70 @@ def test_chown_nobody_lets_nobody_read():
     os.chmod(node("rtc0"), 0o644)
 
 
+def driver_pids():
+    return {n: status(n)["pid"] for n in NODES}
+
+
+def test_upgrade_keeps_the_drivers_and_open_files():
+    before = driver_pids()
+    held = os.open(node("rtc0"), os.O_RDONLY)  # opened before the upgrades
+    try:
+        for _ in range(3):
+            assert ctl("upgrade") == "upgraded\n"
+            rtc_line()
+        assert re.fullmatch(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n",
+                            os.read(held, 64))
+    finally:
+        os.close(held)
+    assert driver_pids() == before
+    assert ddmfs_proc.poll() is None  # the same process, a new binary
+
+
+def start_ddmfs():
+    global ddmfs_proc
+    log = open(os.path.join(WORK, "ddmfs.log"), "ab")
+    ddmfs_proc = subprocess.Popen(
+        [DDMFS, "-f", "-c", os.path.join(WORK, "ddmfs.conf"), "--state-dir",
+         STATE, MNT], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    def running(n):
+        # the old mount and control socket linger until the new ddmfs
+        # replaced them: ask until it answers
+        r = run([DDMCTL, "--state-dir", STATE, "status", f"isa0/{n}"],
+                check=False, text=True)
+        assert ddmfs_proc.poll() is None, \
+            f"ddmfs exited {ddmfs_proc.returncode}"
+        return r.returncode == 0 and "state: running" in r.stdout
+
+    for n in NODES:
+        wait_until(lambda: running(n), MOUNT_TIMEOUT_S,
+                   f"isa0/{n} to run again")
+
+
+def test_kill_9_of_ddmfs_then_a_new_one_adopts_the_drivers():
+    before = driver_pids()
+    held = os.open(node("rtc0"), os.O_RDONLY)
+    try:
+        ddmfs_proc.send_signal(signal.SIGKILL)
+        ddmfs_proc.wait()
+        start_ddmfs()
+        assert driver_pids() == before
+        rtc_line()
+        if transport == "cuse":
+            # the char device and its open file outlived ddmfs
+            out = os.read(held, 64)
+            assert re.fullmatch(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n",
+                                out), out
+        else:
+            # its mount died with ddmfs
+            expect_errno(errno.ENOTCONN, os.read, held, 64)
+    finally:
+        try:
+            os.close(held)
+        except OSError as e:  # the flush of a file on the dead mount
+            assert transport == "fuse" and e.errno == errno.ENOTCONN, e
+
+
 def test_sigterm_unmounts_ddm_cleanly():
     assert ddmfs_proc is not None, "ddmfs never started"
     ddmfs_proc.send_signal(signal.SIGTERM)
@@ -430,6 +494,8 @@ TESTS = [
     test_rtc0_reads_bypass_ddmfs_on_cuse_only,
     test_chmod_0600_gives_nobody_eacces,
     test_chown_nobody_lets_nobody_read,
+    test_upgrade_keeps_the_drivers_and_open_files,
+    test_kill_9_of_ddmfs_then_a_new_one_adopts_the_drivers,
     test_sigterm_unmounts_ddm_cleanly,
 ]
 

@@ -21,6 +21,8 @@ BUILD = os.environ.get("DDM_BUILDDIR") or os.path.abspath(
 DDMFS = os.path.join(BUILD, "ddmfs", "ddmfs")
 DDMCTL = os.path.join(BUILD, "ddmfs", "ddmctl")
 NOBODY = 65534
+# The build was configured --enable-sanitizers: every report fails a test.
+SANITIZERS = os.environ.get("DDM_SANITIZERS") == "1"
 
 DEFAULT_DEVICES = """
 			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
@@ -44,7 +46,8 @@ buses = (
 class Mount:
     """ddmfs mounted on a temp dir; use as a context manager."""
 
-    def __init__(self, conf=None, state_dir=None, args=()):
+    def __init__(self, conf=None, state_dir=None, args=(), exe=DDMFS):
+        self.exe = exe
         self.tmp = tempfile.mkdtemp(prefix="ddmtest.")
         os.chmod(self.tmp, 0o755)
         self.mnt = os.path.join(self.tmp, "mnt")
@@ -60,14 +63,14 @@ class Mount:
     def path(self, rel=""):
         return os.path.join(self.mnt, rel)
 
-    def start(self, wait_for="isa0/rtc0"):
+    def start(self, wait_for="isa0/rtc0", timeout=10):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [DDMFS, "-f", "-c", self.conf, "--state-dir", self.state] +
+            [self.exe, "-f", "-c", self.conf, "--state-dir", self.state] +
             self.args + [self.mnt],
             stdout=logf, stderr=subprocess.STDOUT)
         logf.close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + timeout
         while not os.path.ismount(self.mnt):
             if self.proc.poll() is not None:
                 raise AssertionError(
@@ -113,6 +116,20 @@ class Mount:
         except OSError:
             return ""
 
+    def sanitizer_reports(self):
+        """The sanitizers' reports in the log (ddmfs's and the
+        drivers'), in a build made with --enable-sanitizers."""
+        text = self.logtext_all()
+        return [line for line in text.splitlines()
+                if "Sanitizer" in line or "runtime error:" in line]
+
+    def logtext_all(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
     def stop(self):
         if self.proc is None:
             return
@@ -131,7 +148,11 @@ class Mount:
 
     def cleanup(self):
         self.stop()
+        reports = self.sanitizer_reports() if SANITIZERS else []
+        log = self.logtext_all()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + log[-6000:])
 
     def __enter__(self):
         return self.start()

@@ -10,6 +10,11 @@ passes as --ddm-fd=N, says HELLO, then misbehaves as --mode= says:
   mute      reads everything, answers opens only: not even pings
   flood     sends replies to unknown ids in a tight loop
   bigread   answers a read with one byte more than asked
+  bigerr    answers a read with error -1500, which FUSE cannot carry
+  notify    sends poll notifications for a handle nobody polls, in a
+            tight loop
+  forker    starts a child of its own (sleep, in a session of its own)
+            that would outlive it
 
 The other options ddmfs passes (--io, --node, --state-dir, ...) are
 ignored.  A well-behaved answer: open, flush, ping give 0, a read gives
@@ -48,6 +53,9 @@ def answer(sock, mode, op, mid, arg1, length):
         return
     if mode == "silent" and op == READ:
         return
+    if mode == "bigerr" and op == READ:
+        reply(sock, mid, -1500)
+        return
     if op == READ:
         size = min(arg1, PAYLOAD_MAX - 1)
         data = b"x" * (size + 1) if mode == "bigread" else b"evil\n"[:size]
@@ -69,6 +77,19 @@ def flood(sock):
         reply(sock, mid, 0)
 
 
+def notify_flood(sock):
+    while True:
+        sock.send(pack(NOTIFY, fh=12345))
+
+
+def fork_child():
+    """A process of our own that would outlive us: sleep in a session of
+    its own."""
+    if os.fork() == 0:
+        os.setsid()
+        os.execvp("sleep", ["sleep", "3600"])
+
+
 def main(argv):
     opts = dict(a[2:].split("=", 1) for a in argv[1:]
                 if a.startswith("--") and "=" in a)
@@ -79,6 +100,10 @@ def main(argv):
     sock.send(pack(HELLO, arg0=PROTO_VERSION, arg1=HELLO_SOCKET))
     if mode == "flood":
         flood(sock)
+    if mode == "notify":
+        notify_flood(sock)
+    if mode == "forker":
+        fork_child()
     served = 0
     while True:
         if mode == "stopread" and served >= after:

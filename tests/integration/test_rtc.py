@@ -9,6 +9,7 @@ import datetime
 import errno
 import fcntl
 import os
+import pwd
 import re
 import signal
 import struct
@@ -201,13 +202,14 @@ def test_creating_removing_renaming_get_eperm():
         assert sorted(os.listdir(m.path("isa0"))) == ["rtc0"]
 
 
-def test_driver_runs_as_nobody_without_capabilities():
+def test_driver_runs_as_its_own_user_without_capabilities():
+    user = pwd.getpwnam("ddmfs")  # not nobody: shared with nothing else
     with mounted() as m:
         pid = m.driver_pid("isa0/rtc0")
         with open(f"/proc/{pid}/status") as f:
             st = dict(line.split(":", 1) for line in f)
-        assert st["Uid"].split() == [str(NOBODY)] * 4, st["Uid"]
-        assert st["Gid"].split()[0] == str(NOBODY), st["Gid"]
+        assert st["Uid"].split() == [str(user.pw_uid)] * 4, st["Uid"]
+        assert st["Gid"].split()[0] == str(user.pw_gid), st["Gid"]
         assert st["Groups"].split() == [], st["Groups"]
         for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
             assert int(st[cap], 16) == 0, (cap, st[cap])
@@ -382,7 +384,7 @@ if __name__ == "__main__":
         test_non_root_chmod_gets_eperm,
         test_permissions_survive_a_ddmfs_restart,
         test_creating_removing_renaming_get_eperm,
-        test_driver_runs_as_nobody_without_capabilities,
+        test_driver_runs_as_its_own_user_without_capabilities,
         test_16_parallel_readers_get_correct_lines,
         test_garbage_and_huge_writes_get_einval_and_keep_the_time,
         test_unknown_ioctl_gets_enotty,

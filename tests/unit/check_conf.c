@@ -98,7 +98,7 @@ one_dev(const char *dev)
 START_TEST(test_conf_shipped_conf_loads_with_its_values)
 {
 	char err[CONF_ERR_MAX] = "";
-	struct passwd *nobody = getpwnam("nobody");
+	struct passwd *user = getpwnam("ddmfs");
 	struct conf *c = NULL;
 	struct conf_device *d;
 
@@ -109,9 +109,10 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_str_eq(c->state_dir, "/var/lib/ddmfs");
 	ck_assert_ptr_null(c->driver_path);
 	ck_assert_int_eq(c->transport, CONF_TRANSPORT_AUTO);
-	ck_assert_ptr_nonnull(nobody);
-	ck_assert_uint_eq(c->driver_uid, nobody->pw_uid);
-	ck_assert_uint_eq(c->driver_gid, nobody->pw_gid);
+	ck_assert_ptr_nonnull(user); /* ./run makes it */
+	ck_assert_uint_ne(user->pw_uid, 65534);
+	ck_assert_uint_eq(c->driver_uid, user->pw_uid);
+	ck_assert_uint_eq(c->driver_gid, user->pw_gid);
 	ck_assert_uint_eq(c->n_buses, 1);
 	ck_assert_str_eq(c->buses[0].name, "isa0");
 	ck_assert_uint_eq(c->buses[0].mode, 0755);
@@ -145,8 +146,8 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_uint_eq(d->mode, 0644);
 	ck_assert_uint_eq(d->uid, 0);
 	ck_assert_uint_eq(d->gid, 0);
-	ck_assert_uint_eq(d->run_uid, nobody->pw_uid);
-	ck_assert_uint_eq(d->run_gid, nobody->pw_gid);
+	ck_assert_uint_eq(d->run_uid, user->pw_uid);
+	ck_assert_uint_eq(d->run_gid, user->pw_gid);
 	ck_assert_uint_eq(d->n_ports, 1);
 	ck_assert_uint_eq(d->ports[0].base, 0x70);
 	ck_assert_uint_eq(d->ports[0].len, 2);
@@ -364,7 +365,8 @@ START_TEST(test_conf_unknown_users_and_groups_are_rejected)
 	expect_error(one_dev("name = \"a\"; driver = \"d\"; group = \"nx-g\";"),
 	             6, "unknown group \"nx-g\"");
 	expect_error(one_dev("name = \"a\"; driver = \"d\"; owner = -1;"), 6,
-	             "unknown user \"-1\"");
+	             "owner -1 is not a user id (0 to 4294967294; write ids "
+	             "above 2147483647 as strings, \"3000000000\")");
 }
 END_TEST
 
@@ -622,7 +624,8 @@ START_TEST(test_conf_args_setting_ddmfs_options_are_refused_at_their_line)
 		{ "--io", "--io" },
 		{ "--ports=0x0-0xffff", "--ports" },
 		{ "--node=isa0/lp0", "--node" },
-		{ "--state-dir=/tmp", "--state-dir" },
+		{ "--sim-fd=6", "--sim-fd" },
+		{ "--state-fd=7", "--state-fd" },
 		{ "--ddm-fd=0", "--ddm-fd" },
 		{ "--cuse-fd=4", "--cuse-fd" },
 		{ "--cuse-dev=1:2", "--cuse-dev" },
@@ -655,6 +658,29 @@ START_TEST(test_conf_args_only_resembling_ddmfs_options_load)
 	ck_assert_str_eq(a[0], "--iox=1");
 	ck_assert_str_eq(a[4], "x--io=pio");
 	ck_assert_ptr_null(a[5]);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_conf_a_bare_id_past_int32_is_refused_by_name_not_wrapped)
+{
+	struct conf *c = NULL;
+	char err[CONF_ERR_MAX] = "";
+	const char *ok = "buses = ( { name = \"isa0\"; devices = (\n"
+	                 "  { name = \"rtc0\"; driver = \"ddm-rtc\";\n"
+	                 "    owner = \"3000000000\"; } ); } );\n";
+
+	/* libconfig keeps a bare 3000000000 as a wrapped 32-bit int */
+	expect_error("buses = ( { name = \"isa0\"; devices = (\n"
+	             "  { name = \"rtc0\"; driver = \"ddm-rtc\";\n"
+	             "    owner = 3000000000; } ); } );\n",
+	             3,
+	             "owner -1294967296 is not a user id (0 to 4294967294; "
+	             "write ids above 2147483647 as strings, \"3000000000\")");
+	write_conf_bytes(ok, strlen(ok));
+	ck_assert_int_eq(conf_load(conf_path, &c, err, sizeof(err)), 0);
+	unlink(conf_path);
+	ck_assert_uint_eq(c->buses[0].devices[0].uid, 3000000000u);
 	conf_free(c);
 }
 END_TEST
@@ -705,6 +731,9 @@ conf_suite(void)
 	        limits,
 	        test_conf_nul_byte_and_include_are_rejected_at_their_line);
 	tcase_add_test(limits, test_conf_file_over_one_mib_is_refused);
+	tcase_add_test(
+	        limits,
+	        test_conf_a_bare_id_past_int32_is_refused_by_name_not_wrapped);
 	tcase_add_test(
 	        limits,
 	        test_conf_error_is_truncated_to_errlen_or_skipped_if_null);

@@ -1,99 +1,295 @@
 /*
  * check_ctl.c: unit tests for ddmfs's control commands (ddmfs/ctl.c),
- * driven through ctl_handle() on a tree built in memory: no mount, no
- * socket, no driver processes.  Each test checks the exact reply text.
+ * driven through ctl_handle() on a tree that sync_conf() builds from a
+ * conf file: no mount, no socket, no driver processes.  A fake drv_sys
+ * stands in for the outside world: its spawn hands back a socketpair end
+ * and a made-up pid, and a small thread plays the event loop, answering
+ * each spawn with a HELLO and each SIGTERM or SIGKILL with the exit.
+ * Each test checks the exact reply text.
  */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "ddmfs.h"
+#include "drv.h"
+#include "fwd.h"
+#include "perm.h"
+#include "proc.h"
+#include "sync.h"
+#include "tree.h"
+
+/* ddmfs.c holds the real one; libddmfs.a leaves it to its user. */
+struct ddmfs dfs = {
+	.tree_lock = PTHREAD_RWLOCK_INITIALIZER,
+	.state_fd = -1,
+	.lock_fd = -1,
+	.mnt_lock_fd = -1,
+	.sim_fd = -1,
+};
+
+#define FIRST_PID  4242
+#define SETTLE_MS  5000 /* the fake event loop answers well within this */
+#define EVENTS_MAX 64
+#define PEERS_MAX  64
 
 /* isa0 with lp0 and rtc0; owners and groups by number so no name lookup
  * decides the text. */
-#define CONF_ISA0(rtc_mode)                                                    \
-	"buses = ( { name = \"isa0\"; devices = (\n"                           \
+#define LP0                                                                    \
 	"  { name = \"lp0\"; driver = \"ddm-lp\"; mode = \"0660\";\n"          \
-	"    owner = \"0\"; group = \"0\"; },\n"                               \
-	"  { name = \"rtc0\"; driver = \"ddm-rtc\"; mode = \"" rtc_mode        \
-	"\";\n"                                                                \
-	"    owner = \"0\"; group = \"0\"; } ); } );\n"
+	"    owner = \"0\"; group = \"0\"; }"
+#define RTC0(mode)                                                             \
+	"  { name = \"rtc0\"; driver = \"ddm-rtc\"; mode = \"" mode "\";\n"    \
+	"    owner = \"0\"; group = \"0\"; }"
+#define CONF_ISA0(rtc_mode)                                                    \
+	"buses = ( { name = \"isa0\"; devices = (\n" LP0                       \
+	",\n" RTC0(rtc_mode) " ); } );\n"
 
-static char conf_path[64];
+static char tmp[64], conf_path[128], driver_dir[128];
 static struct drv *lp, *rtc;
+
+/* The fake outside world. */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static struct event {
+	struct drv *d;
+	pid_t pid; /* the instance it is about */
+	bool exit; /* else HELLO */
+} q[EVENTS_MAX];
+static unsigned int n_q;
+static bool q_stop;
+static pthread_t loop;
+static unsigned int n_spawn;
+static int last_sig;
+static char *spawned_io;     /* d->cf.io at the newest spawn */
+static char *spawned_arg0;   /* d->cf.args[0] there, NULL if none */
+static int peers[PEERS_MAX]; /* the drivers' ends of their sockets */
+static unsigned int n_peers;
+
+static void
+push(struct drv *d, pid_t pid, bool exit)
+{
+	pthread_mutex_lock(&q_lock);
+	ck_assert_uint_lt(n_q, EVENTS_MAX);
+	q[n_q++] = (struct event){ d, pid, exit };
+	pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+}
+
+/* The event loop's part: a HELLO from each new instance, the exit of each
+ * one signalled, as ev.c would hand them to drv.c. */
+static void *
+fake_loop(void *arg)
+{
+	for (;;) {
+		struct drv_out out = { 0 };
+		struct event e;
+		char why[128];
+		struct ddm_msg m;
+
+		pthread_mutex_lock(&q_lock);
+		while (n_q == 0 && !q_stop)
+			pthread_cond_wait(&q_cond, &q_lock);
+		if (n_q == 0) {
+			pthread_mutex_unlock(&q_lock);
+			return NULL;
+		}
+		e = q[0];
+		memmove(q, q + 1, --n_q * sizeof(*q));
+		pthread_mutex_unlock(&q_lock);
+
+		pthread_rwlock_rdlock(&dfs.tree_lock);
+		pthread_mutex_lock(&e.d->lock);
+		if (e.d->proc.pid == e.pid && e.exit) {
+			drv_exited(e.d, W_EXITCODE(0, SIGTERM), &out);
+		} else if (e.d->proc.pid == e.pid &&
+		           e.d->state == DRV_STARTING) {
+			ddm_msg_init(&m, DDM_HELLO, 0, 0);
+			m.arg0 = DDM_PROTO_VERSION;
+			drv_hello(e.d, &m, why, sizeof(why), &out);
+		}
+		pthread_mutex_unlock(&e.d->lock);
+		pthread_rwlock_unlock(&dfs.tree_lock);
+		fwd_finish(&out);
+	}
+}
+
+static int
+fake_spawn(struct drv *d, struct drv_proc *ret)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    n_peers == PEERS_MAX)
+		return -EMFILE;
+	peers[n_peers++] = sv[1];
+	free(spawned_io);
+	free(spawned_arg0);
+	spawned_io = strdup(d->cf.io);
+	spawned_arg0 = d->cf.args[0] ? strdup(d->cf.args[0]) : NULL;
+	ret->pid = FIRST_PID + (pid_t)n_spawn++;
+	ret->pidfd = -1;
+	ret->sock = sv[0];
+	ret->start_time = 0;
+	push(d, ret->pid, false);
+	return 0;
+}
+
+static void
+fake_signal(struct drv *d, int sig)
+{
+	last_sig = sig;
+	if (sig == SIGTERM || sig == SIGKILL)
+		push(d, d->proc.pid, true);
+}
+
+static bool
+fake_traced(struct drv *d)
+{
+	return false;
+}
+
+static void
+fake_nothing(struct drv *d)
+{
+}
+
+static const struct drv_sys fake_sys = {
+	.now = proc_now,
+	.spawn = fake_spawn,
+	.signal = fake_signal,
+	.traced = fake_traced,
+	.attach = fake_nothing,
+	.detach_chan = fake_nothing,
+	.detach_pid = fake_nothing,
+	.wake = fake_nothing,
+	.record = fake_nothing,
+};
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(close(fd), 0);
+}
 
 static void
 write_conf(const char *text)
 {
-	FILE *f = fopen(conf_path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(text, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
+	write_file(conf_path, text, 0644);
 }
 
-static struct drv *
-fake_drv(const char *path)
+/* Waits (bounded) for d to leave the transitional states. */
+static void
+settle(struct drv *d)
 {
-	struct drv *d = calloc(1, sizeof(*d));
+	pthread_mutex_lock(&d->lock);
+	drv_wait_settled(d, SETTLE_MS);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* The driver of the node at path. */
+static struct drv *
+drv_at(const char *path)
+{
 	struct node *n = tree_find(path);
 
-	ck_assert_ptr_nonnull(d);
-	ck_assert_ptr_nonnull(n);
-	d->node = n;
-	d->path = strdup("/d/driver");
-	d->pidfd = -1;
-	d->timerfd = -1;
-	n->drv = d;
-	return d;
+	ck_assert_msg(n != NULL, "no node %s", path);
+	ck_assert_ptr_nonnull(n->drv);
+	return n->drv;
 }
 
-/* dfs as ddmfs sets it up: lp0 running, rtc0 stopped. */
+/* dfs as ddmfs sets it up from CONF_ISA0("0644"): lp0 running (pid
+ * 4242, 2 restarts, 17 requests), rtc0 stopped. */
 static void
 setup(void)
 {
-	static char *paths[] = { "/d/ddm-lp", "/d/ddm-rtc" };
-	char err[CONF_ERR_MAX] = "";
-	int fd;
+	static const char *const drivers[] = { "ddm-lp", "ddm-rtc", "ddm-kbd",
+		                               "ddm-edu" };
+	char err[CONF_ERR_MAX] = "", path[256];
+	struct sync_result res;
+	struct conf *c = NULL;
 
-	strcpy(conf_path, "/tmp/check_ctl.XXXXXX");
-	fd = mkstemp(conf_path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	strcpy(tmp, "/tmp/check_ctl.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	snprintf(conf_path, sizeof(conf_path), "%s/ddmfs.conf", tmp);
+	snprintf(driver_dir, sizeof(driver_dir), "%s/drivers", tmp);
+	ck_assert_int_eq(mkdir(driver_dir, 0755), 0);
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(*drivers); i++) {
+		snprintf(path, sizeof(path), "%s/%s", driver_dir, drivers[i]);
+		write_file(path, "#!/bin/sh\nexit 1\n", 0755);
+	}
 	write_conf(CONF_ISA0("0644"));
-	ck_assert_int_eq(conf_load(conf_path, &dfs.conf, err, sizeof(err)), 0);
 	dfs.conf_file = conf_path;
+	dfs.driver_path = driver_dir;
 	ck_assert_int_eq(
 	        perm_store_open("/nonexistent/perms", &dfs.perms, NULL), 0);
-	ck_assert_int_eq(tree_build(dfs.conf, dfs.perms, paths, &dfs.nodes,
-	                            &dfs.n_nodes),
-	                 0);
-	lp = fake_drv("isa0/lp0");
-	lp->state = DRV_RUNNING;
-	lp->pid = 4242;
+	drv_sys = &fake_sys;
+	ck_assert_int_eq(pthread_create(&loop, NULL, fake_loop, NULL), 0);
+	ck_assert_int_eq(tree_init(), 0);
+	ck_assert_int_eq(conf_load(conf_path, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(sync_conf(c, false, &res), 0);
+	ck_assert_uint_eq(res.added, 2);
+	sync_result_free(&res);
+	lp = drv_at("isa0/lp0");
+	rtc = drv_at("isa0/rtc0");
+	ck_assert_int_eq(rtc->state, DRV_STOPPED);
+	pthread_mutex_lock(&lp->lock);
+	drv_start(lp, &(struct drv_out){ 0 });
+	pthread_mutex_unlock(&lp->lock);
+	settle(lp);
+	ck_assert_int_eq(lp->state, DRV_RUNNING);
+	ck_assert_int_eq(lp->proc.pid, FIRST_PID);
 	lp->restarts = 2;
 	lp->requests = 17;
-	rtc = fake_drv("isa0/rtc0");
-	rtc->state = DRV_STOPPED;
+}
+
+static void
+free_drv(struct drv *d, void *arg)
+{
+	d->proc.pid = 0;
+	if (d->node != NULL)
+		d->node->drv = NULL;
+	drv_free(d);
 }
 
 static void
 teardown(void)
 {
-	for (size_t i = 0; i < dfs.n_nodes; i++)
-		if (dfs.nodes[i].drv != NULL) {
-			free(dfs.nodes[i].drv->path);
-			free(dfs.nodes[i].drv);
-		}
-	tree_free(dfs.nodes, dfs.n_nodes);
+	char cmd[128];
+
+	pthread_mutex_lock(&q_lock);
+	q_stop = true;
+	pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+	pthread_join(loop, NULL);
+	drv_each(free_drv, NULL);
+	tree_free();
 	perm_store_free(dfs.perms);
 	conf_free(dfs.conf);
-	unlink(conf_path);
+	dfs.conf = NULL;
+	for (unsigned int i = 0; i < n_peers; i++)
+		close(peers[i]);
+	free(spawned_io);
+	free(spawned_arg0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	ck_assert_int_eq(system(cmd), 0);
 }
 
 /* Runs line as uid peer; checks the return value and the exact reply. */
@@ -119,8 +315,8 @@ END_TEST
 
 START_TEST(test_ctl_list_shows_cuse_for_cuse_nodes)
 {
-	lp->node->cuse = 1;
-	rtc->node->cuse = 1;
+	lp->node->cuse = true;
+	rtc->node->cuse = true;
 	expect("list", 0, 0,
 	       "OK\n"
 	       "isa0/lp0\trunning\t4242\t2\tcuse\n"
@@ -149,7 +345,7 @@ START_TEST(test_ctl_status_of_a_cuse_node_has_its_rdev)
 {
 	struct node *n = rtc->node;
 
-	n->cuse = 1;
+	n->cuse = true;
 	n->rdev_maj = 245;
 	n->rdev_min = 7;
 	expect("status isa0/rtc0", 1000, 0,
@@ -173,6 +369,7 @@ START_TEST(test_ctl_unknown_node_and_bus_are_no_node)
 	expect("status isa0/kbd0", 0, -ENOENT, "ERR no node isa0/kbd0\n");
 	expect("status isa0", 0, -ENOENT, "ERR no node isa0\n");
 	expect("restart pci0/edu0", 0, -ENOENT, "ERR no node pci0/edu0\n");
+	expect("stop isa0", 0, -ENOENT, "ERR no node isa0\n");
 }
 END_TEST
 
@@ -186,6 +383,8 @@ START_TEST(test_ctl_usage_errors_name_the_problem)
 	       "ERR list: wrong number of arguments\n");
 	expect("stop isa0/lp0 now", 0, -EINVAL,
 	       "ERR stop: wrong number of arguments\n");
+	expect("reload now", 0, -EINVAL,
+	       "ERR reload: wrong number of arguments\n");
 }
 END_TEST
 
@@ -201,31 +400,173 @@ START_TEST(test_ctl_mutating_commands_are_root_only)
 	       "ERR start: permission denied (root only)\n");
 	ck_assert_int_eq(rtc->state, DRV_STOPPED);
 	ck_assert_int_eq(lp->state, DRV_RUNNING);
+	ck_assert_uint_eq(n_spawn, 1);
+	ck_assert_int_eq(last_sig, 0);
+}
+END_TEST
+
+START_TEST(test_ctl_stop_stops_a_running_driver)
+{
+	expect("stop isa0/lp0", 0, 0, "OK\n");
+	ck_assert_int_eq(last_sig, SIGTERM);
+	ck_assert_int_eq(lp->state, DRV_STOPPED);
+	ck_assert_uint_eq(n_spawn, 1);
+	expect("list", 0, 0,
+	       "OK\n"
+	       "isa0/lp0\tstopped\t-\t2\tfuse\n"
+	       "isa0/rtc0\tstopped\t-\t0\tfuse\n");
+}
+END_TEST
+
+START_TEST(test_ctl_start_brings_a_stopped_driver_up)
+{
+	expect("start isa0/rtc0", 0, 0, "OK\n");
+	ck_assert_uint_eq(n_spawn, 2);
+	ck_assert_int_eq(rtc->state, DRV_RUNNING);
+	expect("list", 0, 0,
+	       "OK\n"
+	       "isa0/lp0\trunning\t4242\t2\tfuse\n"
+	       "isa0/rtc0\trunning\t4243\t0\tfuse\n");
+}
+END_TEST
+
+START_TEST(test_ctl_restart_gives_a_running_driver_a_new_process)
+{
+	expect("restart isa0/lp0", 0, 0, "OK\n");
+	ck_assert_int_eq(last_sig, SIGTERM);
+	ck_assert_uint_eq(n_spawn, 2);
+	expect("list", 0, 0,
+	       "OK\n"
+	       "isa0/lp0\trunning\t4243\t3\tfuse\n"
+	       "isa0/rtc0\tstopped\t-\t0\tfuse\n");
 }
 END_TEST
 
 START_TEST(test_ctl_reload_applies_new_modes)
 {
 	write_conf(CONF_ISA0("0600"));
-	expect("reload", 0, 0, "OK\n");
+	expect("reload", 0, 0, "OK\nreload: 0 added, 0 removed, 0 restarted\n");
 	ck_assert_uint_eq(rtc->node->mode, 0600);
 	ck_assert_uint_eq(lp->node->mode, 0660);
+	ck_assert_int_eq(lp->proc.pid, FIRST_PID);
+	ck_assert_uint_eq(n_spawn, 1);
 }
 END_TEST
 
-START_TEST(test_ctl_reload_of_a_new_shape_is_refused_and_keeps_the_tree)
+START_TEST(test_ctl_reload_adds_and_removes_nodes)
 {
-	char want[256];
-
 	write_conf("buses = ( { name = \"isa0\"; devices = (\n"
-	           "  { name = \"lp0\"; driver = \"ddm-lp\"; } ); } );\n");
+	           "  { name = \"kbd0\"; driver = \"ddm-kbd\"; owner = \"0\";\n"
+	           "    group = \"0\"; },\n" RTC0(
+	                   "0644") " ); },\n"
+	                           "  { name = \"pci0\"; devices = (\n"
+	                           "  { name = \"edu0\"; driver = \"ddm-edu\"; "
+	                           "owner = \"0\";\n"
+	                           "    group = \"0\"; } ); } );\n");
+	expect("reload", 0, 0,
+	       "OK\n"
+	       "reload: isa0/lp0 removed\n"
+	       "reload: isa0/kbd0 added\n"
+	       "reload: pci0/edu0 added\n"
+	       "reload: 2 added, 1 removed, 0 restarted\n");
+	/* the removed node's driver was told to stop, and stays stopped */
+	settle(lp);
+	ck_assert_int_eq(lp->state, DRV_STOPPED);
+	ck_assert(lp->removed);
+	ck_assert_ptr_null(lp->node);
+	settle(drv_at("isa0/kbd0"));
+	settle(drv_at("pci0/edu0"));
+	ck_assert_uint_eq(n_spawn, 3);
+	expect("list", 0, 0,
+	       "OK\n"
+	       "isa0/kbd0\trunning\t4243\t0\tfuse\n"
+	       "isa0/rtc0\tstopped\t-\t0\tfuse\n"
+	       "pci0/edu0\trunning\t4244\t0\tfuse\n");
+	expect("status isa0/lp0", 0, -ENOENT, "ERR no node isa0/lp0\n");
+	ck_assert_uint_eq(tree_find("isa0/kbd0")->mode, 0600);
+	ck_assert_ptr_eq(drv_at("isa0/rtc0"), rtc);
+}
+END_TEST
+
+START_TEST(test_ctl_reload_removes_a_bus_with_its_nodes)
+{
+	write_conf("buses = ( { name = \"pci0\"; devices = (\n"
+	           "  { name = \"edu0\"; driver = \"ddm-edu\"; } ); } );\n");
+	expect("reload", 0, 0,
+	       "OK\n"
+	       "reload: isa0/rtc0 removed\n"
+	       "reload: isa0/lp0 removed\n"
+	       "reload: isa0 removed\n"
+	       "reload: pci0/edu0 added\n"
+	       "reload: 1 added, 2 removed, 0 restarted\n");
+	ck_assert_ptr_null(tree_find("isa0"));
+	ck_assert_ptr_nonnull(tree_find("pci0/edu0"));
+	settle(lp);
+	ck_assert_int_eq(lp->state, DRV_STOPPED);
+}
+END_TEST
+
+START_TEST(test_ctl_reload_restarts_a_driver_whose_settings_changed)
+{
+	write_conf("buses = ( { name = \"isa0\"; devices = (\n"
+	           "  { name = \"lp0\"; driver = \"ddm-lp\"; io = \"pio\";\n"
+	           "    ports = [ \"0x378-0x37a\" ]; user = \"0\";\n"
+	           "    args = [ \"--verbose\" ]; mode = \"0660\";\n"
+	           "    owner = \"0\"; group = \"0\"; },\n" RTC0(
+	                   "0644") " ); } );\n");
+	expect("reload", 0, 0,
+	       "OK\n"
+	       "reload: isa0/lp0 restarted with its new driver settings\n"
+	       "reload: 0 added, 0 removed, 1 restarted\n");
+	settle(lp);
+	ck_assert_int_eq(last_sig, SIGTERM);
+	ck_assert_uint_eq(n_spawn, 2);
+	ck_assert_int_eq(lp->state, DRV_RUNNING);
+	ck_assert_int_eq(lp->proc.pid, FIRST_PID + 1);
+	/* the new instance was started with the new settings */
+	ck_assert_str_eq(spawned_io, "pio");
+	ck_assert_str_eq(spawned_arg0, "--verbose");
+	ck_assert_uint_eq(lp->cf.n_ports, 1);
+	ck_assert_uint_eq(lp->cf.run_uid, 0);
+	/* the same conf again changes nothing */
+	expect("reload", 0, 0, "OK\nreload: 0 added, 0 removed, 0 restarted\n");
+	ck_assert_uint_eq(n_spawn, 2);
+}
+END_TEST
+
+START_TEST(test_ctl_reload_of_a_stopped_driver_takes_new_settings_quietly)
+{
+	write_conf("buses = ( { name = \"isa0\"; devices = (\n" LP0 ",\n"
+	           "  { name = \"rtc0\"; driver = \"ddm-rtc\"; io = \"pio\";\n"
+	           "    ports = [ \"0x70-0x71\" ]; user = \"0\";\n"
+	           "    mode = \"0644\"; owner = \"0\"; group = \"0\"; }\n"
+	           " ); } );\n");
+	expect("reload", 0, 0, "OK\nreload: 0 added, 0 removed, 0 restarted\n");
+	ck_assert_int_eq(rtc->state, DRV_STOPPED);
+	ck_assert_uint_eq(n_spawn, 1);
+	ck_assert_str_eq(rtc->cf.io, "pio");
+	/* and starts with them */
+	expect("start isa0/rtc0", 0, 0, "OK\n");
+	ck_assert_str_eq(spawned_io, "pio");
+}
+END_TEST
+
+START_TEST(test_ctl_reload_leaves_out_a_node_whose_driver_is_missing)
+{
+	char want[512];
+
+	write_conf("buses = ( { name = \"isa0\"; devices = (\n" LP0 ",\n"
+	           "  { name = \"rtc0\"; driver = \"ddm-nosuch\"; } ); } );\n");
 	snprintf(want, sizeof(want),
-	         "ERR reload: %s: buses or devices were added, removed or "
-	         "renamed; restart ddmfs to apply that\n",
-	         conf_path);
-	expect("reload", 0, -EINVAL, want);
-	ck_assert_uint_eq(dfs.conf->buses[0].n_devices, 2);
-	ck_assert_ptr_nonnull(tree_find("isa0/rtc0"));
+	         "OK\n"
+	         "%s:4: driver \"ddm-nosuch\" not found in %s; node "
+	         "isa0/rtc0 left out\n"
+	         "reload: isa0/rtc0 removed\n"
+	         "reload: 0 added, 1 removed, 0 restarted\n",
+	         conf_path, driver_dir);
+	expect("reload", 0, 0, want);
+	ck_assert_ptr_null(tree_find("isa0/rtc0"));
+	expect("list", 0, 0, "OK\nisa0/lp0\trunning\t4242\t2\tfuse\n");
 }
 END_TEST
 
@@ -233,41 +574,18 @@ START_TEST(test_ctl_reload_says_a_transport_change_waits_for_a_restart)
 {
 	char want[256];
 
-	write_conf("transport = \"fuse\";\n" CONF_ISA0("0644"));
+	write_conf("transport = \"cuse\";\n" CONF_ISA0("0644"));
 	snprintf(want, sizeof(want),
 	         "OK\nreload: %s: the transport changes when ddmfs "
-	         "restarts\n",
+	         "restarts\nreload: 0 added, 0 removed, 0 restarted\n",
 	         conf_path);
 	expect("reload", 0, 0, want);
-	ck_assert_int_eq(dfs.conf->transport, CONF_TRANSPORT_AUTO);
-}
-END_TEST
-
-START_TEST(test_ctl_reload_keeps_driver_settings_and_takes_only_modes)
-{
-	const struct conf_device *cd = &dfs.conf->buses[0].devices[1];
-	uid_t run_uid = cd->run_uid;
-
-	write_conf("buses = ( { name = \"isa0\"; devices = (\n"
-	           "  { name = \"lp0\"; driver = \"ddm-lp\"; mode = "
-	           "\"0660\";\n"
-	           "    owner = \"0\"; group = \"0\"; },\n"
-	           "  { name = \"rtc0\"; driver = \"ddm-evil\"; io = \"pio\";\n"
-	           "    ports = [ \"0x70-0x71\" ]; user = \"0\";\n"
-	           "    args = [ \"--verbose\" ]; mode = \"0640\";\n"
-	           "    owner = \"0\"; group = \"0\"; } ); } );\n");
-	expect("reload", 0, 0,
-	       "OK\nreload: isa0/rtc0: driver settings changed; restart "
-	       "ddmfs to apply them\n");
-	cd = &dfs.conf->buses[0].devices[1];
-	ck_assert_uint_eq(rtc->node->mode, 0640);
-	ck_assert_uint_eq(cd->mode, 0640);
-	ck_assert_str_eq(cd->driver, "ddm-rtc");
-	ck_assert_str_eq(cd->io, "sim");
-	ck_assert_uint_eq(cd->n_ports, 0);
-	ck_assert_uint_eq(cd->run_uid, run_uid);
-	ck_assert_ptr_null(cd->args[0]);
-	ck_assert_str_eq(dfs.conf->buses[0].devices[0].driver, "ddm-lp");
+	/* the nodes keep the transport they have */
+	ck_assert(!dfs.cuse);
+	expect("list", 0, 0,
+	       "OK\n"
+	       "isa0/lp0\trunning\t4242\t2\tfuse\n"
+	       "isa0/rtc0\tstopped\t-\t0\tfuse\n");
 }
 END_TEST
 
@@ -299,7 +617,27 @@ START_TEST(test_ctl_bad_reloaded_conf_reports_file_and_line_and_keeps_old)
 	         conf_path);
 	expect("reload", 0, -EINVAL, want);
 	ck_assert_str_eq(dfs.conf->buses[0].name, "isa0");
+	ck_assert_ptr_eq(drv_at("isa0/rtc0"), rtc);
 	ck_assert_uint_eq(rtc->node->mode, 0644);
+	ck_assert_int_eq(lp->state, DRV_RUNNING);
+	ck_assert_int_eq(last_sig, 0);
+	expect("list", 0, 0,
+	       "OK\n"
+	       "isa0/lp0\trunning\t4242\t2\tfuse\n"
+	       "isa0/rtc0\tstopped\t-\t0\tfuse\n");
+}
+END_TEST
+
+START_TEST(test_ctl_reload_of_an_unreadable_conf_keeps_the_tree)
+{
+	char want[256];
+
+	ck_assert_int_eq(unlink(conf_path), 0);
+	snprintf(want, sizeof(want), "ERR reload: %s: %s\n", conf_path,
+	         strerror(ENOENT));
+	expect("reload", 0, -ENOENT, want);
+	ck_assert_ptr_eq(drv_at("isa0/lp0"), lp);
+	ck_assert_ptr_eq(drv_at("isa0/rtc0"), rtc);
 }
 END_TEST
 
@@ -319,22 +657,32 @@ ctl_suite(void)
 	tcase_add_test(core, test_ctl_unknown_node_and_bus_are_no_node);
 	tcase_add_test(core, test_ctl_usage_errors_name_the_problem);
 	tcase_add_test(core, test_ctl_mutating_commands_are_root_only);
+	tcase_add_test(core, test_ctl_stop_stops_a_running_driver);
+	tcase_add_test(core, test_ctl_start_brings_a_stopped_driver_up);
+	tcase_add_test(core,
+	               test_ctl_restart_gives_a_running_driver_a_new_process);
 	tcase_add_test(core, test_ctl_reload_applies_new_modes);
+	tcase_add_test(core, test_ctl_reload_adds_and_removes_nodes);
+	tcase_add_test(core, test_ctl_reload_removes_a_bus_with_its_nodes);
+	tcase_add_test(
+	        core, test_ctl_reload_restarts_a_driver_whose_settings_changed);
 	tcase_add_test(
 	        core,
-	        test_ctl_reload_of_a_new_shape_is_refused_and_keeps_the_tree);
+	        test_ctl_reload_of_a_stopped_driver_takes_new_settings_quietly);
 	tcase_add_test(
 	        core,
 	        test_ctl_reload_says_a_transport_change_waits_for_a_restart);
-	tcase_add_test(
-	        core,
-	        test_ctl_reload_keeps_driver_settings_and_takes_only_modes);
 	suite_add_tcase(s, core);
 	tcase_add_checked_fixture(limits, setup, teardown);
 	tcase_add_test(limits, test_ctl_overlong_words_are_cut_not_overrun);
 	tcase_add_test(
 	        limits,
 	        test_ctl_bad_reloaded_conf_reports_file_and_line_and_keeps_old);
+	tcase_add_test(limits,
+	               test_ctl_reload_of_an_unreadable_conf_keeps_the_tree);
+	tcase_add_test(
+	        limits,
+	        test_ctl_reload_leaves_out_a_node_whose_driver_is_missing);
 	suite_add_tcase(s, limits);
 	return s;
 }

@@ -1,0 +1,31 @@
+/*
+ * ev.h: the event thread.  One thread waits on one epoll set for what
+ * the drivers do (replies, HELLO, NOTIFY and hangups on their sockets,
+ * room to send again, exits on their pidfds) and for the nearest
+ * deadline, and hands each to fwd.c or drv.c.  These calls are
+ * drv_sys's event-loop hooks (proc.c wires them up); each is made with
+ * the driver's lock held.
+ */
+#ifndef DDMFS_EV_H
+#define DDMFS_EV_H
+
+#include <stdbool.h>
+
+struct drv;
+
+int ev_init(void);
+int ev_start(void);
+/* Stops the event thread (drivers stopped first). */
+void ev_stop(void);
+
+void ev_attach(struct drv *d);
+void ev_detach_chan(struct drv *d);
+void ev_detach_pid(struct drv *d);
+/* d's deadlines or send queue changed: look at it again. */
+void ev_wake(struct drv *d);
+/* The event loop's data of d goes (before drv_free()). */
+void ev_forget(struct drv *d);
+/* Whether the calling thread is the event thread. */
+bool ev_on_thread(void);
+
+#endif /* DDMFS_EV_H */

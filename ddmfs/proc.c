@@ -1,0 +1,486 @@
+/*
+ * proc.c: drv.c's outside world (proc.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cusedev.h"
+#include "ddmfs.h"
+#include "drv.h"
+#include "ev.h"
+#include "log.h"
+#include "proc.h"
+#include "records.h"
+#include "spawn.h"
+#include "statedir.h"
+
+#define DEVPORT_DEV     "/dev/port"
+#define ADOPT_RETRY_MS  50   /* an orphan not yet listening: try again */
+#define ADOPT_WAIT_MS   2000 /* ... for this long in all */
+#define STATUS_LINE_MAX 256
+
+/* The records, keyed by node path; rec_lock is a leaf lock. */
+static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct record *recs;
+static const struct drv **owners; /* owners[i]: the driver of recs[i] */
+static size_t n_recs, cap_recs;
+
+int64_t
+proc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+save_records(void)
+{
+	int r = records_save(dfs.state_fd, recs, n_recs);
+
+	if (r < 0)
+		logmsg("%s/%s: %s", dfs.state_dir, RECORDS_FILE, strerror(-r));
+}
+
+/*
+ * Sets (pid != 0) or drops the record of d's node, and saves them all.
+ * A node has one record, its newest driver's: an older driver of the same
+ * path (its node removed and added again while it stops) does not drop it.
+ */
+static void
+set_record(const struct drv *d, const char *node, pid_t pid, uint64_t start)
+{
+	size_t i;
+
+	pthread_mutex_lock(&rec_lock);
+	for (i = 0; i < n_recs && strcmp(recs[i].node, node) != 0; i++)
+		;
+	if (pid == 0 && (i == n_recs || owners[i] != d)) {
+		goto unlock; /* none of its own */
+	} else if (pid == 0) {
+		free(recs[i].node);
+		recs[i] = recs[--n_recs];
+		owners[i] = owners[n_recs];
+	} else if (i < n_recs) {
+		recs[i].pid = pid;
+		recs[i].start = start;
+		owners[i] = d;
+	} else {
+		if (n_recs == cap_recs) {
+			size_t cap = cap_recs ? 2 * cap_recs : 16;
+			struct record *p =
+			        reallocarray(recs, cap, sizeof(*recs));
+			const struct drv **o;
+
+			if (p == NULL)
+				goto unlock;
+			recs = p;
+			o = reallocarray(owners, cap, sizeof(*owners));
+			if (o == NULL)
+				goto unlock;
+			owners = o;
+			cap_recs = cap;
+		}
+		recs[n_recs].node = strdup(node);
+		if (recs[n_recs].node == NULL)
+			goto unlock;
+		recs[n_recs].pid = pid;
+		recs[n_recs].start = start;
+		owners[n_recs] = d;
+		n_recs++;
+	}
+	save_records();
+unlock:
+	pthread_mutex_unlock(&rec_lock);
+}
+
+static void
+sys_record(struct drv *d)
+{
+	set_record(d, d->path, d->proc.pid, d->proc.start_time);
+}
+
+static const char *
+user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[1024];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res != NULL)
+		snprintf(buf, len, "%s", res->pw_name);
+	else
+		snprintf(buf, len, "%u", (unsigned int)uid);
+	return buf;
+}
+
+/* Opens what d's conf entry grants besides its socket. */
+static int
+open_grants(struct drv *d, int *cuse, int *devport, int *state, char *why,
+            size_t whylen)
+{
+	*cuse = *devport = *state = -1;
+	if (d->node->cuse) {
+		*cuse = open(CDEV_DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (*cuse < 0) {
+			snprintf(why, whylen, "%s: %s", CDEV_DEV_PATH,
+			         strerror(errno));
+			return -errno;
+		}
+	}
+	if (strcmp(d->cf.io, "devport") == 0) {
+		*devport = open(DEVPORT_DEV, O_RDWR | O_CLOEXEC);
+		if (*devport < 0) {
+			snprintf(why, whylen, "%s: %s", DEVPORT_DEV,
+			         strerror(errno));
+			return -errno;
+		}
+	}
+	*state = statedir_driver(dfs.state_fd, d->path, d->cf.run_uid,
+	                         d->cf.run_gid, why, whylen);
+	return *state < 0 ? *state : 0;
+}
+
+static void
+close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Starts d's driver (d->lock and the tree lock held). */
+static int
+sys_spawn(struct drv *d, struct drv_proc *ret)
+{
+	char why[512] = "", user[64];
+	const struct node *n = d->node;
+	struct spawn_proc sp;
+	bool sim = strcmp(d->cf.io, "sim") == 0 && dfs.sim_fd >= 0;
+	int sv[2] = { -1, -1 }, cuse, devport, state, r;
+	char **argv = NULL;
+
+	if (n == NULL)
+		return -ENODEV;
+	if (sim && statedir_sim_own(dfs.sim_fd, n->name, d->cf.run_uid,
+	                            d->cf.run_gid) < 0)
+		logmsg("%s: sim files of %s: cannot give them to its user: %s",
+		       d->path, n->name, strerror(errno));
+	r = open_grants(d, &cuse, &devport, &state, why, sizeof(why));
+	if (r < 0)
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		snprintf(why, sizeof(why), "socketpair: %s", strerror(-r));
+		goto fail;
+	}
+	argv = spawn_argv(d->cf.exe, d->path, d->cf.io, d->cf.ports,
+	                  d->cf.n_ports, d->cf.args, n->cuse, n->rdev_maj,
+	                  n->rdev_min, sim, true, log_uses_syslog());
+	if (argv == NULL) {
+		r = -ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+		goto fail;
+	}
+	r = spawn_start(
+	        &(struct spawn_req){
+	                .node = d->path,
+	                .exe = d->cf.exe,
+	                .argv = argv,
+	                .user = user_name(d->cf.run_uid, user, sizeof(user)),
+	                .uid = d->cf.run_uid,
+	                .gid = d->cf.run_gid,
+	                .ports = strcmp(d->cf.io, "pio") == 0 ? d->cf.ports
+	                                                      : NULL,
+	                .n_ports = strcmp(d->cf.io, "pio") == 0 ? d->cf.n_ports
+	                                                        : 0,
+	                .sock = sv[1],
+	                .cuse = cuse,
+	                .devport = devport,
+	                .sim = sim ? dfs.sim_fd : -1,
+	                .state = state,
+	                .syslog = log_uses_syslog(),
+	                .nofile = &dfs.nofile,
+	        },
+	        &sp, why, sizeof(why));
+	if (r < 0)
+		goto fail;
+	ret->pid = sp.pid;
+	ret->pidfd = sp.pidfd;
+	ret->sock = sv[0];
+	sv[0] = -1;
+	if (records_start_time(sp.pid, &ret->start_time) < 0)
+		ret->start_time = 0;
+	r = 0;
+	goto close_fds;
+
+fail:
+	logmsg("%s: cannot start driver %s: %s", d->path, d->cf.driver, why);
+close_fds:
+	spawn_argv_free(argv);
+	close_fd(sv[0]);
+	close_fd(sv[1]);
+	close_fd(cuse);
+	close_fd(devport);
+	close_fd(state);
+	return r;
+}
+
+static void
+sys_signal(struct drv *d, int sig)
+{
+	if (d->proc.pidfd >= 0 &&
+	    syscall(SYS_pidfd_send_signal, d->proc.pidfd, sig, NULL, 0) < 0 &&
+	    errno != ESRCH)
+		logmsg("%s: signal %d to pid %d: %s", d->path, sig,
+		       (int)d->proc.pid, strerror(errno));
+}
+
+/* Whether TracerPid in /proc/PID/status is set: a debugger holds it. */
+static bool
+sys_traced(struct drv *d)
+{
+	char path[64], line[STATUS_LINE_MAX];
+	bool traced = false;
+	FILE *f;
+	int tracer;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->proc.pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "TracerPid: %d", &tracer) == 1) {
+			traced = tracer != 0;
+			break;
+		}
+	fclose(f);
+	if (traced)
+		drv_log(d,
+		        "%s: driver %s (pid %d) is being traced; its "
+		        "deadlines wait",
+		        d->path, d->cf.driver, (int)d->proc.pid);
+	return traced;
+}
+
+int
+proc_sim(const struct conf *c)
+{
+	uid_t uids[64];
+	gid_t gids[64];
+	size_t n = 0;
+	char why[256];
+	bool any = false;
+	int fd;
+
+	for (unsigned int b = 0; b < c->n_buses; b++)
+		for (unsigned int i = 0; i < c->buses[b].n_devices; i++) {
+			const struct conf_device *cd = &c->buses[b].devices[i];
+
+			if (strcmp(cd->io, "sim") != 0)
+				continue;
+			any = true;
+			if (n < 64) {
+				uids[n] = cd->run_uid;
+				gids[n] = cd->run_gid;
+				n++;
+			}
+		}
+	if (!any)
+		return 0;
+	fd = statedir_sim(dfs.state_fd, uids, gids, n, why, sizeof(why));
+	if (fd < 0) {
+		logmsg("state dir %s: %s", dfs.state_dir, why);
+		return fd;
+	}
+	if (dfs.sim_fd >= 0)
+		close(dfs.sim_fd);
+	dfs.sim_fd = fd;
+	return 0;
+}
+
+static const struct drv_sys real_sys = {
+	.now = proc_now,
+	.spawn = sys_spawn,
+	.signal = sys_signal,
+	.traced = sys_traced,
+	.attach = ev_attach,
+	.detach_chan = ev_detach_chan,
+	.detach_pid = ev_detach_pid,
+	.wake = ev_wake,
+	.record = sys_record,
+};
+
+void
+proc_init(void)
+{
+	drv_sys = &real_sys;
+}
+
+/*
+ * An orphan being adopted: its pidfd, and whether DDM_ADOPT reached it.
+ * Its socket (fd SPAWN_SOCK_FD in it) is dead until the driver notices
+ * that the earlier ddmfs is gone and puts a fresh one there.
+ */
+struct orphan {
+	struct drv *d;
+	struct drv_proc proc;
+	bool done;
+};
+
+/* Takes the orphan's socket and sends DDM_ADOPT: 0, -EAGAIN (not
+ * listening yet), or -errno (give up). */
+static int
+try_adopt(struct orphan *o)
+{
+	struct ddm_msg m;
+	char buf[sizeof(m)];
+	int fd = (int)syscall(SYS_pidfd_getfd, o->proc.pidfd, SPAWN_SOCK_FD, 0);
+	int type = 0;
+	socklen_t len = sizeof(type);
+	ssize_t n;
+
+	if (fd < 0)
+		return errno == EBADF ? -EAGAIN : -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_SEQPACKET) {
+		close(fd);
+		return -EAGAIN;
+	}
+	ddm_msg_init(&m, DDM_ADOPT, 0, 0);
+	m.arg0 = DDM_PROTO_VERSION;
+	n = ddm_msg_pack(buf, sizeof(buf), &m, NULL, 0);
+	if (send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) {
+		close(fd);
+		return -EAGAIN; /* the old, dead socket: not swapped yet */
+	}
+	o->proc.sock = fd;
+	return 0;
+}
+
+/* Opens a pidfd on pid if it is still the process started at start. */
+static int
+open_orphan(pid_t pid, uint64_t start)
+{
+	uint64_t now_start;
+	int fd;
+
+	if (records_start_time(pid, &now_start) < 0 || now_start != start)
+		return -ESRCH;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* the pid could have been reused between the check and the open */
+	if (records_start_time(pid, &now_start) < 0 || now_start != start) {
+		close(fd);
+		return -ESRCH;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+static void
+kill_orphan(const char *node, int pidfd, pid_t pid, const char *why)
+{
+	logmsg("%s: killing driver pid %d left by an earlier ddmfs: %s", node,
+	       (int)pid, why);
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+}
+
+unsigned int
+proc_adopt_all(void)
+{
+	struct record *rs = NULL;
+	struct orphan *os;
+	size_t n = 0, n_os = 0, left;
+	unsigned int adopted = 0;
+	int64_t end = proc_now() + ADOPT_WAIT_MS;
+
+	if (records_load(dfs.state_fd, &rs, &n) < 0 || n == 0)
+		return 0;
+	os = calloc(n, sizeof(*os));
+	for (size_t i = 0; i < n; i++) {
+		struct node *nd = tree_find(rs[i].node);
+		int fd = open_orphan(rs[i].pid, rs[i].start);
+
+		if (fd < 0)
+			continue;
+		if (os == NULL || nd == NULL || nd->drv == NULL ||
+		    nd->drv->proc.pid != 0) {
+			kill_orphan(rs[i].node, fd, rs[i].pid,
+			            "its node is no longer in the tree");
+			close(fd);
+			continue;
+		}
+		os[n_os++] = (struct orphan){
+			.d = nd->drv,
+			.proc = { .pid = rs[i].pid,
+			          .pidfd = fd,
+			          .sock = -1,
+			          .start_time = rs[i].start },
+		};
+	}
+	left = n_os;
+	while (left > 0) {
+		for (size_t i = 0; i < n_os; i++) {
+			struct orphan *o = &os[i];
+			int r;
+
+			if (o->done)
+				continue;
+			r = try_adopt(o);
+			if (r == -EAGAIN && proc_now() < end)
+				continue;
+			o->done = true;
+			left--;
+			if (r < 0) {
+				kill_orphan(o->d->path, o->proc.pidfd,
+				            o->proc.pid,
+				            "it does not answer the adoption");
+				close(o->proc.pidfd);
+				continue;
+			}
+			pthread_mutex_lock(&o->d->lock);
+			drv_adopt(o->d, &o->proc, NULL);
+			pthread_mutex_unlock(&o->d->lock);
+			adopted++;
+		}
+		if (left > 0) {
+			struct timespec ts = { 0, ADOPT_RETRY_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(os);
+	records_free(rs, n);
+	return adopted;
+}
+
+void
+proc_kill_orphans(void)
+{
+	struct record *rs = NULL;
+	size_t n = 0;
+
+	if (records_load(dfs.state_fd, &rs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int fd = open_orphan(rs[i].pid, rs[i].start);
+
+		if (fd < 0)
+			continue;
+		kill_orphan(rs[i].node, fd, rs[i].pid, "ddmfs did not start");
+		close(fd);
+	}
+	records_free(rs, n);
+}

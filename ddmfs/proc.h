@@ -1,0 +1,34 @@
+/*
+ * proc.h: the driver supervisor's outside world (struct drv_sys, drv.h):
+ * starting a driver with exactly what its conf entry grants, signals
+ * through pidfds, the debugger check, the adoption records, and the
+ * adoption of drivers an earlier ddmfs left running.
+ */
+#ifndef DDMFS_PROC_H
+#define DDMFS_PROC_H
+
+#include <stdint.h>
+
+/* Installs the real drv_sys. */
+void proc_init(void);
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t proc_now(void);
+/*
+ * Adopts the drivers the records name that still run and belong to a
+ * node of the tree, and kills the rest (tree lock held for reading).
+ * Returns how many were adopted.
+ */
+unsigned int proc_adopt_all(void);
+struct conf;
+
+/*
+ * Makes <state_dir>/sim fit the users the sim devices of c run as, and
+ * keeps it open as dfs.sim_fd (tree lock held for writing, or before any
+ * thread runs).  0, or -errno (logged).
+ */
+int proc_sim(const struct conf *c);
+/* Kills every recorded driver process still alive that no driver object
+ * claims (after a failed start-up, say). */
+void proc_kill_orphans(void);
+
+#endif /* DDMFS_PROC_H */

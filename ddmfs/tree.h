@@ -1,0 +1,111 @@
+/*
+ * tree.h: the tree ddmfs serves (root -> buses -> leaves), the attributes
+ * of its nodes, and the POSIX rules for chmod, chown and chgrp.
+ *
+ * The tree changes while mounted (reload, and later hotplug): nodes are
+ * added and removed one by one.  An inode number is never reused, so a
+ * kernel that still knows a removed node's number gets ENOENT for it.  A
+ * directory keeps its children sorted by name.  dfs.tree_lock (a rwlock,
+ * ddmfs.h) guards the tree and every node's fields.
+ */
+#ifndef DDMFS_TREE_H
+#define DDMFS_TREE_H
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+
+#define NODE_PATH_MAX       (2 * CONF_NAME_MAX + 2)
+#define ROOT_KEY            "/" /* the root's key in the permission store */
+#define TREE_ATTR_TIMEOUT_S 1.0 /* the kernel caches entries and attributes */
+
+struct drv;
+
+struct node {
+	fuse_ino_t ino;
+	struct node *parent; /* the root is its own parent */
+	char name[CONF_NAME_MAX + 1];
+	char path[NODE_PATH_MAX]; /* "isa0", "isa0/rtc0"; "" for the root */
+	bool is_dir;
+	struct node **kids; /* sorted by name */
+	unsigned int n_kids, cap_kids;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	mode_t def_mode; /* the conf's defaults, used where the permission */
+	uid_t def_uid;   /* store has no entry */
+	gid_t def_gid;
+	struct timespec ctime;
+	struct drv *drv;       /* a leaf's driver */
+	bool cuse;             /* a char device served over CUSE */
+	unsigned int rdev_maj; /* its CUSE device; 0:0 not known yet */
+	unsigned int rdev_min;
+	bool rdev_seen;      /* the numbers were seen in this run */
+	uint64_t generation; /* bumped when the rdev changes */
+};
+
+struct cred {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	int n_groups;
+};
+
+struct perm_store;
+
+/* Makes the root (ino FUSE_ROOT_ID): 0 or -ENOMEM. */
+int tree_init(void);
+/* Frees every node. */
+void tree_free(void);
+/*
+ * Adds a child named name to dir with the next inode number, ctime now:
+ * the new node, or NULL (ENOMEM, or dir has such a child).
+ */
+struct node *tree_add(struct node *dir, const char *name, bool is_dir);
+/*
+ * Adds a node with inode number ino (from an upgrade; later inode numbers
+ * come after it): the new node, or NULL.
+ */
+struct node *tree_add_ino(struct node *dir, const char *name, bool is_dir,
+                          fuse_ino_t ino);
+/* Takes n (no children left) out of the tree and frees it. */
+void tree_remove(struct node *n);
+
+struct node *tree_root(void);
+struct node *tree_get(fuse_ino_t ino);
+struct node *tree_child(const struct node *dir, const char *name);
+/* The node at "bus" or "bus/dev" (ROOT_KEY: the root), or NULL. */
+struct node *tree_find(const char *path);
+/* The next inode number tree_add() would give. */
+fuse_ino_t tree_next_ino(void);
+/* Makes tree_add() give ino or later (an upgrade: no number is reused). */
+void tree_set_next_ino(fuse_ino_t ino);
+/* Calls fn on every node below the root, depth first, in name order. */
+void tree_walk(void (*fn)(struct node *n, void *arg), void *arg);
+
+/* The attributes of n as stat(2) shows them. */
+void tree_stat(const struct node *n, const struct timespec *mount_time,
+               struct stat *st);
+/* Sets n's mode, owner and group from ps if it has n, else the defaults. */
+void tree_refresh(const struct perm_store *ps, struct node *n);
+/* The key of n in the permission store. */
+const char *tree_key(const struct node *n);
+
+/*
+ * Applies a chmod/chown/chgrp by who (FUSE_SET_ATTR_MODE/UID/GID in
+ * to_set) to *mode, *uid, *gid as POSIX says: root may do anything; the
+ * owner may chmod and chgrp to a group it is in; anyone else gets -EPERM.
+ * A non-root chmod setting S_ISGID for a group the caller is not in drops
+ * S_ISGID.  Returns 0 or -EPERM; nothing changes on failure.
+ */
+int attr_change(const struct cred *who, mode_t *mode, uid_t *uid, gid_t *gid,
+                int to_set, mode_t new_mode, uid_t new_uid, gid_t new_gid);
+
+#endif /* DDMFS_TREE_H */
