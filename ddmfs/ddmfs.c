@@ -68,14 +68,6 @@
 #define WORKERS_MIN    4
 #define WORKERS_MAX    16
 
-struct ddmfs dfs = {
-	.tree_lock = PTHREAD_RWLOCK_INITIALIZER,
-	.state_fd = -1,
-	.lock_fd = -1,
-	.mnt_lock_fd = -1,
-	.sim_fd = -1,
-};
-
 struct opts {
 	const char *conf_file;
 	const char *state_dir;

@@ -39,15 +39,6 @@
 			abort();                                               \
 	} while (0)
 
-/* ddmfs.c holds the real one; libddmfs.a leaves it to its user. */
-struct ddmfs dfs = {
-	.tree_lock = PTHREAD_RWLOCK_INITIALIZER,
-	.state_fd = -1,
-	.lock_fd = -1,
-	.mnt_lock_fd = -1,
-	.sim_fd = -1,
-};
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -31,15 +31,6 @@
 #include "sync.h"
 #include "tree.h"
 
-/* ddmfs.c holds the real one; libddmfs.a leaves it to its user. */
-struct ddmfs dfs = {
-	.tree_lock = PTHREAD_RWLOCK_INITIALIZER,
-	.state_fd = -1,
-	.lock_fd = -1,
-	.mnt_lock_fd = -1,
-	.sim_fd = -1,
-};
-
 #define FIRST_PID  4242
 #define SETTLE_MS  5000 /* the fake event loop answers well within this */
 #define EVENTS_MAX 64

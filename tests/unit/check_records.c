@@ -25,15 +25,6 @@
 #include "records.h"
 #include "tree.h"
 
-/* ddmfs.c holds the real one; libddmfs.a leaves it to its user. */
-struct ddmfs dfs = {
-	.tree_lock = PTHREAD_RWLOCK_INITIALIZER,
-	.state_fd = -1,
-	.lock_fd = -1,
-	.mnt_lock_fd = -1,
-	.sim_fd = -1,
-};
-
 #define BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
 
 static char dir[64];
