@@ -531,7 +531,8 @@ drv_bogus(struct drv *d, const char *what, struct drv_out *out)
 	drv_fault(d, why, out);
 }
 
-int
+/* Sends the heartbeat: 0 or -EPIPE. */
+static int
 drv_ping(struct drv *d, int64_t t)
 {
 	struct ddm_msg m;

@@ -205,8 +205,6 @@ void drv_bogus(struct drv *d, const char *what, struct drv_out *out);
 /* Takes over an orphan of an earlier ddmfs that proc describes
  * (its socket already got DDM_ADOPT): starting, with DRV_ADOPT_MS. */
 void drv_adopt(struct drv *d, const struct drv_proc *proc, struct drv_out *out);
-/* Sends the heartbeat (event loop): 0 or -errno. */
-int drv_ping(struct drv *d, int64_t now);
 /* Logs a line about d, at most DRV_LOG_BURST per DRV_LOG_WINDOW_MS. */
 void drv_log(struct drv *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

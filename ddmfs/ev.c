@@ -60,12 +60,6 @@ static atomic_bool quit, recheck;
 static __thread bool on_thread;
 static struct evsrc wake_src = { EV_WAKE, NULL };
 
-bool
-ev_on_thread(void)
-{
-	return on_thread;
-}
-
 static void
 kick(void)
 {

@@ -9,8 +9,6 @@
 #ifndef DDMFS_EV_H
 #define DDMFS_EV_H
 
-#include <stdbool.h>
-
 struct drv;
 
 int ev_init(void);
@@ -25,7 +23,5 @@ void ev_detach_pid(struct drv *d);
 void ev_wake(struct drv *d);
 /* The event loop's data of d goes (before drv_free()). */
 void ev_forget(struct drv *d);
-/* Whether the calling thread is the event thread. */
-bool ev_on_thread(void);
 
 #endif /* DDMFS_EV_H */
