@@ -43,7 +43,7 @@
 #define LP_POLL_MIN_US 1000
 #define LP_POLL_MAX_US 10000
 /* Longest wait of an open for the port holder's release, in milliseconds. */
-#define LP_OPEN_WAIT_MS 200
+#define LP_OPEN_WAIT_MS 1000
 
 /* One suspended write: the bytes not sent yet, copied from the caller. */
 struct lp_job {

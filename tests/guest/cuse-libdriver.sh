@@ -73,6 +73,7 @@ start_fails() {
 # stop PID: the helper stops the driver as ddmfs does (SIGTERM, then the
 # hangup); true if the driver exited 0.
 stop() {
+	[ "${1:-0}" -gt 0 ] || return 1 # never kill 0: our whole group
 	kill -TERM "$1" 2>/dev/null
 	wait "$1"
 }
@@ -188,7 +189,7 @@ intr_read() {
 	done
 	if kill -0 $pid 2>/dev/null; then
 		echo "read still blocked after ${CMD_TIMEOUT_SECS}s: killing the driver"
-		kill -KILL "${k1_drv:-0}"
+		[ "${k1_drv:-0}" -gt 0 ] && kill -KILL "$k1_drv"
 	fi
 	wait $pid
 	out=$(cat "$work/intr.out")
@@ -208,6 +209,7 @@ same() {
 # term_driver DRIVER HELPER: SIGTERM to the driver itself; true if it
 # exited 0 (the helper passes the status on).
 term_driver() {
+	[ "${1:-0}" -gt 0 ] || return 1 # never kill 0: our whole group
 	kill -TERM "$1" || return 1
 	wait "$2"
 }

@@ -140,7 +140,12 @@ def main():
             os.setgid(a.user)
             os.setuid(a.user)
 
-    proc = subprocess.Popen(argv, pass_fds=fds, preexec_fn=drop)
+    # exec'd through an fd opened as root, as ddmfs does: the driver's
+    # user need not reach the binary's directory (a checkout in /root)
+    exe = os.open(argv[0], os.O_RDONLY | os.O_CLOEXEC)
+    proc = subprocess.Popen(argv, executable=f"/proc/self/fd/{exe}",
+                            pass_fds=fds + [exe], preexec_fn=drop)
+    os.close(exe)
     theirs.close()
     for fd in fds[1:]:
         os.close(fd)
