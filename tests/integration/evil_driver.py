@@ -15,6 +15,8 @@ passes as --ddm-fd=N, says HELLO, then misbehaves as --mode= says:
             tight loop
   forker    starts a child of its own (sleep, in a session of its own)
             that would outlive it
+  hangup    answers --after=N requests, then closes its socket and
+            lingers (until ddmfs kills it)
 
 The other options ddmfs passes (--io, --node, --state-dir, ...) are
 ignored.  A well-behaved answer: open, flush, ping give 0, a read gives
@@ -108,6 +110,9 @@ def main(argv):
     while True:
         if mode == "stopread" and served >= after:
             time.sleep(3600)  # never reads again
+        if mode == "hangup" and served >= after:
+            sock.close()
+            time.sleep(3600)  # alive, but gone from ddmfs's view
         pkt = sock.recv(HDR.size + PAYLOAD_MAX)
         if not pkt:
             return 0

@@ -268,6 +268,50 @@ def test_after_kill_9_a_new_ddmfs_detaches_the_stale_mount_and_adopts():
 
 
 def test_opens_while_a_killed_driver_is_reaped_wait_instead_of_enxio():
+    # evil0 hangs up after 20 requests and lingers: ddmfs kills it after
+    # DRV_HANGUP_MS and restarts it; opens meanwhile must wait, not fail
+    m = Mount(conf=evil_conf(evil("hangup").replace(
+        '"--mode=hangup"', '"--mode=hangup", "--after=20"')))
+    try:
+        m.start(wait_for="isa0/evil0")
+        errors, good = [], [0]
+        stop = threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    fd = os.open(m.path("isa0/evil0"), os.O_RDONLY)
+                    try:
+                        if os.read(fd, 100) == b"evil\n":
+                            good[0] += 1
+                    finally:
+                        os.close(fd)
+                except OSError as e:
+                    errors.append(errno.errorcode[e.errno])
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            # the first instance hung up; opens wait while it is dying
+            wait_until(lambda: int(m.status("isa0/evil0")["restarts"]) >= 1,
+                       20, "evil0's restart")
+            after = good[0]
+            wait_until(lambda: good[0] > after, 20, "reads again")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(20)
+        assert any("isa0/evil0: driver evil_driver.py" in line and
+                   ("exited" in line or "killed" in line)
+                   for line in log_lines(m)), m.logtext()
+        assert "ENXIO" not in errors, errors
+        assert set(errors) <= {"EIO"}, set(errors)
+    finally:
+        m.cleanup()
+
+
+def test_opens_on_a_hung_driver_are_failed_by_its_restart_not_enxio():
     with Mount() as m:
         pid = m.driver_pid("isa0/rtc0")
         errors, good = [], [0]
@@ -720,6 +764,7 @@ if __name__ == "__main__":
         test_a_mountpoint_that_is_not_a_directory_is_refused,
         test_after_kill_9_a_new_ddmfs_detaches_the_stale_mount_and_adopts,
         test_opens_while_a_killed_driver_is_reaped_wait_instead_of_enxio,
+        test_opens_on_a_hung_driver_are_failed_by_its_restart_not_enxio,
         test_a_stopped_driver_does_not_stall_other_nodes,
         test_a_slow_control_client_does_not_delay_roots_ddmctl,
         test_a_user_holding_many_control_connections_gets_busy_not_root,
