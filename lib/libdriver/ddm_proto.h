@@ -71,9 +71,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define DDM_PROTO_VERSION 1
-#define DDM_MAGIC         0x444d3144u /* "D1MD" in memory order */
-#define DDM_PAYLOAD_MAX   (64 * 1024)
+#define DDM_PROTO_VERSION  1
+#define DDM_MAGIC          0x444d3144u /* "D1MD" in memory order */
+#define DDM_PAYLOAD_MAX    (64 * 1024)
 #define DDM_ORPHAN_WAIT_MS 30000 /* an orphan waits this long for adoption */
 
 enum ddm_op {

@@ -123,10 +123,10 @@ struct watch;
 struct timer;
 
 struct ddm_dev {
-	const char *prog;      /* "ddm-rtc" */
-	const char *node;      /* "isa0/rtc0" */
-	const char *name;      /* "rtc0" */
-	int state_fd;          /* --state-fd, or -1 */
+	const char *prog; /* "ddm-rtc" */
+	const char *node; /* "isa0/rtc0" */
+	const char *name; /* "rtc0" */
+	int state_fd;     /* --state-fd, or -1 */
 	struct ddm_driver_ops ops;
 	void *sc;
 	struct io *io;

@@ -20,9 +20,9 @@ struct io_backend_ops {
 	void (*release)(struct io_region *r);
 	/* width is 1, 2 or 4 bytes; off is already checked against r. */
 	int (*read)(struct io_region *r, uint64_t off, unsigned int width,
-		    uint32_t *ret);
+	            uint32_t *ret);
 	int (*write)(struct io_region *r, uint64_t off, unsigned int width,
-		     uint32_t v);
+	             uint32_t v);
 };
 
 struct io_grant {

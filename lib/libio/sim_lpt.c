@@ -78,8 +78,8 @@ struct lpt {
 	int outfd;              /* -1 without a sim dir */
 	char out[NAME_MAX + 1]; /* "lp0.out" */
 	char ctl[NAME_MAX + 1]; /* "lp0.ctl", or "" without a sim dir */
-	struct stat ctl_seen; /* st_ino 0: no file seen */
-	int ctl_racy;         /* mtime too recent: re-read the word */
+	struct stat ctl_seen;   /* st_ino 0: no file seen */
+	int ctl_racy;           /* mtime too recent: re-read the word */
 	char ctl_word[LPT_CTL_MAX];
 	size_t ctl_len;
 	uint8_t ring[LPT_RING_MAX];
