@@ -8,6 +8,7 @@ each test is a function; an exception fails it, and the rest still run.
 import contextlib
 import errno
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,19 @@ DDMCTL = os.path.join(BUILD, "ddmfs", "ddmctl")
 NOBODY = 65534
 # The build was configured --enable-sanitizers: every report fails a test.
 SANITIZERS = os.environ.get("DDM_SANITIZERS") == "1"
+
+RTC_LINE = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$")
+
+# the three sim devices, as conf entries for conf_text()
+RTC = """
+			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
+			  ports = [ "0x70-0x71" ]; mode = "0644"; }"""
+LP = """
+			{ name = "lp0"; driver = "ddm-lp"; io = "sim";
+			  ports = [ "0x378-0x37a" ]; mode = "0666"; }"""
+KBD = """
+			{ name = "kbd0"; driver = "ddm-kbd"; io = "sim";
+			  ports = [ "0x60", "0x64" ]; mode = "0644"; }"""
 
 DEFAULT_DEVICES = """
 			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
@@ -122,6 +136,10 @@ class Mount:
         text = self.logtext_all()
         return [line for line in text.splitlines()
                 if "Sanitizer" in line or "runtime error:" in line]
+
+    def log_lines(self):
+        """The whole log, as lines."""
+        return self.logtext_all().splitlines()
 
     def logtext_all(self):
         try:

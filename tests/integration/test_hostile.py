@@ -9,20 +9,18 @@ hostile state dir: a permission save that fails must leave no trace.
 import contextlib
 import errno
 import os
-import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 
-from ddmtest import (Mount, conf_text, expect_errno, read_node, run,
+from ddmtest import (RTC_LINE, Mount, conf_text, expect_errno, read_node, run,
                      wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.join(os.environ["DDM_SRCDIR"], "tests", "integration") \
     if os.environ.get("DDM_SRCDIR") else HERE
-RTC_LINE = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$")
 # Readers blocked on evil0 at once: their requests (about 280 fit) fill
 # its socket, and the rest stop in ddmfs's sends, more than libfuse's
 # default of 10 worker threads.
@@ -71,11 +69,6 @@ def restarts(m, node="isa0/evil0"):
     return int(m.status(node)["restarts"])
 
 
-def log_lines(m):
-    with open(m.log, errors="replace") as f:
-        return f.read().splitlines()
-
-
 def rtc0_answers(m):
     """cat of rtc0 succeeds within a bounded time with one rtc line."""
     r = subprocess.run(["cat", m.path("isa0/rtc0")], capture_output=True,
@@ -108,7 +101,7 @@ def test_driver_that_stops_reading_is_restarted_and_rtc0_answers():
         assert errors == [errno.errorcode[errno.EIO]] * READERS, errors
         wait_until(lambda: restarts(m) >= 1, 20, "evil0 restart")
         assert any("isa0/evil0" in line and "did not read its socket" in line
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
         rtc0_answers(m)
         assert restarts(m, "isa0/rtc0") == 0
 
@@ -130,7 +123,7 @@ def test_sigkilled_reader_of_a_silent_driver_exits():
         assert not os.path.exists(f"/proc/{cat.pid}/stat")
         wait_until(lambda: restarts(m) >= 1, 20, "evil0 restart")
         assert any("isa0/evil0" in line and "interrupted request" in line
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
         rtc0_answers(m)
 
 
@@ -142,7 +135,7 @@ def test_flooding_driver_is_restarted_and_its_log_stays_small():
             rtc0_answers(m)
         wait_until(lambda: m.status("isa0/evil0")["state"] == "failed", 20,
                    "evil0 to be given up")
-        evil = [line for line in log_lines(m) if "isa0/evil0" in line]
+        evil = [line for line in m.log_lines() if "isa0/evil0" in line]
         assert 0 < len(evil) < 100, len(evil)
         assert any("bogus messages in a row (reply to unknown request" in
                    line for line in evil), \
@@ -160,7 +153,7 @@ def test_read_reply_longer_than_asked_gives_eio_and_a_restart():
         wait_until(lambda: restarts(m) >= 1, 20, "evil0 restart")
         assert any("isa0/evil0" in line and
                    "read reply of 101/101 bytes, 100 asked" in line
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
 
 
 def test_driver_that_ignores_pings_is_restarted_and_rtc0_is_not():
@@ -170,11 +163,11 @@ def test_driver_that_ignores_pings_is_restarted_and_rtc0_is_not():
         wait_until(lambda: restarts(m) >= 1, 20, "evil0 restart")
         want = (f"isa0/evil0: driver evil_driver.py (pid {pid}): did not "
                 f"answer for 5 s; restarting it")
-        assert any(want in line for line in log_lines(m)), m.logtext()
+        assert any(want in line for line in m.log_lines()), m.logtext()
         # rtc0 idled as long, was pinged too, and answered
         assert restarts(m, "isa0/rtc0") == 0
         assert m.driver_pid("isa0/rtc0") == rtc_pid
-        assert not any("isa0/rtc0" in line for line in log_lines(m)), \
+        assert not any("isa0/rtc0" in line for line in m.log_lines()), \
             m.logtext()
         rtc0_answers(m)
 

@@ -13,26 +13,18 @@ import collections
 import errno
 import os
 import random
-import re
 import sys
 import threading
 import time
 
-from ddmtest import Mount, conf_text, run, wait_until
+from ddmtest import KBD, LP, RTC, RTC_LINE, Mount, conf_text, run, wait_until
 
 LOAD_SECS = 30
 KILL_EVERY_SECS = 3
 OP_BOUND_SECS = 20  # an operation not over in this long is a hang
-RTC_LINE = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$")
 NODES = ("isa0/rtc0", "isa0/lp0", "isa0/kbd0")
 A_KEY = b"\x1e\x9e"  # set-1: a pressed, a released
-CONF = conf_text("""
-			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
-			  ports = [ "0x70-0x71" ]; mode = "0644"; },
-			{ name = "lp0"; driver = "ddm-lp"; io = "sim";
-			  ports = [ "0x378-0x37a" ]; mode = "0666"; },
-			{ name = "kbd0"; driver = "ddm-kbd"; io = "sim";
-			  ports = [ "0x60", "0x64" ]; mode = "0644"; }""")
+CONF = conf_text(",".join((RTC, LP, KBD)))
 
 
 def fds_of(pid):

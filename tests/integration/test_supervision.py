@@ -10,7 +10,6 @@ import errno
 import fcntl
 import os
 import pwd
-import re
 import resource
 import select
 import shutil
@@ -23,28 +22,18 @@ import tempfile
 import threading
 import time
 
-from ddmtest import (BUILD, DDMCTL, DDMFS, SANITIZERS, Mount, as_nobody,
-                     conf_text, expect_errno, read_node, run, wait_until,
-                     write_node)
+from ddmtest import (BUILD, DDMCTL, DDMFS, KBD, LP, RTC, RTC_LINE, SANITIZERS,
+                     Mount, as_nobody, conf_text, expect_errno, read_node, run,
+                     wait_until, write_node)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.join(os.environ["DDM_SRCDIR"], "tests", "integration") \
     if os.environ.get("DDM_SRCDIR") else HERE
 RTC_BIN = os.path.join(BUILD, "drivers", "rtc", "ddm-rtc")
 NULL_DIR = os.path.join(BUILD, "tests", "bench")
-RTC_LINE = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$")
 RTC_SET_TIME = 0x4024700a  # _IOW('p', 0x0a, struct rtc_time)
 DRIVER_USER = "ddmfs"
 
-RTC = """
-			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
-			  ports = [ "0x70-0x71" ]; mode = "0644"; }"""
-LP = """
-			{ name = "lp0"; driver = "ddm-lp"; io = "sim";
-			  ports = [ "0x378-0x37a" ]; mode = "0666"; }"""
-KBD = """
-			{ name = "kbd0"; driver = "ddm-kbd"; io = "sim";
-			  ports = [ "0x60", "0x64" ]; mode = "0644"; }"""
 
 
 def devices(*parts):
@@ -59,11 +48,6 @@ def evil(mode, name="evil0"):
 
 def evil_conf(*parts):
     return conf_text(devices(*parts), f'driver_path = "{SRCDIR}";')
-
-
-def log_lines(m):
-    with open(m.log, errors="replace") as f:
-        return f.read().splitlines()
 
 
 def rtc_ok(m):
@@ -144,7 +128,7 @@ def test_a_driver_its_user_cannot_execute_is_logged_in_words():
             want = (f"isa0/rtc0: cannot start driver ddm-rtc-root: user "
                     f"{DRIVER_USER} may not execute {exe}: Permission "
                     f"denied")
-            wait_until(lambda: any(want in line for line in log_lines(m)),
+            wait_until(lambda: any(want in line for line in m.log_lines()),
                        10, "the reason in the log")
             assert m.status("isa0/rtc0")["state"] in ("backoff", "starting",
                                                       "failed")
@@ -257,8 +241,8 @@ def test_after_kill_9_a_new_ddmfs_detaches_the_stale_mount_and_adopts():
         rtc_ok(m)
         assert write_node(m.path("isa0/lp0"), b"x") == 1
         assert any("detached the stale mount" in line
-                   for line in log_lines(m)), m.logtext()
-        assert sum("adopting driver" in line for line in log_lines(m)) == 2
+                   for line in m.log_lines()), m.logtext()
+        assert sum("adopting driver" in line for line in m.log_lines()) == 2
         assert m.stop() == 0
         for pid in pids.values():
             wait_until(lambda: not alive(pid), 10, f"driver {pid} to go")
@@ -304,7 +288,7 @@ def test_opens_while_a_killed_driver_is_reaped_wait_instead_of_enxio():
                 t.join(20)
         assert any("isa0/evil0: driver evil_driver.py" in line and
                    ("exited" in line or "killed" in line)
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
         assert "ENXIO" not in errors, errors
         assert set(errors) <= {"EIO"}, set(errors)
     finally:
@@ -461,7 +445,7 @@ def test_the_control_socket_keeps_serving_after_emfile():
             for _ in range(8):
                 held.append(connect_ctl(m))  # and say nothing
             wait_until(lambda: any("accept: Too many open files" in line
-                                   for line in log_lines(m)),
+                                   for line in m.log_lines()),
                        10, "accept() to fail with EMFILE")
         finally:
             for s in held:
@@ -630,7 +614,7 @@ def test_a_stopped_driver_left_by_a_killed_ddmfs_is_replaced_not_doubled():
         assert new != old
         wait_until(lambda: not alive(old), 10, "the stopped one to be killed")
         assert any(f"killing driver pid {old}" in line
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
         rtc_ok(m)
     finally:
         m.cleanup()
@@ -661,7 +645,7 @@ def test_malformed_perm_lines_are_counted_and_the_file_kept_aside():
         assert os.stat(m.path("isa0/rtc0")).st_mode & 0o777 == 0o600
         assert any(f"{perms}: 2 malformed lines skipped; the file as it "
                    f"was is kept as {perms}.bad" in line
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
         os.chmod(m.path("isa0/rtc0"), 0o640)  # a save drops the bad lines
         with open(perms + ".bad") as f:
             assert f.read() == text
@@ -697,7 +681,7 @@ def test_a_notification_flood_is_a_fault_and_the_log_stays_small():
         m.start()
         wait_until(lambda: m.status("isa0/evil0")["state"] == "failed", 30,
                    "the flooding driver to be given up")
-        lines = [line for line in log_lines(m) if "isa0/evil0" in line]
+        lines = [line for line in m.log_lines() if "isa0/evil0" in line]
         assert 0 < len(lines) < 100, len(lines)
         assert any("bogus messages in a row (poll notification nobody "
                    "waits for)" in line for line in lines), lines
@@ -717,7 +701,7 @@ def test_an_error_fuse_cannot_carry_is_eio_and_no_bad_error_value():
             os.close(fd)
         assert "bad error value" not in m.logtext()
         assert any("isa0/evil0" in line and "malformed message" in line
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
     finally:
         m.cleanup()
 

@@ -10,7 +10,6 @@ the heartbeat.
 
 import errno
 import os
-import re
 import select
 import shutil
 import signal
@@ -19,25 +18,10 @@ import sys
 import threading
 import time
 
-from ddmtest import (BUILD, DDMFS, Mount, conf_text, expect_errno, read_node,
-                     run, wait_until, write_node)
+from ddmtest import (BUILD, DDMFS, KBD, LP, RTC, RTC_LINE, Mount, conf_text,
+                     expect_errno, read_node, run, wait_until, write_node)
 
-RTC_LINE = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$")
-RTC = """
-			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
-			  ports = [ "0x70-0x71" ]; mode = "0644"; }"""
-LP = """
-			{ name = "lp0"; driver = "ddm-lp"; io = "sim";
-			  ports = [ "0x378-0x37a" ]; mode = "0666"; }"""
-KBD = """
-			{ name = "kbd0"; driver = "ddm-kbd"; io = "sim";
-			  ports = [ "0x60", "0x64" ]; mode = "0644"; }"""
 HI = b"\x23\xa3\x17\x97"  # set-1 scancodes: h, i
-
-
-def log_lines(m):
-    with open(m.log, errors="replace") as f:
-        return f.read().splitlines()
 
 
 def pids(m, nodes):
@@ -99,7 +83,7 @@ def test_ten_upgrades_under_16_readers_lose_nothing():
             os.close(fd)
         assert pids(m, nodes) == before
         assert m.proc.pid == ddmfs_pid and m.proc.poll() is None
-        assert sum("upgraded: pid" in line for line in log_lines(m)) == 10
+        assert sum("upgraded: pid" in line for line in m.log_lines()) == 10
         print(f"# {n} reads by 16 readers over 10 upgrades, 0 failed")
 
 
@@ -157,7 +141,7 @@ def test_a_driver_held_by_a_debugger_for_20_s_is_not_restarted():
         st = m.status("isa0/rtc0")
         assert st["pid"] == str(pid) and st["restarts"] == "0", st
         assert any("is being traced; its deadlines wait" in line
-                   for line in log_lines(m)), m.logtext()
+                   for line in m.log_lines()), m.logtext()
 
 
 def test_reload_adds_removes_and_restarts_nodes_without_a_remount():

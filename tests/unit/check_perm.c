@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "perm.h"
 
 static char dir[64];
@@ -48,22 +49,6 @@ write_file(const char *path, const char *text, size_t len)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
 	ck_assert_int_eq(close(fd), 0);
-}
-
-/* Reads path into a static buffer, NUL-terminated. */
-static const char *
-read_file(const char *path)
-{
-	static char buf[8192];
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	close(fd);
-	return buf;
 }
 
 /* Counts the entries of d whose name starts with prefix. */
@@ -134,7 +119,7 @@ START_TEST(test_perm_round_trip_keeps_mode_uid_gid)
 	ck_assert_int_eq(perm_store_save(ps), 0);
 	perm_store_free(ps);
 
-	ck_assert_str_eq(read_file(file),
+	ck_assert_str_eq(slurp(file),
 	                 "isa0 0750 0 100\nisa0/rtc0 0640 65534 0\n");
 	ck_assert_int_eq(stat(file, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0644);
@@ -163,7 +148,7 @@ START_TEST(test_perm_set_overwrites_existing_entry)
 	assert_entry(ps, "isa0/lp0", 0666, 12, 34);
 	ck_assert_int_eq(perm_store_save(ps), 0);
 	perm_store_free(ps);
-	ck_assert_str_eq(read_file(file), "isa0/lp0 0666 12 34\n");
+	ck_assert_str_eq(slurp(file), "isa0/lp0 0666 12 34\n");
 	remove_dir();
 }
 END_TEST
@@ -192,8 +177,7 @@ START_TEST(test_perm_remove_forgets_one_entry_and_keeps_the_order)
 	ck_assert_int_eq(perm_store_set(ps, "isa0/rtc0", 0600, 5, 6), 0);
 	assert_entry(ps, "isa0/rtc0", 0600, 5, 6);
 	perm_store_free(ps);
-	ck_assert_str_eq(read_file(file),
-	                 "isa0 0750 0 0\nisa0/rtc0 0640 3 4\n");
+	ck_assert_str_eq(slurp(file), "isa0 0750 0 0\nisa0/rtc0 0640 3 4\n");
 	remove_dir();
 }
 END_TEST
@@ -229,8 +213,8 @@ START_TEST(test_perm_leftover_temp_file_does_not_break_loading)
 	ck_assert_int_eq(perm_store_set(ps, "isa0/rtc0", 0600, 0, 0), 0);
 	ck_assert_int_eq(perm_store_save(ps), 0);
 	perm_store_free(ps);
-	ck_assert_str_eq(read_file(file), "isa0/rtc0 0600 0 0\n");
-	ck_assert_str_eq(read_file(tmp), "isa0/rtc0 07");
+	ck_assert_str_eq(slurp(file), "isa0/rtc0 0600 0 0\n");
+	ck_assert_str_eq(slurp(tmp), "isa0/rtc0 07");
 	remove_dir();
 }
 END_TEST
@@ -252,7 +236,7 @@ START_TEST(test_perm_garbage_file_loads_as_empty_store)
 	ck_assert_int_eq(perm_store_set(ps, "isa0", 0755, 0, 0), 0);
 	ck_assert_int_eq(perm_store_save(ps), 0);
 	perm_store_free(ps);
-	ck_assert_str_eq(read_file(file), "isa0 0755 0 0\n");
+	ck_assert_str_eq(slurp(file), "isa0 0755 0 0\n");
 	remove_dir();
 }
 END_TEST
@@ -342,7 +326,7 @@ START_TEST(test_perm_failed_save_keeps_old_file_and_no_temp)
 		ck_assert_int_eq(chmod(dir, 0555), 0);
 		ck_assert_int_eq(perm_store_save(ps), -EACCES);
 		ck_assert_int_eq(chmod(dir, 0755), 0);
-		ck_assert_str_eq(read_file(file), "isa0 0700 0 0\n");
+		ck_assert_str_eq(slurp(file), "isa0 0700 0 0\n");
 	}
 	/* root writes anywhere: make the rename itself fail instead */
 	ck_assert_int_eq(unlink(file), 0);
@@ -350,7 +334,7 @@ START_TEST(test_perm_failed_save_keeps_old_file_and_no_temp)
 	snprintf(inner, sizeof(inner), "%s/keep", file);
 	write_file(inner, "old\n", 4);
 	ck_assert_int_eq(perm_store_save(ps), -EISDIR);
-	ck_assert_str_eq(read_file(inner), "old\n");
+	ck_assert_str_eq(slurp(inner), "old\n");
 	ck_assert_int_eq(count_prefixed(dir, "perms.tmp."), 0);
 	perm_store_free(ps);
 	remove_dir();

@@ -21,6 +21,7 @@
 
 #include "ddmfs.h"
 #include "drv.h"
+#include "files.h"
 #include "proc.h"
 #include "records.h"
 #include "tree.h"
@@ -49,31 +50,18 @@ teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* Reads path into a static buffer. */
-static const char *
-slurp(const char *path)
-{
-	static char buf[4096];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	return buf;
-}
-
 /* This boot's id. */
 static const char *
 boot_id(void)
 {
 	static char id[64];
+	const char *text = slurp(BOOT_ID_FILE);
+	size_t n = strcspn(text, "\n");
 
-	snprintf(id, sizeof(id), "%s", slurp(BOOT_ID_FILE));
-	id[strcspn(id, "\n")] = '\0';
-	ck_assert_uint_gt(strlen(id), 0);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_lt(n, sizeof(id));
+	memcpy(id, text, n);
+	id[n] = '\0';
 	return id;
 }
 

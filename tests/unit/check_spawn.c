@@ -31,6 +31,7 @@
 
 #include "cusedev.h"
 #include "ddm_proto.h"
+#include "files.h"
 #include "spawn.h"
 #include "statedir.h"
 
@@ -80,21 +81,6 @@ put(const char *rel, const char *text, mode_t mode)
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	ck_assert_int_eq(fchmod(fd, mode), 0);
 	close(fd);
-}
-
-static char *
-slurp(const char *path)
-{
-	static char buf[4096];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	return buf;
 }
 
 static char *
@@ -547,7 +533,8 @@ END_TEST
 static pid_t
 only_child(pid_t pid)
 {
-	char path[64], *text;
+	char path[64];
+	const char *text;
 	int kid = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
