@@ -398,11 +398,11 @@ START_TEST(test_drv_a_run_longer_than_stable_ms_resets_the_failure_count)
 END_TEST
 
 /*
- * BUG (ddmfs/drv.c, failed_once): "up" for DRV_STABLE_MS is measured from
- * the spawn (started_ms), not from the HELLO, so a driver that never says
- * HELLO and is killed at DRV_HELLO_MS (> DRV_STABLE_MS) counts as having
- * been up: its failures never add up, and it is restarted every 5 s for
- * ever instead of becoming "failed".
+ * Regression (ddmfs/drv.c, failed_once): "up" for DRV_STABLE_MS is
+ * measured from the HELLO, not from the spawn.  Measured from the spawn,
+ * a driver that never says HELLO and is killed at DRV_HELLO_MS
+ * (> DRV_STABLE_MS) counted as having been up: its failures never added
+ * up, and it was restarted every 5 s for ever instead of becoming "failed".
  */
 START_TEST(test_drv_hello_timeouts_in_a_row_end_in_failed)
 {
@@ -513,11 +513,12 @@ START_TEST(test_drv_stop_sends_sigterm_then_sigkill_after_stop_ms)
 END_TEST
 
 /*
- * BUG (ddmfs/drv.c, drv_stop): a stop of a driver that is already
- * stopping re-arms TIMER_KILL, so each repeated stop (or a reload that
- * removes the node meanwhile) puts the SIGKILL off by DRV_STOP_MS more: a
- * driver that ignores SIGTERM outlives DRV_STOP_MS for as long as stops
- * keep coming.  Expected: SIGKILL DRV_STOP_MS after the SIGTERM.
+ * Regression (ddmfs/drv.c, drv_stop): a stop of a driver that is already
+ * stopping leaves TIMER_KILL as it is.  Re-arming it put the SIGKILL off
+ * by DRV_STOP_MS at each repeated stop (or a reload that removes the node
+ * meanwhile), so a driver that ignores SIGTERM outlived DRV_STOP_MS for as
+ * long as stops kept coming.  Expected: SIGKILL DRV_STOP_MS after the
+ * SIGTERM.
  */
 START_TEST(test_drv_stop_again_does_not_put_off_the_sigkill)
 {

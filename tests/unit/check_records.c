@@ -313,13 +313,13 @@ START_TEST(test_records_follow_drivers_as_they_start_and_exit)
 END_TEST
 
 /*
- * BUG (ddmfs/proc.c, set_record): the records are keyed by node path
- * alone.  A reload that removes isa0/rtc0 and a second one that adds it
- * back while the old driver is still stopping (up to DRV_STOP_MS) give
- * two drivers with one path: the new one's record overwrites the old
- * one's, and the old one's exit then drops the new one's record.  After a
- * crash the next ddmfs does not adopt (or kill) the new driver, and
- * starts a second one for the same device.
+ * Regression (ddmfs/proc.c, set_record): a reload that removes isa0/rtc0
+ * and a second one that adds it back while the old driver is still
+ * stopping (up to DRV_STOP_MS) give two drivers with one path.  Keyed by
+ * node path alone, the new one's record overwrote the old one's, and the
+ * old one's exit then dropped the new one's record: after a crash the
+ * next ddmfs did not adopt (or kill) the new driver, and started a second
+ * one for the same device.  Expected: the new driver's record survives.
  */
 START_TEST(test_records_keep_a_re_added_node_when_its_old_driver_exits)
 {

@@ -996,11 +996,11 @@ START_TEST(test_statedir_driver_symlink_is_refused_and_its_target_untouched)
 END_TEST
 
 /*
- * BUG (ddmfs/statedir.c, statedir_sim): the uid list is cut at
- * ACL_USERS_MAX (64) entries *before* duplicates are removed, so a conf
- * with 64 devices run as nobody and a 65th run as another user makes a
- * sim/ for nobody alone, and the 65th driver cannot reach its sim files.
- * Expected: an ACL for both users (or an error), never a silent drop.
+ * Regression (ddmfs/statedir.c, statedir_sim): duplicates are removed
+ * before the uid list is held to ACL_USERS_MAX (64).  Cut first, a conf
+ * with 64 devices run as nobody and a 65th run as another user made a
+ * sim/ for nobody alone, and the 65th driver could not reach its sim
+ * files.  Expected: an ACL for both users, never a silent drop.
  */
 START_TEST(test_statedir_sim_with_many_devices_still_lets_every_user_in)
 {
@@ -1204,9 +1204,9 @@ START_TEST(test_cuse_store_of_a_directory_is_an_error)
 END_TEST
 
 /*
- * BUG (ddmfs/statedir.c, statedir_sim): the same cut at ACL_USERS_MAX
- * entries drops the 65th distinct user without a word.  Expected: every
- * user in the ACL, or an error.
+ * Regression (ddmfs/statedir.c, statedir_sim): more than ACL_USERS_MAX
+ * distinct users is an error with a reason; it used to drop the 65th user
+ * without a word.
  */
 START_TEST(test_statedir_sim_for_too_many_users_is_an_error_not_a_drop)
 {
