@@ -406,6 +406,7 @@ spawn(struct drv *d)
 	if (d->started_ms != 0)
 		d->restarts++;
 	d->adopting = false;
+	d->up_ms = 0; /* a failed spawn must not count the last run as up */
 	r = drv_sys->spawn(d, &p);
 	if (r < 0) {
 		d->started_ms = now();

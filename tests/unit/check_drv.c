@@ -892,6 +892,29 @@ START_TEST(test_drv_spawn_failure_backs_off_like_an_exit)
 }
 END_TEST
 
+/*
+ * Regression (ddmfs/drv.c, spawn): up_ms was left over from the last
+ * run, so after a run longer than DRV_STABLE_MS every failed spawn reset
+ * the failure count, and a driver whose binary went away was retried
+ * every DRV_BACKOFF_MIN_MS for ever instead of becoming "failed".
+ */
+START_TEST(test_drv_spawn_failures_after_a_long_run_end_in_failed)
+{
+	run_at(0);
+	tick(DRV_STABLE_MS + 1000);
+	spawn_err = -ENOENT; /* its binary went away */
+	exits();
+	ck_assert_uint_eq(d->fails, 1);
+	for (unsigned int i = 2; i <= DRV_FAIL_MAX; i++) {
+		ck_assert_int_eq(d->state, DRV_BACKOFF);
+		tick(rel(d->timer_at));
+		ck_assert_msg(d->fails == i,
+		              "failure %u in a row counted as %u", i, d->fails);
+	}
+	ck_assert_int_eq(d->state, DRV_FAILED);
+}
+END_TEST
+
 START_TEST(test_drv_hello_out_of_place_or_of_another_version_is_eproto)
 {
 	char why[128] = "";
@@ -1036,6 +1059,8 @@ drv_suite(void)
 	        limits,
 	        test_drv_remove_of_a_restarting_driver_never_restarts_it);
 	tcase_add_test(limits, test_drv_spawn_failure_backs_off_like_an_exit);
+	tcase_add_test(limits,
+	               test_drv_spawn_failures_after_a_long_run_end_in_failed);
 	tcase_add_test(
 	        limits,
 	        test_drv_hello_out_of_place_or_of_another_version_is_eproto);
