@@ -26,7 +26,7 @@
 #include <linux/kd.h>
 
 #include "ddm_driver.h"
-#include "io.h"
+#include "ddm_io.h"
 #include "kbdreg.h"
 
 /* Poll delay while bytes arrive, and the idle ceiling it doubles to, us. */

@@ -30,7 +30,7 @@
 #include <linux/lp.h>
 
 #include "ddm_driver.h"
-#include "io.h"
+#include "ddm_io.h"
 #include "lpreg.h"
 
 /* Longest wait for a busy printer to take one byte, in milliseconds. */

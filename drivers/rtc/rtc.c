@@ -24,7 +24,7 @@
 #include <linux/rtc.h>
 
 #include "ddm_driver.h"
-#include "io.h"
+#include "ddm_io.h"
 #include "rtcreg.h"
 
 /* UIP stays set at most 244 us + 1984 us (datasheet); poll it this long. */

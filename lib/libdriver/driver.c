@@ -26,7 +26,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "ddm_io.h"
 #include "driver_impl.h"
 
 #define EXIT_USAGE      2 /* bad command line: not started by ddmfs */

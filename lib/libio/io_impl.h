@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io.h"
+#include "ddm_io.h"
 
 struct io_backend_ops {
 	const char *name;

@@ -732,6 +732,42 @@ START_TEST(test_drv_queued_open_past_its_wait_is_eio)
 }
 END_TEST
 
+START_TEST(test_drv_stop_fails_queued_opens_with_enxio)
+{
+	struct pend *queued;
+
+	now_ms = 0;
+	drv_start(d, &out);
+	queued = pend(PEND_QUEUED);
+	queued->due = at(DRV_OPEN_WAIT_MS);
+	drv_stop(d, &out);
+	ck_assert(!drv_coming_up(d));
+	tick(10);
+	ck_assert_ptr_eq(out.fail, queued);
+	ck_assert_int_eq(queued->err, -ENXIO);
+	ck_assert_ptr_null(pend_find(&d->pend, queued->e.id));
+}
+END_TEST
+
+START_TEST(test_drv_failed_driver_fails_queued_opens_with_enxio)
+{
+	struct pend *queued;
+
+	spawn_err = -ENOENT;
+	now_ms = 0;
+	drv_start(d, &out);
+	queued = pend(PEND_QUEUED);
+	queued->due = at(DRV_FAILED_RETRY_MS);
+	while (d->state == DRV_BACKOFF) {
+		ck_assert_ptr_null(out.fail); /* still coming up: it waits */
+		tick(rel(d->timer_at));
+	}
+	ck_assert_int_eq(d->state, DRV_FAILED);
+	ck_assert_ptr_eq(out.fail, queued);
+	ck_assert_int_eq(queued->err, -ENXIO);
+}
+END_TEST
+
 START_TEST(test_drv_adopt_takes_over_the_orphan_with_the_same_pid)
 {
 	struct drv_proc orphan = { .pid = 777, .pidfd = -1 };
@@ -1036,6 +1072,9 @@ drv_suite(void)
 	        core,
 	        test_drv_interrupted_request_of_a_traced_driver_fails_alone);
 	tcase_add_test(core, test_drv_queued_open_past_its_wait_is_eio);
+	tcase_add_test(core, test_drv_stop_fails_queued_opens_with_enxio);
+	tcase_add_test(core,
+	               test_drv_failed_driver_fails_queued_opens_with_enxio);
 	tcase_add_test(core,
 	               test_drv_adopt_takes_over_the_orphan_with_the_same_pid);
 	tcase_add_test(core,

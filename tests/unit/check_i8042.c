@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "ddm_io.h"
 
 #define DATA   0 /* 0x60 */
 #define CMD    4 /* 0x64 */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "ddm_io.h"
 
 static struct io *
 open_io(const char *backend, const char *grants)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ddm_driver.h"
-#include "io.h"
+#include "ddm_io.h"
 
 struct ddm_req {
 	size_t size; /* bytes the reader asked for */

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "ddm_driver.h"
-#include "io.h"
+#include "ddm_io.h"
 #include "lpreg.h"
 #include "tinyfs.h"
 

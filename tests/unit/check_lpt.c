@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "ddm_io.h"
 #include "tinyfs.h"
 
 #undef CTRL /* <sys/ttydefaults.h>'s, through <sys/mount.h> */

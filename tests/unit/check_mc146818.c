@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io.h"
+#include "ddm_io.h"
 #include "tinyfs.h"
 
 #define REG_SEC     0x00

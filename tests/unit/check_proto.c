@@ -27,7 +27,7 @@
 
 #include "ddm_driver.h"
 #include "ddm_proto.h"
-#include "io.h"
+#include "ddm_io.h"
 
 #define RECV_TIMEOUT_MS 2000 /* longest wait for one packet */
 #define EXIT_TIMEOUT_MS 2000 /* longest wait for the driver to exit */

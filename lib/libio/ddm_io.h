@@ -1,5 +1,5 @@
 /*
- * io.h: port I/O and MMIO for drivers, behind one small API.
+ * ddm_io.h: port I/O and MMIO for drivers, behind one small API.
  *
  * A driver opens one backend, requests the regions it needs, and reads and
  * writes them by offset.  Backends:
@@ -15,8 +15,8 @@
  * Every function returns 0 or -errno; out-parameters are left untouched on
  * failure.
  */
-#ifndef IO_H
-#define IO_H
+#ifndef DDM_IO_H
+#define DDM_IO_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -113,4 +113,4 @@ int io_sim_dropped(struct io *io, uint16_t port, uint64_t *ret);
 int io_sim_take(struct io *io, uint16_t port, void *buf, size_t cap);
 int io_sim_set_state(struct io *io, uint16_t port, const char *state);
 
-#endif /* IO_H */
+#endif /* DDM_IO_H */
