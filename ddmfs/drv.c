@@ -477,16 +477,27 @@ drv_restart(struct drv *d, struct drv_out *out)
 	drv_start(d, out);
 }
 
+/* Fails the opens waiting for d once it is neither up nor coming up:
+ * ENODEV if its node is gone, else ENXIO. */
+static void
+fail_queued(struct drv *d, struct drv_out *out)
+{
+	struct pend *q, *p;
+
+	if (drv_up(d) || drv_coming_up(d))
+		return;
+	q = pend_take_queued(&d->pend);
+	for (p = q; p != NULL; p = p->link)
+		p->err = d->removed ? -ENODEV : -ENXIO;
+	drv_out_fail(out, q);
+}
+
 void
 drv_remove(struct drv *d, struct drv_out *out)
 {
-	struct pend *q = pend_take_queued(&d->pend), *p;
-
 	d->removed = true;
-	for (p = q; p != NULL; p = p->link)
-		p->err = -ENODEV;
-	drv_out_fail(out, q);
 	drv_stop(d, out);
+	fail_queued(d, out);
 }
 
 /* Ends the instance of d: its requests fail, its exit restarts it. */
@@ -654,6 +665,7 @@ drv_tick(struct drv *d, int64_t t, struct drv_out *out)
 
 	if (d->timer != TIMER_NONE && t >= d->timer_at)
 		timer_fired(d, out);
+	fail_queued(d, out);
 	list = pend_take_expired(&d->pend, t, DRV_INTERRUPT_GRACE_MS, &n_intr,
 	                         &next);
 	drv_out_fail(out, list);
