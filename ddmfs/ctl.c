@@ -32,7 +32,8 @@
 #define CTL_BACKLOG      64
 #define ACCEPT_PAUSE_MS  100 /* after an accept() error such as EMFILE */
 #define CTL_STOP_WAIT_MS 10000
-#define USERS_MAX        64 /* distinct non-root users tracked at once */
+#define USERS_MAX        64    /* distinct non-root users tracked at once */
+#define PW_BUF_SIZE      16384 /* buffer for getpwuid_r and getgrgid_r */
 
 static int listen_fd = -1;
 static int stop_fd = -1; /* an eventfd: the acceptor's wake-up to stop */
@@ -101,12 +102,12 @@ list_one(struct node *n, void *arg)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Appends the status of n's driver; n's owner and group go to *ret_uid
+ * and *ret_gid for owner_group(), which runs without the tree lock. */
 static void
-status(char **out, const struct node *n)
+status(char **out, const struct node *n, uid_t *ret_uid, gid_t *ret_gid)
 {
 	struct drv *d = n->drv;
-	struct passwd *pw = getpwuid(n->uid);
-	struct group *gr = getgrgid(n->gid);
 	char pid[16];
 
 	pthread_mutex_lock(&d->lock);
@@ -122,14 +123,27 @@ status(char **out, const struct node *n)
 	cat(out, "requests: %llu\n", (unsigned long long)d->requests);
 	pthread_mutex_unlock(&d->lock);
 	cat(out, "mode: %04o\n", (unsigned int)n->mode);
-	if (pw != NULL)
-		cat(out, "owner: %s\n", pw->pw_name);
+	*ret_uid = n->uid;
+	*ret_gid = n->gid;
+}
+
+/* Appends the owner and group lines, by name where there is one (the
+ * reentrant lookups: ctl runs beside the FUSE workers). */
+static void
+owner_group(char **out, uid_t uid, gid_t gid)
+{
+	struct passwd pw, *pp = NULL;
+	struct group gr, *gp = NULL;
+	char buf[PW_BUF_SIZE];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pp) == 0 && pp != NULL)
+		cat(out, "owner: %s\n", pp->pw_name);
 	else
-		cat(out, "owner: %u\n", (unsigned int)n->uid);
-	if (gr != NULL)
-		cat(out, "group: %s\n", gr->gr_name);
+		cat(out, "owner: %u\n", (unsigned int)uid);
+	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &gp) == 0 && gp != NULL)
+		cat(out, "group: %s\n", gp->gr_name);
 	else
-		cat(out, "group: %u\n", (unsigned int)n->gid);
+		cat(out, "group: %u\n", (unsigned int)gid);
 }
 
 /* Re-reads the conf and makes the tree follow it (no lock held). */
@@ -210,6 +224,8 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 	bool mutating;
 	int nargs, r = 0, want;
 	struct node *n;
+	uid_t uid = 0;
+	gid_t gid = 0;
 
 	if (out == NULL)
 		return -ENOMEM;
@@ -241,9 +257,11 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 			cat(&out, "no node %s", arg);
 			r = -ENOENT;
 		} else {
-			status(&out, n);
+			status(&out, n, &uid, &gid);
 		}
 		pthread_rwlock_unlock(&dfs.tree_lock);
+		if (r == 0)
+			owner_group(&out, uid, gid);
 	} else if (strcmp(cmd, "reload") == 0) {
 		r = reload(&out);
 	} else {
