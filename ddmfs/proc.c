@@ -276,9 +276,10 @@ sys_traced(struct drv *d)
 int
 proc_sim(const struct conf *c)
 {
-	uid_t uids[64];
-	gid_t gids[64];
-	size_t n = 0;
+	/* one more than statedir_sim() takes, so that it reports too many */
+	uid_t uids[65];
+	gid_t gids[65];
+	size_t n = 0, j;
 	char why[256];
 	bool any = false;
 	int fd;
@@ -290,7 +291,10 @@ proc_sim(const struct conf *c)
 			if (strcmp(cd->io, "sim") != 0)
 				continue;
 			any = true;
-			if (n < 64) {
+			/* the distinct users only: many devices share one */
+			for (j = 0; j < n && uids[j] != cd->run_uid; j++)
+				;
+			if (j == n && n < sizeof(uids) / sizeof(*uids)) {
 				uids[n] = cd->run_uid;
 				gids[n] = cd->run_gid;
 				n++;
