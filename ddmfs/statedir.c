@@ -116,11 +116,21 @@ take_lock(int dfd, int *ret_fd, char *why, size_t whylen)
 	return 0;
 }
 
+/* A new open file of directory dfd to read it: a dup() would share its
+ * offset with every other reader of dfd. */
+static int
+open_dir(int dfd)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
 /* Removes FILE.tmp.XXXXXX files a crash left behind (lock held). */
 static void
 remove_stale_tmp(int dfd)
 {
-	int fd = dup(dfd);
+	int fd = open_dir(dfd);
 	struct dirent *de;
 	DIR *d;
 
@@ -131,7 +141,6 @@ remove_stale_tmp(int dfd)
 		close(fd);
 		return;
 	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL)
 		if (de->d_type == DT_REG &&
 		    strstr(de->d_name, TMP_MARK) != NULL)
@@ -321,17 +330,17 @@ statedir_sim_own(int sim_fd, const char *name, uid_t uid, gid_t gid)
 {
 	size_t n = strlen(name);
 	struct dirent *de;
-	int fd = dup(sim_fd), r = 0;
+	int fd = open_dir(sim_fd), r = 0;
 	DIR *d;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	d = fdopendir(fd);
 	if (d == NULL) {
+		r = -errno;
 		close(fd);
-		return -errno;
+		return r;
 	}
-	rewinddir(d); /* the offset is shared with sim_fd's other users */
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, name, n) != 0 || de->d_name[n] != '.')
 			continue;
