@@ -131,9 +131,9 @@ show_time(struct mc *mc)
 }
 
 /*
- * Sets the clock's offset to off and saves it: temp file, fsync, rename,
- * fsync of the dir.  0, or -errno (and io_last_error()); if the rename
- * failed the offset and its file are left as they were.
+ * Saves off as the clock's offset (temp file, fsync, rename, fsync of the
+ * dir) and only then sets it.  0, or -errno (and io_last_error()) with
+ * the offset in memory left as it was.
  */
 static int
 set_offset(struct mc *mc, int64_t off)
@@ -167,10 +167,11 @@ set_offset(struct mc *mc, int64_t off)
 		failed = mc->file;
 		goto unlink_tmp;
 	}
-	mc->offset = off; /* what the file says now */
-	/* the new name is durable only once the directory is */
-	if (fsync(dfd) < 0)
+	/* the new name is durable only once the directory is; some file
+	 * systems cannot fsync a directory (EINVAL) and need not */
+	if (fsync(dfd) < 0 && errno != EINVAL)
 		return sim_fail(mc->io, mc->file, -errno);
+	mc->offset = off; /* stored for good */
 	return 0;
 
 unlink_tmp:
