@@ -593,13 +593,18 @@ dispatch_init(struct ddm_dev *dev)
 void
 dispatch_drop_all(struct ddm_dev *dev)
 {
-	struct ddm_req *r, *next;
+	struct ddm_req *r;
 	struct hnd *hp;
 	size_t i;
 
-	for (r = dev->reqs; r != NULL; r = next) {
-		next = r->next;
-		cancel(r); /* may free r, or keep it as a zombie */
+	/* from the head again after each cancel: its hook may answer, and
+	 * so free, other requests than r; r is freed or a zombie after it */
+	for (;;) {
+		for (r = dev->reqs; r != NULL && r->zombie; r = r->next)
+			;
+		if (r == NULL)
+			break;
+		cancel(r);
 	}
 	for (i = 0; i < dev->hbuckets; i++) {
 		while ((hp = dev->htab[i]) != NULL) {
