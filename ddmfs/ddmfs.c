@@ -702,10 +702,16 @@ main(int argc, char **argv)
 	if (o.state_dir == NULL)
 		o.state_dir = c->state_dir;
 	dfs.conf_file = absolute(o.conf_file);
-	dfs.state_dir = absolute(o.state_dir);
+	dfs.state_dir = dfs.conf_file ? absolute(o.state_dir) : NULL;
+	if (dfs.state_dir == NULL) {
+		logmsg("%s: %s", dfs.conf_file ? o.state_dir : o.conf_file,
+		       strerror(errno));
+		status = 2;
+		goto free_conf;
+	}
 	dfs.driver_path = o.driver_path ? strdup(o.driver_path) : NULL;
-	if (dfs.conf_file == NULL || dfs.state_dir == NULL ||
-	    (r = mnt_canonical(mp, &dfs.mountpoint)) < 0) {
+	r = mnt_canonical(mp, &dfs.mountpoint);
+	if (r < 0) {
 		logmsg("mountpoint %s: %s", mp, strerror(-r));
 		status = 2;
 		goto free_conf;
