@@ -18,7 +18,7 @@
 #define TMP_SUFFIX ".tmp."
 #define TMP_TRIES  16
 
-static int
+int
 write_all(int fd, const char *buf, size_t len)
 {
 	ssize_t n;

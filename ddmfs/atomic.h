@@ -23,5 +23,8 @@ int atomic_write(const char *file, const char *buf, size_t len, mode_t mode);
  */
 int atomic_write_at(int dfd, const char *file, const char *buf, size_t len,
                     mode_t mode, bool durable);
+/* Writes all len bytes at buf to fd, through short writes and EINTR:
+ * 0 or -errno. */
+int write_all(int fd, const char *buf, size_t len);
 
 #endif /* DDMFS_ATOMIC_H */

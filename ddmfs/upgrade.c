@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "ctl.h"
 #include "cusedev.h"
 #include "ddmfs.h"
@@ -706,9 +707,13 @@ upgrade_now(int client_fd, char **argv, void (*restart)(void))
 	put_state(&b, client_fd);
 	mfd = memfd_create("ddmfs-upgrade", 0);
 	nargv = mfd >= 0 ? new_argv(argv, mfd) : NULL;
-	if (b.err || mfd < 0 || nargv == NULL ||
-	    write(mfd, b.p, b.len) != (ssize_t)b.len) {
-		err = b.err ? -ENOMEM : -errno;
+	if (b.err)
+		err = -ENOMEM;
+	else if (mfd < 0 || nargv == NULL)
+		err = -errno;
+	else
+		err = write_all(mfd, b.p, b.len);
+	if (err < 0) {
 		snprintf(why, sizeof(why), "writing the state: %s",
 		         strerror(-err));
 		goto resume;
