@@ -542,15 +542,25 @@ ctl_start(int fd, ctl_upgrade_fn *upgrade)
 		return listen_fd;
 	if (stop_fd < 0)
 		stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (stop_fd < 0)
-		return -errno;
+	if (stop_fd < 0) {
+		r = -errno;
+		goto close_socket;
+	}
 	upgrade_hook = upgrade;
 	atomic_store(&stopping, false);
 	r = pthread_create(&acceptor, NULL, accept_loop, NULL);
-	if (r != 0)
-		return -r;
+	if (r != 0) {
+		r = -r;
+		goto close_socket;
+	}
 	running = true;
 	return 0;
+
+close_socket:
+	close(listen_fd);
+	listen_fd = -1;
+	unlink(sock_path);
+	return r;
 }
 
 void
