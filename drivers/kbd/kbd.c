@@ -593,7 +593,8 @@ kbd_release(struct ddm_handle *h)
 
 /* Gives what is queued, or suspends until keys come (-EAGAIN if O_NONBLOCK). */
 static ssize_t
-kbd_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+kbd_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
+         off_t off)
 {
 	struct kbd_open *ko = h->priv;
 	struct kbd_wait *kw, **tail;
@@ -615,7 +616,8 @@ kbd_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
 }
 
 static ssize_t
-kbd_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size)
+kbd_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size,
+          off_t off)
 {
 	return -EINVAL;
 }

@@ -456,7 +456,8 @@ lp_format(uint8_t st, char *buf, size_t size)
 }
 
 static ssize_t
-lp_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+lp_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
+        off_t off)
 {
 	struct lp_open *lo = h->priv;
 	uint8_t st;
@@ -484,7 +485,8 @@ lp_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
  * is waiting), keeps a copy of the rest and suspends.
  */
 static ssize_t
-lp_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size)
+lp_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size,
+         off_t fpos)
 {
 	struct lp_softc *sc = h->sc;
 	struct lp_job *lj, **tail;

@@ -436,7 +436,8 @@ rtc_release(struct ddm_handle *h)
 
 /* Hands out this open's one line, in as many pieces as asked, then EOF. */
 static ssize_t
-rtc_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+rtc_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
+         off_t off)
 {
 	struct rtc_open *ro = h->priv;
 	struct rtc_time tm;
@@ -460,7 +461,8 @@ rtc_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
 }
 
 static ssize_t
-rtc_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size)
+rtc_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size,
+          off_t off)
 {
 	struct rtc_time tm;
 	int err;

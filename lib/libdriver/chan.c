@@ -108,14 +108,24 @@ chan_send(struct ddm_transport *t, struct ddm_msg *m, const void *data,
 }
 
 int
-chan_hello(int fd, uint64_t via)
+chan_hello(struct ddm_dev *dev, int fd, uint64_t via)
 {
+	struct ddm_hello_node hn[DDM_NODES_MAX] = { { 0 } };
+	const struct ddm_kind *k;
 	struct ddm_msg m;
 
+	for (unsigned int i = 0; i < dev->n_nodes; i++) {
+		if (dev->ops.kinds == NULL)
+			continue;
+		k = &dev->ops.kinds[dev->nodes[i].kind];
+		if (k->flags & DDM_SEEKABLE)
+			hn[i].flags = DDM_NODE_SEEKABLE;
+		hn[i].size = k->size;
+	}
 	ddm_msg_init(&m, DDM_HELLO, 0, 0);
 	m.arg0 = DDM_PROTO_VERSION;
 	m.arg1 = via;
-	return send_msg(fd, &m, NULL, 0);
+	return send_msg(fd, &m, hn, dev->n_nodes * sizeof(hn[0]));
 }
 
 int
@@ -130,7 +140,7 @@ chan_pong(int fd, uint64_t id)
 static int
 chan_send_hello(struct ddm_transport *t)
 {
-	return chan_hello(t->fd, DDM_HELLO_SOCKET);
+	return chan_hello(t->dev, t->fd, DDM_HELLO_SOCKET);
 }
 
 static int
@@ -161,10 +171,10 @@ chan_orphan(struct ddm_transport *t)
 	int r;
 
 	dispatch_drop_all(t->dev);
-	loop_unwatch_transport(t->dev);
+	loop_unwatch_transport(t->dev, t);
 	r = orphan_begin(t->dev, &t->fd);
 	if (r == 0)
-		r = loop_watch_transport(t->dev);
+		r = loop_watch_transport(t->dev, t);
 	if (r < 0 && r != -ECANCELED)
 		ddm_log(t->dev, "cannot wait for a new ddmfs: %s",
 		        strerror(-r));

@@ -59,19 +59,21 @@ check_device(struct cuse *c)
 	return 0;
 }
 
+/* Says HELLO once init succeeded and every device exists. */
 static void
-say_hello(struct cuse *c)
+maybe_hello(struct ddm_dev *dev, struct cuse_ctl *ctl)
 {
 	int err;
 
-	c->hello_sent = true;
-	err = chan_hello(c->ddm_fd, DDM_HELLO_CUSE);
+	if (!ctl->may_hello || ctl->hello_sent || ctl->inited < ctl->n)
+		return;
+	ctl->hello_sent = true;
+	err = chan_hello(dev, ctl->ddm_fd, DDM_HELLO_CUSE);
 	if (err == -EPIPE || err == -ECONNRESET) {
-		loop_quit(c->t.dev, 0);
+		loop_quit(dev, 0);
 	} else if (err < 0) {
-		ddm_log(c->t.dev, "cannot say hello to ddmfs: %s",
-		        strerror(-err));
-		loop_quit(c->t.dev, 1);
+		ddm_log(dev, "cannot say hello to ddmfs: %s", strerror(-err));
+		loop_quit(dev, 1);
 	}
 }
 
@@ -85,9 +87,10 @@ cuse_init_done(void *userdata)
 		loop_quit(c->t.dev, 1);
 		return;
 	}
+	if (!c->inited)
+		c->ctl->inited++;
 	c->inited = true;
-	if (c->may_hello && !c->hello_sent)
-		say_hello(c);
+	maybe_hello(c->t.dev, c->ctl);
 }
 
 /* Frees released files whose DDM_RELEASE has been served. */
@@ -139,9 +142,8 @@ cuse_send_hello(struct ddm_transport *t)
 {
 	struct cuse *c = (struct cuse *)t;
 
-	c->may_hello = true;
-	if (c->inited && !c->hello_sent)
-		say_hello(c);
+	c->ctl->may_hello = true;
+	maybe_hello(t->dev, c->ctl);
 	return 0;
 }
 
@@ -163,10 +165,13 @@ reply_open(struct creq *cr)
 	struct cuse *c = cr->c;
 	struct copen *co = cr->co;
 	struct fuse_file_info fi = { .fh = (uintptr_t)co };
+	const struct ddm_kind *kinds = c->t.dev->ops.kinds;
 	int err;
 
 	fi.direct_io = 1;
-	fi.nonseekable = 1;
+	fi.nonseekable =
+	        kinds == NULL ||
+	        !(kinds[c->t.dev->nodes[c->t.node].kind].flags & DDM_SEEKABLE);
 	co->next = c->opens;
 	if (c->opens != NULL)
 		c->opens->prev = co;
@@ -245,7 +250,7 @@ cuse_send_notify(struct ddm_transport *t, uint64_t fh)
 static void
 on_ctl(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 {
-	struct cuse *c = arg;
+	struct cuse_ctl *c = arg;
 	char buf[sizeof(struct ddm_msg)];
 	const void *payload;
 	struct ddm_msg m;
@@ -279,7 +284,7 @@ on_ctl(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 
 		if (orphan_adopted(dev, &rq) < 0)
 			return;
-		err = chan_hello(fd, DDM_HELLO_CUSE);
+		err = chan_hello(dev, fd, DDM_HELLO_CUSE);
 	} else {
 		err = chan_pong(fd, m.id);
 	}
@@ -298,7 +303,10 @@ cuse_close(struct ddm_transport *t)
 
 	if (c == NULL)
 		return;
-	ddm_fd_unwatch(t->dev, c->ddm_fd);
+	if (--c->ctl->n == 0) {
+		ddm_fd_unwatch(t->dev, c->ctl->ddm_fd);
+		free(c->ctl);
+	}
 	for (; c->qlen > 0; c->qlen--, c->qhead = (c->qhead + 1) % c->qcap) {
 		cr = c->q[c->qhead].tctx;
 		if (cr != NULL) {
@@ -345,9 +353,10 @@ devname_of(const char *node)
 	return name;
 }
 
-int
-cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
-          struct ddm_transport **ret)
+/* Opens the CUSE device of node i on its /dev/cuse o->cuse_fd[i]. */
+static int
+open_one(struct ddm_dev *dev, const struct cuse_opts *o, unsigned int i,
+         struct cuse_ctl *ctl, struct cuse **ret)
 {
 	char *argv[] = { (char *)dev->prog, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
@@ -359,16 +368,16 @@ cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
-	c->ddm_fd = o->ddm_fd;
-	c->major = o->major;
-	c->minor = o->minor;
-	c->devname = devname_of(dev->node);
+	c->ctl = ctl;
+	c->major = o->major[i];
+	c->minor = o->minor[i];
+	c->devname = devname_of(dev->nodes[i].path);
 	if (c->devname == NULL)
 		goto free_cuse;
 	if (asprintf(&info, "DEVNAME=%s", c->devname) < 0)
 		goto free_devname;
-	ci = (struct cuse_info){ .dev_major = o->major,
-		                 .dev_minor = o->minor,
+	ci = (struct cuse_info){ .dev_major = c->major,
+		                 .dev_minor = c->minor,
 		                 .dev_info_argc = 1,
 		                 .dev_info_argv = (const char **)&info,
 		                 .flags = CUSE_UNRESTRICTED_IOCTL };
@@ -379,25 +388,23 @@ cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
 		err = -EINVAL;
 		goto free_devname;
 	}
-	snprintf(mnt, sizeof(mnt), "/dev/fd/%d", o->cuse_fd);
+	snprintf(mnt, sizeof(mnt), "/dev/fd/%d", o->cuse_fd[i]);
 	if (fuse_session_mount(c->se, mnt) < 0) {
 		err = -EBADF;
 		goto destroy_session;
 	}
-	fl = fcntl(o->cuse_fd, F_GETFL);
-	if (fl < 0 || fcntl(o->cuse_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(o->cuse_fd, F_SETFD, FD_CLOEXEC) < 0) {
+	fl = fcntl(o->cuse_fd[i], F_GETFL);
+	if (fl < 0 || fcntl(o->cuse_fd[i], F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(o->cuse_fd[i], F_SETFD, FD_CLOEXEC) < 0) {
 		err = -errno;
 		goto destroy_session;
 	}
-	dev->ddm_fd_num = o->ddm_fd;
-	err = ddm_fd_watch(dev, o->ddm_fd, EPOLLIN, on_ctl, c);
-	if (err < 0)
-		goto destroy_session;
 	c->t = (struct ddm_transport){ .ops = &cuse_ops,
 		                       .dev = dev,
-		                       .fd = fuse_session_fd(c->se) };
-	*ret = &c->t;
+		                       .fd = fuse_session_fd(c->se),
+		                       .node = i };
+	ctl->n++;
+	*ret = c;
 	return 0;
 
 destroy_session:
@@ -406,5 +413,42 @@ free_devname:
 	free(c->devname);
 free_cuse:
 	free(c);
+	return err;
+}
+
+int
+cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
+          struct ddm_transport **ret)
+{
+	struct cuse_ctl *ctl;
+	struct cuse *c;
+	unsigned int i;
+	int err;
+
+	ctl = calloc(1, sizeof(*ctl));
+	if (ctl == NULL)
+		return -ENOMEM;
+	ctl->ddm_fd = o->ddm_fd;
+	for (i = 0; i < dev->n_nodes; i++) {
+		err = open_one(dev, o, i, ctl, &c);
+		if (err < 0)
+			goto close_opened;
+		ret[i] = &c->t;
+	}
+	dev->ddm_fd_num = o->ddm_fd;
+	err = ddm_fd_watch(dev, o->ddm_fd, EPOLLIN, on_ctl, ctl);
+	if (err < 0)
+		goto close_opened;
+	return 0;
+
+close_opened:
+	if (i == 0) {
+		free(ctl);
+		return err;
+	}
+	ctl->n++; /* the last close must not unwatch or free it */
+	while (i-- > 0)
+		cuse_close(ret[i]);
+	free(ctl);
 	return err;
 }

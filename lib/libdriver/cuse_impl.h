@@ -32,17 +32,24 @@ struct creq {
 	struct copen *co; /* open: the file being opened */
 };
 
+/* What the CUSE devices of one instance share: the ddm socket. */
+struct cuse_ctl {
+	int ddm_fd;
+	unsigned int n;      /* devices, each holding a reference */
+	unsigned int inited; /* devices that exist */
+	bool may_hello;      /* the driver's init succeeded */
+	bool hello_sent;
+};
+
 struct cuse {
 	struct ddm_transport t; /* first member; t.fd is the /dev/cuse fd */
 	struct fuse_session *se;
 	struct fuse_buf buf; /* one received CUSE message */
-	int ddm_fd;
+	struct cuse_ctl *ctl;
 	unsigned int major, minor; /* asked for; 0:0 lets the kernel pick */
 	char *devname;             /* "ddm!isa0!rtc0" */
-	bool may_hello;            /* the driver's init succeeded */
 	bool inited;               /* CUSE_INIT answered: the device exists */
-	bool hello_sent;
-	struct ddm_rq *q; /* a ring of qcap */
+	struct ddm_rq *q;          /* a ring of qcap */
 	unsigned int qhead, qlen, qcap;
 	struct copen *opens; /* open files */
 	struct copen *dead;  /* released; freed once their release is served */

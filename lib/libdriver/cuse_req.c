@@ -6,8 +6,9 @@
  * answer in cuse.c.
  *
  *   CUSE op   ddm request   answer (cuse.c)
- *   open      DDM_OPEN      fuse_reply_open (direct_io, nonseekable), maybe
- *                           later: the hook may suspend an open
+ *   open      DDM_OPEN      fuse_reply_open (direct_io; nonseekable unless
+ *                           the node is seekable), maybe later: the hook
+ *                           may suspend an open
  *   release   DDM_RELEASE   fuse_reply_err(0) here, at once
  *   read      DDM_READ      fuse_reply_buf
  *   write     DDM_WRITE     fuse_reply_write
@@ -164,6 +165,7 @@ enqueue_slow(fuse_req_t req, struct ddm_rq *rq, struct copen *co)
 static void
 on_open(fuse_req_t req, struct fuse_file_info *fi)
 {
+	struct cuse *c = fuse_req_userdata(req);
 	struct copen *co = calloc(1, sizeof(*co));
 
 	if (co == NULL) {
@@ -173,7 +175,8 @@ on_open(fuse_req_t req, struct fuse_file_info *fi)
 	enqueue_slow(req,
 	             &(struct ddm_rq){ .op = DDM_OPEN,
 	                               .fh = (uintptr_t)co,
-	                               .arg0 = (uint32_t)fi->flags },
+	                               .arg0 = (uint32_t)fi->flags,
+	                               .arg1 = c->t.node },
 	             co);
 }
 
@@ -191,21 +194,22 @@ on_release(fuse_req_t req, struct fuse_file_info *fi)
 static void
 on_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)off; /* a device has no file offset */
-	enqueue_slow(
-	        req,
-	        &(struct ddm_rq){ .op = DDM_READ, .fh = fi->fh, .arg1 = size },
-	        NULL);
+	enqueue_slow(req,
+	             &(struct ddm_rq){ .op = DDM_READ,
+	                               .fh = fi->fh,
+	                               .arg1 = size,
+	                               .arg2 = (uint64_t)off },
+	             NULL);
 }
 
 static void
 on_write(fuse_req_t req, const char *buf, size_t size, off_t off,
          struct fuse_file_info *fi)
 {
-	(void)off;
 	enqueue_slow(req,
 	             &(struct ddm_rq){ .op = DDM_WRITE,
 	                               .fh = fi->fh,
+	                               .arg1 = (uint64_t)off,
 	                               .payload = buf,
 	                               .len = size },
 	             NULL);

@@ -58,6 +58,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct io;
 struct ddm_dev; /* the driver process's context; one per process */
 struct ddm_req; /* one request in flight */
@@ -65,12 +69,49 @@ struct ddm_req; /* one request in flight */
 /* Returned by open, read, write and ioctl hooks that will reply later. */
 #define DDM_SUSPEND (-100000)
 
-/* One open file of the node. */
+/*
+ * One node (leaf) the instance serves.  A conf device entry is one driver
+ * instance, one process, and may publish several nodes, like minors of one
+ * chip: ddm-rtc serves rtc0 (the clock) and nvram0 (the CMOS bytes).  The
+ * driver lists the kinds of node it knows in ops.kinds; each node the conf
+ * gives it is one of them (by `kind =` in the conf, else by its position).
+ */
+struct ddm_node {
+	const char *name;    /* "nvram0" */
+	const char *path;    /* "isa0/nvram0", below the mount */
+	unsigned int index;  /* 0 for the first node of the instance */
+	unsigned int kind;   /* index into ops.kinds (0 without a table) */
+	void *priv;          /* per-node data; the driver owns it */
+	struct ddm_dev *dev; /* the instance it belongs to */
+};
+
+/* A kind of node, as the driver declares it (struct ddm_driver_ops.kinds). */
+struct ddm_kind {
+	const char *name;   /* what a conf node's `kind =` says, "nvram" */
+	unsigned int flags; /* DDM_SEEKABLE */
+	uint64_t size;      /* a seekable node's size in bytes (st_size) */
+};
+
+/*
+ * The node has a file offset: read and write get it (pread, pwrite and
+ * lseek work).  Without it a node is a stream: off is always 0.
+ */
+#define DDM_SEEKABLE 0x1u
+
+/* Who made a request (each request can come from another process). */
+struct ddm_cred {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/* One open file of a node. */
 struct ddm_handle {
-	void *sc;   /* the softc given to ddm_driver_main() */
-	void *priv; /* per-open data; the driver owns it */
-	int flags;  /* open(2) flags */
-	uid_t uid;  /* the process that opened the node */
+	void *sc;              /* the softc given to ddm_driver_main() */
+	void *priv;            /* per-open data; the driver owns it */
+	struct ddm_node *node; /* the node it opened */
+	int flags;             /* open(2) flags */
+	uid_t uid;             /* the process that opened the node */
 	gid_t gid;
 	pid_t pid;
 };
@@ -127,10 +168,11 @@ struct ddm_driver_ops {
 	void (*fini)(struct ddm_dev *dev, void *sc);
 	int (*open)(struct ddm_handle *h);
 	void (*release)(struct ddm_handle *h);
+	/* off: the file offset on a DDM_SEEKABLE node, else 0 */
 	ssize_t (*read)(struct ddm_handle *h, struct ddm_req *r, void *buf,
-	                size_t size);
+	                size_t size, off_t off);
 	ssize_t (*write)(struct ddm_handle *h, struct ddm_req *r,
-	                 const void *buf, size_t size);
+	                 const void *buf, size_t size, off_t off);
 	int (*ioctl)(struct ddm_handle *h, struct ddm_req *r,
 	             struct ddm_ioctl *io);
 	/* Returns the poll(2) events that are ready now. */
@@ -144,6 +186,18 @@ struct ddm_driver_ops {
 	 */
 	void (*cancel)(struct ddm_handle *h, struct ddm_req *r);
 	const struct ddm_ioctl_desc *ioctls;
+	/*
+	 * The kinds of node this driver serves, ending with a NULL name;
+	 * NULL: one kind of stream node, which every node is.
+	 */
+	const struct ddm_kind *kinds;
+	/*
+	 * The driver's own options, which the conf's args (or a hand-started
+	 * driver's command line) give as --NAME=VALUE or --NAME VALUE; a
+	 * NULL-terminated list of names.  Anything else is refused at start.
+	 * ddm_option() reads them.
+	 */
+	const char *const *options;
 };
 
 /*
@@ -155,10 +209,26 @@ int ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 
 /* The libio backend chosen with --io=. */
 struct io *ddm_io(struct ddm_dev *dev);
-/* The node's path below the mount, e.g. "isa0/rtc0". */
+/* The instance's path below the mount, e.g. "isa0/rtc0" (its conf entry). */
 const char *ddm_node(struct ddm_dev *dev);
-/* The node's own name, e.g. "rtc0". */
+/* The instance's own name, e.g. "rtc0"; the sim models name files by it. */
 const char *ddm_name(struct ddm_dev *dev);
+/* How many nodes the instance serves (at least 1), and node i of them. */
+unsigned int ddm_node_count(struct ddm_dev *dev);
+struct ddm_node *ddm_node_at(struct ddm_dev *dev, unsigned int i);
+/*
+ * The value of the driver's option name (one of ops.options) as the conf
+ * gave it, or NULL if it was not given.
+ */
+const char *ddm_option(struct ddm_dev *dev, const char *name);
+/*
+ * Port range i (from 0) that ddmfs granted the instance (the conf's
+ * ports): 0 with its first port and length, or -ENOENT past the last.
+ * A driver takes its ports from here, never from a constant, so one binary
+ * drives the chip wherever the conf says it is.
+ */
+int ddm_ports(struct ddm_dev *dev, unsigned int i, uint16_t *ret_base,
+              uint16_t *ret_len);
 /*
  * The driver's own private state directory (--state-fd), writable by it and
  * reached with openat(2) and friends; -1 if ddmfs gave none.  libdriver
@@ -185,6 +255,28 @@ void ddm_reply_error(struct ddm_req *r, int err);
 
 /* Tells waiting poll(2) callers on h that its ready events may have changed. */
 void ddm_poll_notify(struct ddm_handle *h);
+/* ddm_poll_notify() for every open handle of node n. */
+void ddm_poll_notify_node(struct ddm_node *n);
+/* Calls fn(h, arg) for every open handle of node n (NULL: of every node). */
+void ddm_each_handle(struct ddm_dev *dev, struct ddm_node *n,
+                     void (*fn)(struct ddm_handle *h, void *arg), void *arg);
+
+/* Who made request r. */
+const struct ddm_cred *ddm_req_cred(struct ddm_req *r);
+
+/*
+ * Serves a per-open text snapshot, "one line, then EOF": the first read of
+ * h calls fill(h, text, cap) to write the text (returning its length or
+ * -errno), later reads go on where the last ended, then give 0.  A read
+ * hook just returns ddm_read_text(h, buf, size, fill).  The text is freed
+ * with the handle; cap is 4096.
+ */
+typedef ssize_t ddm_text_fn(struct ddm_handle *h, char *text, size_t cap);
+ssize_t ddm_read_text(struct ddm_handle *h, void *buf, size_t size,
+                      ddm_text_fn *fill);
+
+/* CLOCK_MONOTONIC in microseconds, for bounding hardware waits. */
+uint64_t ddm_now_us(void);
 
 typedef void ddm_timer_fn(struct ddm_dev *dev, void *arg);
 
@@ -206,5 +298,9 @@ void ddm_fd_unwatch(struct ddm_dev *dev, int fd);
 /* Logs to stderr with the driver and node name in front. */
 void ddm_log(struct ddm_dev *dev, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* DDM_DRIVER_H */

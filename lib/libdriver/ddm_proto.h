@@ -42,11 +42,11 @@
  * Field use per op (unused fields are zero):
  *
  *   op             fh  arg0          arg1          arg2      payload
- *   DDM_HELLO      -   version       transport     -         -
- *   DDM_OPEN       fh  open flags    -             -         -
+ *   DDM_HELLO      -   version       transport     -         node info
+ *   DDM_OPEN       fh  open flags    node index    -         -
  *   DDM_RELEASE    fh  -             -             -         -
- *   DDM_READ       fh  -             size wanted   -         -
- *   DDM_WRITE      fh  -             -             -         data
+ *   DDM_READ       fh  -             size wanted   offset    -
+ *   DDM_WRITE      fh  -             offset        -         data
  *   DDM_IOCTL      fh  cmd           raw arg       out size  in data
  *   DDM_POLL       fh  events        1: notify me  -         -
  *   DDM_FLUSH      fh  -             -             -         -
@@ -56,9 +56,16 @@
  *   DDM_REPLY      -   -             -             -         read/ioctl out
  *   DDM_NOTIFY     fh  -             -             -         -
  *
- * DDM_HELLO.arg1 says how the driver serves its node: DDM_HELLO_SOCKET
- * (requests come over this socket) or DDM_HELLO_CUSE (the driver serves its
- * own CUSE device; this socket only carries HELLO and the hangup).
+ * DDM_HELLO.arg1 says how the driver serves its nodes: DDM_HELLO_SOCKET
+ * (requests come over this socket) or DDM_HELLO_CUSE (the driver serves a
+ * CUSE device per node; this socket only carries HELLO and the hangup).
+ * Its payload is one struct ddm_hello_node per node the driver was given,
+ * in order (none at all: every node is a stream of size 0).
+ *
+ * A driver instance serves one or more nodes (--node names the instance,
+ * --nodes its nodes); DDM_OPEN.arg1 says which (0 for the first), and the
+ * handle belongs to that node from then on.  The offsets of DDM_READ and
+ * DDM_WRITE are the file offsets on a seekable node, else 0.
  *
  * DDM_REPLY.result is >= 0 on success (a byte count for read and write, the
  * ready events for poll, the ioctl's return value) or -errno.
@@ -75,6 +82,7 @@
 #define DDM_MAGIC          0x444d3144u /* "D1MD" in memory order */
 #define DDM_PAYLOAD_MAX    (64 * 1024)
 #define DDM_ORPHAN_WAIT_MS 30000 /* an orphan waits this long for adoption */
+#define DDM_NODES_MAX      16    /* nodes per driver instance */
 
 enum ddm_op {
 	DDM_HELLO = 1,
@@ -114,6 +122,15 @@ enum ddm_hello_transport {
 	DDM_HELLO_CUSE = 1,
 };
 
+/* One node in DDM_HELLO's payload. */
+struct ddm_hello_node {
+	uint32_t flags;    /* DDM_NODE_SEEKABLE */
+	uint32_t reserved; /* 0 */
+	uint64_t size;     /* a seekable node's size, shown as st_size */
+};
+
+#define DDM_NODE_SEEKABLE 0x1u
+
 #define DDM_MSG_MAX (sizeof(struct ddm_msg) + DDM_PAYLOAD_MAX)
 
 /*
@@ -121,8 +138,9 @@ enum ddm_hello_transport {
  * extra args may not set them, and libdriver takes each at most once.
  */
 static const char *const ddm_reserved_options[] = {
-	"io",         "node",   "ports",    "ddm-fd", "cuse-fd", "cuse-dev",
-	"devport-fd", "sim-fd", "state-fd", "syslog", NULL
+	"io",      "node",     "nodes",      "ports",  "ddm-fd",
+	"cuse-fd", "cuse-dev", "devport-fd", "sim-fd", "state-fd",
+	"syslog",  "attach",   NULL
 };
 
 /*

@@ -18,6 +18,7 @@
 #define HBUCKETS_MIN     64 /* initial size of the handle table */
 #define DISPATCH_BATCH   64 /* requests served per wakeup, for fairness */
 #define POLL_EVENTS_MASK 0xffffu
+#define DDM_TEXT_MAX     4096 /* ddm_read_text()'s room */
 
 static size_t
 hslot(const struct ddm_dev *dev, uint64_t fh)
@@ -82,6 +83,14 @@ hinsert(struct ddm_dev *dev, struct hnd *hp)
 	dev->nhandles++;
 }
 
+/* Frees hp (out of the table already). */
+static void
+hfree(struct hnd *hp)
+{
+	free(hp->text);
+	free(hp);
+}
+
 static void
 hremove(struct ddm_dev *dev, struct hnd *hp)
 {
@@ -106,10 +115,14 @@ req_new(struct ddm_dev *dev, const struct ddm_rq *rq, struct hnd *hp)
 	if (r == NULL)
 		return NULL;
 	r->dev = dev;
+	r->tp = rq->tp;
 	r->hnd = hp;
 	r->id = rq->id;
 	r->tctx = rq->tctx;
 	r->op = rq->op;
+	r->cred = (struct ddm_cred){ .uid = rq->uid,
+		                     .gid = rq->gid,
+		                     .pid = (pid_t)rq->pid };
 	r->next = dev->reqs;
 	if (dev->reqs != NULL)
 		dev->reqs->prev = r;
@@ -130,7 +143,7 @@ open_settle(struct ddm_req *r)
 	r->hnd = NULL;
 	if (!r->done || r->result < 0) {
 		hremove(r->dev, hp);
-		free(hp);
+		hfree(hp);
 	}
 }
 
@@ -151,12 +164,12 @@ req_free(struct ddm_req *r)
 }
 
 static int
-send_reply(struct ddm_dev *dev, uint64_t id, void *tctx, long result,
-           const void *data, size_t len)
+send_reply(struct ddm_dev *dev, struct ddm_transport *tp, uint64_t id,
+           void *tctx, long result, const void *data, size_t len)
 {
 	int err;
 
-	err = dev->tp->ops->send_reply(dev->tp, id, tctx, result, data, len);
+	err = tp->ops->send_reply(tp, id, tctx, result, data, len);
 	if (err < 0 && err != -EPIPE && err != -ECONNRESET)
 		ddm_log(dev, "cannot send a reply: %s", strerror(-err));
 	return err;
@@ -225,7 +238,7 @@ ddm_reply(struct ddm_req *r, long result, const void *data, size_t len)
 		return;
 	}
 	result = check_answer(r, result, &len);
-	send_reply(r->dev, r->id, r->tctx, result, data, len);
+	send_reply(r->dev, r->tp, r->id, r->tctx, result, data, len);
 	r->done = true;
 	r->result = result;
 	if (!r->in_hook)
@@ -250,6 +263,12 @@ ddm_req_size(struct ddm_req *r)
 	return r->size;
 }
 
+const struct ddm_cred *
+ddm_req_cred(struct ddm_req *r)
+{
+	return &r->cred;
+}
+
 struct ddm_req *
 ddm_open_req(struct ddm_handle *h)
 {
@@ -267,10 +286,68 @@ ddm_poll_notify(struct ddm_handle *h)
 	if (hp == NULL || !hp->want_notify)
 		return;
 	hp->want_notify = false;
-	err = hp->dev->tp->ops->send_notify(hp->dev->tp, hp->fh);
+	err = hp->tp->ops->send_notify(hp->tp, hp->fh);
 	if (err < 0 && err != -EPIPE && err != -ECONNRESET)
 		ddm_log(hp->dev, "cannot send a poll notification: %s",
 		        strerror(-err));
+}
+
+void
+ddm_each_handle(struct ddm_dev *dev, struct ddm_node *n,
+                void (*fn)(struct ddm_handle *h, void *arg), void *arg)
+{
+	struct hnd *hp, *next;
+
+	for (size_t i = 0; i < dev->hbuckets; i++) {
+		for (hp = dev->htab[i]; hp != NULL; hp = next) {
+			next = hp->next; /* fn may not close, but be safe */
+			if (hp->open_req == NULL &&
+			    (n == NULL || hp->h.node == n))
+				fn(&hp->h, arg);
+		}
+	}
+}
+
+static void
+notify_one(struct ddm_handle *h, void *arg)
+{
+	(void)arg;
+	ddm_poll_notify(h);
+}
+
+void
+ddm_poll_notify_node(struct ddm_node *n)
+{
+	if (n != NULL)
+		ddm_each_handle(n->dev, n, notify_one, NULL);
+}
+
+ssize_t
+ddm_read_text(struct ddm_handle *h, void *buf, size_t size, ddm_text_fn *fill)
+{
+	struct hnd *hp = (struct hnd *)h;
+	size_t n;
+	ssize_t len;
+
+	if (hp->text == NULL) {
+		hp->text = malloc(DDM_TEXT_MAX);
+		if (hp->text == NULL)
+			return -ENOMEM;
+		len = fill(h, hp->text, DDM_TEXT_MAX);
+		if (len < 0 || (size_t)len > DDM_TEXT_MAX) {
+			free(hp->text);
+			hp->text = NULL;
+			return len < 0 ? len : -EIO;
+		}
+		hp->text_len = (size_t)len;
+		hp->text_pos = 0;
+	}
+	n = hp->text_len - hp->text_pos;
+	if (n > size)
+		n = size;
+	memcpy(buf, hp->text + hp->text_pos, n);
+	hp->text_pos += n;
+	return (ssize_t)n;
 }
 
 /*
@@ -335,6 +412,12 @@ do_open(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 		finish(r, -EBADF, NULL, 0);
 		return;
 	}
+	if (rq->arg1 >= dev->n_nodes) {
+		ddm_log(dev, "open of node %llu: there are %u",
+		        (unsigned long long)rq->arg1, dev->n_nodes);
+		finish(r, -ENXIO, NULL, 0);
+		return;
+	}
 	hp = calloc(1, sizeof(*hp));
 	if (hp == NULL) {
 		finish(r, -ENOMEM, NULL, 0);
@@ -342,12 +425,14 @@ do_open(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 	}
 	hp->h = (struct ddm_handle){
 		.sc = dev->sc,
+		.node = &dev->nodes[rq->arg1],
 		.flags = (int)rq->arg0,
 		.uid = rq->uid,
 		.gid = rq->gid,
 		.pid = (pid_t)rq->pid,
 	};
 	hp->dev = dev;
+	hp->tp = rq->tp;
 	hp->fh = rq->fh;
 	hp->open_req = r;
 	hinsert(dev, hp);
@@ -380,7 +465,7 @@ do_release(struct ddm_dev *dev, uint64_t fh)
 	if (dev->ops.release != NULL)
 		dev->ops.release(&hp->h);
 	hremove(dev, hp);
-	free(hp);
+	hfree(hp);
 }
 
 static void
@@ -396,15 +481,40 @@ do_interrupt(struct ddm_dev *dev, uint64_t id)
 	}
 }
 
+/*
+ * The file offset a request carries on a seekable node of hp (0 on a
+ * stream): 0 or -EINVAL if it does not fit an off_t.
+ */
+static int
+offset_of(const struct hnd *hp, uint64_t raw, off_t *ret)
+{
+	const struct ddm_node *n = hp->h.node;
+	const struct ddm_dev *dev = hp->dev;
+
+	*ret = 0;
+	if (dev->ops.kinds == NULL ||
+	    !(dev->ops.kinds[n->kind].flags & DDM_SEEKABLE))
+		return 0;
+	if (raw > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	*ret = (off_t)raw;
+	return 0;
+}
+
 static void
 do_read(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 {
 	ssize_t rc;
+	off_t off;
 	void *buf;
 
 	r->size = rq->arg1 > DDM_PAYLOAD_MAX ? DDM_PAYLOAD_MAX : rq->arg1;
 	if (dev->ops.read == NULL) {
 		finish(r, -EIO, NULL, 0);
+		return;
+	}
+	if (offset_of(r->hnd, rq->arg2, &off) < 0) {
+		finish(r, -EINVAL, NULL, 0);
 		return;
 	}
 	buf = malloc(r->size > 0 ? r->size : 1);
@@ -413,7 +523,7 @@ do_read(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 		return;
 	}
 	r->in_hook = true;
-	rc = dev->ops.read(&r->hnd->h, r, buf, r->size);
+	rc = dev->ops.read(&r->hnd->h, r, buf, r->size, off);
 	finish(r, rc, buf, rc > 0 ? (size_t)rc : 0);
 	free(buf);
 }
@@ -422,14 +532,15 @@ static void
 do_write(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 {
 	ssize_t rc;
+	off_t off;
 
 	r->size = rq->len;
-	if (dev->ops.write == NULL) {
+	if (dev->ops.write == NULL || offset_of(r->hnd, rq->arg1, &off) < 0) {
 		finish(r, -EINVAL, NULL, 0);
 		return;
 	}
 	r->in_hook = true;
-	rc = dev->ops.write(&r->hnd->h, r, rq->payload, rq->len);
+	rc = dev->ops.write(&r->hnd->h, r, rq->payload, rq->len, off);
 	finish(r, rc, NULL, 0);
 }
 
@@ -513,12 +624,12 @@ dispatch(struct ddm_dev *dev, const struct ddm_rq *rq)
 	}
 	if (rq->op == DDM_PING) {
 		/* the heartbeat: answering proves the loop is not stuck */
-		send_reply(dev, rq->id, rq->tctx, 0, NULL, 0);
+		send_reply(dev, rq->tp, rq->id, rq->tctx, 0, NULL, 0);
 		return;
 	}
 	r = req_new(dev, rq, rq->op == DDM_OPEN ? NULL : hlive(dev, rq->fh));
 	if (r == NULL) {
-		send_reply(dev, rq->id, rq->tctx, -ENOMEM, NULL, 0);
+		send_reply(dev, rq->tp, rq->id, rq->tctx, -ENOMEM, NULL, 0);
 		return;
 	}
 	if (rq->op == DDM_OPEN) {
@@ -552,30 +663,30 @@ dispatch(struct ddm_dev *dev, const struct ddm_rq *rq)
 }
 
 void
-dispatch_ready(struct ddm_dev *dev)
+dispatch_ready(struct ddm_dev *dev, struct ddm_transport *tp)
 {
 	struct ddm_rq rq;
 	int i, err;
 
 	for (i = 0; i < DISPATCH_BATCH && !dev->quit; i++) {
-		err = dev->tp->ops->next(dev->tp, &rq);
+		err = tp->ops->next(tp, &rq);
 		if (err == -EAGAIN)
 			return;
 		if (err == -EBADMSG)
 			continue;
 		if (err == -EPIPE) {
 			/* ddmfs is gone: wait for the next one, or exit */
-			if (dev->tp->ops->orphan == NULL ||
-			    dev->tp->ops->orphan(dev->tp) < 0)
+			if (tp->ops->orphan == NULL || tp->ops->orphan(tp) < 0)
 				loop_quit(dev, 0);
 			return;
 		}
 		if (err < 0) {
-			ddm_log(dev, "%s transport: %s", dev->tp->ops->name,
+			ddm_log(dev, "%s transport: %s", tp->ops->name,
 			        strerror(-err));
 			loop_quit(dev, 1);
 			return;
 		}
+		rq.tp = tp;
 		dispatch(dev, &rq);
 	}
 }
@@ -611,7 +722,7 @@ dispatch_drop_all(struct ddm_dev *dev)
 			dev->htab[i] = hp->next;
 			if (dev->ops.release != NULL)
 				dev->ops.release(&hp->h);
-			free(hp);
+			hfree(hp);
 		}
 	}
 	dev->nhandles = 0;

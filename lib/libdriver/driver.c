@@ -35,20 +35,37 @@
 #define CUSE_MISC_MINOR 203
 #define DEV_MAJOR_MAX   4095    /* Linux dev_t: 12-bit major */
 #define DEV_MINOR_MAX   1048575 /* and 20-bit minor */
-#define NKEYS           9
-#define IDENT_MAX       128 /* syslog ident "ddm-rtc[isa0/rtc0]" */
+#define IDENT_MAX       128     /* syslog ident "ddm-rtc[isa0/rtc0]" */
+#define NAME_MAX_LEN    32      /* node names: [a-z0-9_-]{1,32}, as ddmfs */
+
+/* The options ddmfs sets, in the order of ddm_reserved_options. */
+enum key {
+	K_IO,
+	K_NODE,
+	K_NODES,
+	K_PORTS,
+	K_DDM_FD,
+	K_CUSE_FD,
+	K_CUSE_DEV,
+	K_DEVPORT_FD,
+	K_SIM_FD,
+	K_STATE_FD,
+	K_SYSLOG,
+	K_ATTACH,
+	NKEYS
+};
 
 struct args {
+	const char *vals[NKEYS]; /* as given; NULL: not given */
 	const char *io;
-	const char *node;
-	const char *ports;
 	int fd;
-	int cuse_fd;               /* -1: the socket transport */
-	unsigned int major, minor; /* --cuse-dev; 0:0 lets the kernel pick */
-	bool cuse_dev;             /* --cuse-dev was given */
-	int devport_fd;            /* --devport-fd, -1: none */
-	int sim_fd;                /* --sim-fd, -1: none */
-	int state_fd;              /* --state-fd, -1: none */
+	int cuse_fd[DDM_NODES_MAX]; /* [0] -1: the socket transport */
+	unsigned int n_cuse_fd;
+	unsigned int major[DDM_NODES_MAX], minor[DDM_NODES_MAX];
+	unsigned int n_cuse_dev; /* --cuse-dev; 0:0 lets the kernel pick */
+	int devport_fd;          /* --devport-fd, -1: none */
+	int sim_fd;              /* --sim-fd, -1: none */
+	int state_fd;            /* --state-fd, -1: none */
 	bool syslog;
 	bool help;
 };
@@ -66,24 +83,43 @@ basename_of(const char *path)
 }
 
 static void
-usage(const char *prog)
+usage(const char *prog, const struct ddm_driver_ops *ops)
 {
-	printf("usage: %s --ddm-fd=N --node=BUS/NAME [--io=sim|pio|devport]\n"
-	       "       [--ports=0x70-0x71,...] [--cuse-fd=N [--cuse-dev=M:N]]\n"
-	       "       [--devport-fd=N] [--sim-fd=N] [--state-fd=N]\n"
-	       "       [--syslog]\n"
+	const struct ddm_kind *k;
+
+	printf("usage: %s --ddm-fd=N --node=BUS/NAME "
+	       "[--nodes=NAME[:KIND],...]\n"
+	       "       [--io=sim|pio|devport] [--ports=0x70-0x71,...]\n"
+	       "       [--cuse-fd=N,... [--cuse-dev=M:N,...]] "
+	       "[--devport-fd=N]\n"
+	       "       [--sim-fd=N] [--state-fd=N] [--syslog] [DRIVER "
+	       "OPTIONS]\n"
 	       "A ddmfs driver: ddmfs starts it and passes these options.\n"
 	       "  --ddm-fd=N      the socket to ddmfs\n"
-	       "  --node=BUS/NAME the node served, e.g. isa0/rtc0\n"
+	       "  --node=BUS/NAME the instance, e.g. isa0/rtc0\n"
+	       "  --nodes=LIST    its nodes (default: one, named NAME)\n"
 	       "  --io=BACKEND    the libio backend (default sim)\n"
 	       "  --ports=RANGES  the port ranges granted\n"
-	       "  --cuse-fd=N     an open /dev/cuse: serve the node over CUSE\n"
-	       "  --cuse-dev=M:N  the CUSE device numbers to ask for\n"
+	       "  --cuse-fd=N,... an open /dev/cuse per node: serve over CUSE\n"
+	       "  --cuse-dev=M:N,... the CUSE device numbers to ask for\n"
 	       "  --devport-fd=N  an open /dev/port, for --io=devport\n"
 	       "  --sim-fd=N      an open dir for the sim files, for --io=sim\n"
 	       "  --state-fd=N    an open dir, the driver's own state\n"
 	       "  --syslog        log to syslog, not stderr\n",
 	       prog);
+	if (ops != NULL && ops->kinds != NULL) {
+		printf("Kinds of node:");
+		for (k = ops->kinds; k->name != NULL; k++)
+			printf(" %s%s", k->name,
+			       k->flags & DDM_SEEKABLE ? " (seekable)" : "");
+		printf("\n");
+	}
+	if (ops != NULL && ops->options != NULL && ops->options[0] != NULL) {
+		printf("Driver options (--NAME=VALUE):");
+		for (const char *const *o = ops->options; *o != NULL; o++)
+			printf(" --%s", *o);
+		printf("\n");
+	}
 	fflush(stdout);
 }
 
@@ -124,26 +160,98 @@ parse_devnum(const char *s, unsigned int *ret_major, unsigned int *ret_minor)
 }
 
 /*
- * Takes "--key=value" and "--key value", each key at most once (so extra
- * arguments cannot override what ddmfs set).  Returns 0, or -1 after
- * printing one line saying what is wrong.
+ * Splits comma-separated list s into at most DDM_NODES_MAX items of at
+ * most cap - 1 bytes in items: how many, or -1 if it does not fit.
  */
 static int
-parse_args(const char *prog, int argc, char **argv, struct args *ret)
+split_list(const char *s, char items[][80], size_t cap)
 {
-	static const char *const keys[NKEYS] = {
-		"io",       "node",       "ports",  "ddm-fd",  "cuse-fd",
-		"cuse-dev", "devport-fd", "sim-fd", "state-fd"
-	};
+	unsigned int n = 0;
+	size_t len;
+
+	for (;;) {
+		len = strcspn(s, ",");
+		if (n == DDM_NODES_MAX || len == 0 || len >= cap)
+			return -1;
+		memcpy(items[n], s, len);
+		items[n][len] = '\0';
+		n++;
+		if (s[len] == '\0')
+			return (int)n;
+		s += len + 1;
+	}
+}
+
+/* Parses a comma list of fds (--cuse-fd) into ret: how many, or -1. */
+static int
+parse_fd_list(const char *s, int *ret)
+{
+	char items[DDM_NODES_MAX][80];
+	int n = split_list(s, items, sizeof(items[0]));
+
+	for (int i = 0; i < n; i++)
+		if ((ret[i] = parse_fd(items[i])) < 0)
+			return -1;
+	return n;
+}
+
+/* Parses a comma list of MAJ:MIN (--cuse-dev): how many, or -1. */
+static int
+parse_devnum_list(const char *s, unsigned int *maj, unsigned int *min)
+{
+	char items[DDM_NODES_MAX][80];
+	int n = split_list(s, items, sizeof(items[0]));
+
+	for (int i = 0; i < n; i++)
+		if (parse_devnum(items[i], &maj[i], &min[i]) < 0)
+			return -1;
+	return n;
+}
+
+/* The index of option key (klen bytes) in list, or -1. */
+static int
+find_key(const char *const *list, const char *key, size_t klen)
+{
+	for (int k = 0; list != NULL && list[k] != NULL; k++)
+		if (strlen(list[k]) == klen && strncmp(key, list[k], klen) == 0)
+			return k;
+	return -1;
+}
+
+/* Parses fd option k's value into *ret; prints why not. */
+static int
+take_fd(const char *prog, const struct args *a, enum key k, int *ret)
+{
+	if (a->vals[k] == NULL)
+		return 0;
+	*ret = parse_fd(a->vals[k]);
+	if (*ret >= 0)
+		return 0;
+	fprintf(stderr, "%s: bad --%s '%s'\n", prog, ddm_reserved_options[k],
+	        a->vals[k]);
+	return -1;
+}
+
+/*
+ * Takes "--key=value" and "--key value", each key at most once (so extra
+ * arguments cannot override what ddmfs set): ddmfs's options into ret, the
+ * driver's own (ops->options) into opts.  Returns 0, or -1 after printing
+ * one line saying what is wrong.
+ */
+static int
+parse_args(const char *prog, int argc, char **argv,
+           const struct ddm_driver_ops *ops, const char **opts,
+           struct args *ret)
+{
 	struct args a = { .io = "sim",
 		          .fd = -1,
-		          .cuse_fd = -1,
+		          .cuse_fd = { -1 },
 		          .devport_fd = -1,
 		          .sim_fd = -1,
 		          .state_fd = -1 };
-	const char *vals[NKEYS] = { NULL };
-	const char *arg, *eq, *val;
-	size_t i, k, klen;
+	const char *arg, *eq, *val, **slot;
+	size_t i, klen;
+	int k, n;
 
 	for (i = 1; i < (size_t)argc; i++) {
 		arg = argv[i];
@@ -161,76 +269,52 @@ parse_args(const char *prog, int argc, char **argv, struct args *ret)
 			goto unknown;
 		eq = strchr(arg + 2, '=');
 		klen = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-		for (k = 0; k < NKEYS; k++)
-			if (strlen(keys[k]) == klen &&
-			    strncmp(arg + 2, keys[k], klen) == 0)
-				break;
-		if (k == NKEYS)
+		k = find_key(ddm_reserved_options, arg + 2, klen);
+		if (k >= 0 && k != K_SYSLOG) {
+			slot = &a.vals[k];
+		} else if ((k = find_key(ops->options, arg + 2, klen)) >= 0) {
+			slot = &opts[k];
+		} else {
 			goto unknown;
-		if (vals[k] != NULL)
+		}
+		if (*slot != NULL)
 			goto twice;
 		if (eq != NULL) {
 			val = eq + 1;
-		} else if (i + 1 < (size_t)argc) {
+		} else if (i + 1 < (size_t)argc &&
+		           strncmp(argv[i + 1], "--", 2) != 0) {
 			val = argv[++i];
 		} else {
 			fprintf(stderr, "%s: option '%s' needs a value\n", prog,
 			        arg);
 			return -1;
 		}
-		vals[k] = val;
+		*slot = val;
 	}
-	if (vals[0] != NULL)
-		a.io = vals[0];
-	a.node = vals[1];
-	a.ports = vals[2];
-	if (vals[3] != NULL) {
-		a.fd = parse_fd(vals[3]);
-		if (a.fd < 0) {
-			fprintf(stderr, "%s: bad --ddm-fd '%s'\n", prog,
-			        vals[3]);
-			return -1;
-		}
-	}
-	if (vals[4] != NULL) {
-		a.cuse_fd = parse_fd(vals[4]);
-		if (a.cuse_fd < 0) {
+	if (a.vals[K_IO] != NULL)
+		a.io = a.vals[K_IO];
+	if (take_fd(prog, &a, K_DDM_FD, &a.fd) < 0 ||
+	    take_fd(prog, &a, K_DEVPORT_FD, &a.devport_fd) < 0 ||
+	    take_fd(prog, &a, K_SIM_FD, &a.sim_fd) < 0 ||
+	    take_fd(prog, &a, K_STATE_FD, &a.state_fd) < 0)
+		return -1;
+	if (a.vals[K_CUSE_FD] != NULL) {
+		n = parse_fd_list(a.vals[K_CUSE_FD], a.cuse_fd);
+		if (n < 0) {
 			fprintf(stderr, "%s: bad --cuse-fd '%s'\n", prog,
-			        vals[4]);
+			        a.vals[K_CUSE_FD]);
 			return -1;
 		}
+		a.n_cuse_fd = (unsigned int)n;
 	}
-	if (vals[5] != NULL) {
-		if (parse_devnum(vals[5], &a.major, &a.minor) < 0) {
+	if (a.vals[K_CUSE_DEV] != NULL) {
+		n = parse_devnum_list(a.vals[K_CUSE_DEV], a.major, a.minor);
+		if (n < 0) {
 			fprintf(stderr, "%s: bad --cuse-dev '%s' (MAJ:MIN)\n",
-			        prog, vals[5]);
+			        prog, a.vals[K_CUSE_DEV]);
 			return -1;
 		}
-		a.cuse_dev = true;
-	}
-	if (vals[6] != NULL) {
-		a.devport_fd = parse_fd(vals[6]);
-		if (a.devport_fd < 0) {
-			fprintf(stderr, "%s: bad --devport-fd '%s'\n", prog,
-			        vals[6]);
-			return -1;
-		}
-	}
-	if (vals[7] != NULL) {
-		a.sim_fd = parse_fd(vals[7]);
-		if (a.sim_fd < 0) {
-			fprintf(stderr, "%s: bad --sim-fd '%s'\n", prog,
-			        vals[7]);
-			return -1;
-		}
-	}
-	if (vals[8] != NULL) {
-		a.state_fd = parse_fd(vals[8]);
-		if (a.state_fd < 0) {
-			fprintf(stderr, "%s: bad --state-fd '%s'\n", prog,
-			        vals[8]);
-			return -1;
-		}
+		a.n_cuse_dev = (unsigned int)n;
 	}
 	*ret = a;
 	return 0;
@@ -244,26 +328,144 @@ unknown:
 	return -1;
 }
 
-/* Checks that --cuse-fd, if given, is an open /dev/cuse; prints why not. */
+static bool
+good_name(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	return n > 0 && n <= NAME_MAX_LEN && s[n] == '\0';
+}
+
+/* The kind named name in ops->kinds, or -1. */
 static int
-check_cuse_args(const char *prog, const struct args *a)
+find_kind(const struct ddm_driver_ops *ops, const char *name)
+{
+	for (int k = 0; ops->kinds != NULL && ops->kinds[k].name != NULL; k++)
+		if (strcmp(ops->kinds[k].name, name) == 0)
+			return k;
+	return -1;
+}
+
+static unsigned int
+n_kinds(const struct ddm_driver_ops *ops)
+{
+	unsigned int n = 0;
+
+	while (ops->kinds != NULL && ops->kinds[n].name != NULL)
+		n++;
+	return n;
+}
+
+/*
+ * Fills dev's nodes from --node (the instance) and --nodes; each gets its
+ * kind by name, else by position.  Prints why not.
+ */
+static int
+setup_nodes(struct ddm_dev *dev, const struct args *a)
+{
+	char items[DDM_NODES_MAX][80], *kind;
+	size_t blen = strlen(a->vals[K_NODE]) - strlen(dev->name);
+	int n = 1, k;
+
+	if (a->vals[K_NODES] != NULL) {
+		n = split_list(a->vals[K_NODES], items, sizeof(items[0]));
+		if (n < 0) {
+			fprintf(stderr, "%s: bad --nodes '%s'\n", dev->prog,
+			        a->vals[K_NODES]);
+			return -1;
+		}
+	} else {
+		snprintf(items[0], sizeof(items[0]), "%s", dev->name);
+	}
+	for (int i = 0; i < n; i++) {
+		struct ddm_node *nd = &dev->nodes[i];
+
+		kind = strchr(items[i], ':');
+		if (kind != NULL)
+			*kind++ = '\0';
+		if (!good_name(items[i])) {
+			fprintf(stderr, "%s: bad node name '%s'\n", dev->prog,
+			        items[i]);
+			return -1;
+		}
+		for (int j = 0; j < i; j++) {
+			if (strcmp(dev->nodes[j].name, items[i]) == 0) {
+				fprintf(stderr, "%s: node '%s' given twice\n",
+				        dev->prog, items[i]);
+				return -1;
+			}
+		}
+		if (kind != NULL) {
+			k = find_kind(&dev->ops, kind);
+			if (k < 0) {
+				fprintf(stderr,
+				        "%s: node '%s': unknown kind '%s' "
+				        "(see --help)\n",
+				        dev->prog, items[i], kind);
+				return -1;
+			}
+		} else if (dev->ops.kinds == NULL) {
+			k = 0;
+		} else if ((unsigned int)i < n_kinds(&dev->ops)) {
+			k = i;
+		} else {
+			fprintf(stderr,
+			        "%s: node '%s': say its kind (NAME:KIND); "
+			        "see --help\n",
+			        dev->prog, items[i]);
+			return -1;
+		}
+		snprintf(dev->paths[i], sizeof(dev->paths[i]), "%.*s%s",
+		         (int)blen, a->vals[K_NODE], items[i]);
+		*nd = (struct ddm_node){ .name = dev->paths[i] + blen,
+			                 .path = dev->paths[i],
+			                 .index = (unsigned int)i,
+			                 .kind = (unsigned int)k,
+			                 .dev = dev };
+	}
+	dev->n_nodes = (unsigned int)n;
+	return 0;
+}
+
+/*
+ * Checks that --cuse-fd, if given, is an open /dev/cuse per node (n_nodes
+ * of them) and --cuse-dev, if given, has numbers for each; prints why not.
+ */
+static int
+check_cuse_args(const char *prog, const struct args *a, unsigned int n_nodes)
 {
 	struct stat st;
+	int fd;
 
-	if (a->cuse_fd < 0) {
-		if (a->cuse_dev) {
+	if (a->n_cuse_fd == 0) {
+		if (a->n_cuse_dev > 0) {
 			fprintf(stderr, "%s: --cuse-dev needs --cuse-fd\n",
 			        prog);
 			return -1;
 		}
 		return 0;
 	}
-	if (a->cuse_fd == a->fd || fstat(a->cuse_fd, &st) < 0 ||
-	    !S_ISCHR(st.st_mode) || major(st.st_rdev) != CUSE_MISC_MAJOR ||
-	    minor(st.st_rdev) != CUSE_MISC_MINOR) {
-		fprintf(stderr, "%s: --cuse-fd=%d is not an open /dev/cuse\n",
-		        prog, a->cuse_fd);
+	if (a->n_cuse_fd != n_nodes ||
+	    (a->n_cuse_dev != 0 && a->n_cuse_dev != n_nodes)) {
+		fprintf(stderr,
+		        "%s: %u nodes need %u --cuse-fd (and --cuse-dev) "
+		        "entries\n",
+		        prog, n_nodes, n_nodes);
 		return -1;
+	}
+	for (unsigned int i = 0; i < a->n_cuse_fd; i++) {
+		fd = a->cuse_fd[i];
+		for (unsigned int j = 0; j < i; j++)
+			if (a->cuse_fd[j] == fd)
+				fd = a->fd; /* a repeat: refused below */
+		if (fd == a->fd || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+		    major(st.st_rdev) != CUSE_MISC_MAJOR ||
+		    minor(st.st_rdev) != CUSE_MISC_MINOR) {
+			fprintf(stderr,
+			        "%s: --cuse-fd=%d is not an open /dev/cuse\n",
+			        prog, a->cuse_fd[i]);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -323,7 +525,9 @@ check_args(const char *prog, const struct args *a)
 		        prog);
 		return -1;
 	}
-	if (a->node == NULL || *basename_of(a->node) == '\0') {
+	if (a->vals[K_NODE] == NULL || *basename_of(a->vals[K_NODE]) == '\0' ||
+	    strlen(a->vals[K_NODE]) >=
+	            sizeof(((struct ddm_dev *)0)->paths[0]) - NAME_MAX_LEN) {
 		fprintf(stderr, "%s: must be started by ddmfs: no --node\n",
 		        prog);
 		return -1;
@@ -351,9 +555,7 @@ check_args(const char *prog, const struct args *a)
 		        prog, a->devport_fd);
 		return -1;
 	}
-	if (check_dir_args(prog, a) < 0)
-		return -1;
-	return check_cuse_args(prog, a);
+	return check_dir_args(prog, a);
 }
 
 /*
@@ -366,7 +568,7 @@ open_io(struct ddm_dev *dev, const struct args *a, int sim_fd)
 	int err;
 
 	err = io_open(&(struct io_opts){ .backend = a->io,
-	                                 .grants = a->ports,
+	                                 .grants = a->vals[K_PORTS],
 	                                 .sim_dirfd = sim_fd,
 	                                 .name = dev->name,
 	                                 .devport_fd = a->devport_fd },
@@ -388,6 +590,7 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	};
 	const char *why;
 	struct args a;
+	unsigned int n_opts = 0;
 	int err, status = 1;
 
 	/* first of all: no ptrace or /proc access by other processes of
@@ -397,25 +600,36 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 		        strerror(errno));
 		return 1;
 	}
-	if (parse_args(prog, argc, argv, &a) < 0)
-		return EXIT_USAGE;
-	if (a.help) {
-		usage(prog);
-		return 0;
-	}
-	if (check_args(prog, &a) < 0)
-		return EXIT_USAGE;
 	if (ops != NULL)
 		memcpy(&dev.ops, ops,
 		       ops_size < sizeof(dev.ops) ? ops_size : sizeof(dev.ops));
-	dev.node = a.node;
-	dev.name = basename_of(a.node);
+	while (dev.ops.options != NULL && dev.ops.options[n_opts] != NULL)
+		n_opts++;
+	dev.opts = calloc(n_opts + 1, sizeof(*dev.opts));
+	if (dev.opts == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	if (parse_args(prog, argc, argv, &dev.ops, dev.opts, &a) < 0)
+		goto usage_error;
+	if (a.help) {
+		usage(prog, &dev.ops);
+		free(dev.opts);
+		return 0;
+	}
+	if (check_args(prog, &a) < 0)
+		goto usage_error;
+	dev.node = a.vals[K_NODE];
+	dev.name = basename_of(a.vals[K_NODE]);
+	if (setup_nodes(&dev, &a) < 0 ||
+	    check_cuse_args(prog, &a, dev.n_nodes) < 0)
+		goto usage_error;
 	dev.state_fd = a.state_fd;
 	fcntl(a.fd, F_SETFD, FD_CLOEXEC);
 	if (dev.state_fd >= 0)
 		fcntl(dev.state_fd, F_SETFD, FD_CLOEXEC);
 	if (a.syslog) {
-		snprintf(ident, sizeof(ident), "%s[%s]", prog, a.node);
+		snprintf(ident, sizeof(ident), "%s[%s]", prog, dev.node);
 		openlog(ident, LOG_PID, LOG_DAEMON);
 		use_syslog = true;
 	}
@@ -435,20 +649,26 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	err = dispatch_init(&dev);
 	if (err < 0)
 		goto fini_loop;
-	if (a.cuse_fd >= 0)
-		err = cuse_open(&dev,
-		                &(struct cuse_opts){ .ddm_fd = a.fd,
-		                                     .cuse_fd = a.cuse_fd,
-		                                     .major = a.major,
-		                                     .minor = a.minor },
-		                &dev.tp);
-	else
-		err = chan_open(&dev, a.fd, &dev.tp);
+	if (a.n_cuse_fd > 0) {
+		struct cuse_opts co = { .ddm_fd = a.fd };
+
+		memcpy(co.cuse_fd, a.cuse_fd, sizeof(co.cuse_fd));
+		memcpy(co.major, a.major, sizeof(co.major));
+		memcpy(co.minor, a.minor, sizeof(co.minor));
+		err = cuse_open(&dev, &co, dev.tps);
+		if (err == 0)
+			dev.n_tps = dev.n_nodes;
+	} else {
+		err = chan_open(&dev, a.fd, &dev.tps[0]);
+		if (err == 0)
+			dev.n_tps = 1;
+	}
 	if (err < 0) {
 		ddm_log(&dev, "cannot set up the %s transport: %s",
-		        a.cuse_fd >= 0 ? "CUSE" : "socket", strerror(-err));
+		        a.n_cuse_fd > 0 ? "CUSE" : "socket", strerror(-err));
 		goto fini_dispatch;
 	}
+	dev.tp = dev.tps[0];
 	if (dev.ops.init != NULL) {
 		err = dev.ops.init(&dev, sc);
 		if (err != 0) {
@@ -473,7 +693,8 @@ fini_driver:
 	if (dev.ops.fini != NULL)
 		dev.ops.fini(&dev, sc);
 close_chan:
-	dev.tp->ops->close(dev.tp);
+	for (unsigned int i = dev.n_tps; i-- > 0;)
+		dev.tps[i]->ops->close(dev.tps[i]);
 fini_dispatch:
 	dispatch_fini(&dev);
 fini_loop:
@@ -483,11 +704,16 @@ close_io:
 close_state:
 	if (dev.state_fd >= 0)
 		close(dev.state_fd);
+	free(dev.opts);
 #ifdef DDM_SANITIZERS
 	/* LeakSanitizer's check at exit ptraces this process: let it */
 	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 #endif
 	return status;
+
+usage_error:
+	free(dev.opts);
+	return EXIT_USAGE;
 }
 
 struct io *
@@ -506,6 +732,41 @@ const char *
 ddm_name(struct ddm_dev *dev)
 {
 	return dev->name;
+}
+
+unsigned int
+ddm_node_count(struct ddm_dev *dev)
+{
+	return dev->n_nodes;
+}
+
+struct ddm_node *
+ddm_node_at(struct ddm_dev *dev, unsigned int i)
+{
+	return i < dev->n_nodes ? &dev->nodes[i] : NULL;
+}
+
+const char *
+ddm_option(struct ddm_dev *dev, const char *name)
+{
+	int k = find_key(dev->ops.options, name, strlen(name));
+
+	return k >= 0 ? dev->opts[k] : NULL;
+}
+
+int
+ddm_ports(struct ddm_dev *dev, unsigned int i, uint16_t *ret_base,
+          uint16_t *ret_len)
+{
+	uint64_t base, len;
+	int err;
+
+	err = io_grant(dev->io, i, &base, &len);
+	if (err < 0)
+		return err;
+	*ret_base = (uint16_t)base;
+	*ret_len = (uint16_t)len;
+	return 0;
 }
 
 int

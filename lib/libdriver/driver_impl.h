@@ -33,6 +33,7 @@ struct ddm_rq {
 	const void *payload;
 	size_t len;
 	void *tctx;
+	struct ddm_transport *tp; /* where it came from (dispatch_ready()) */
 };
 
 /*
@@ -67,25 +68,31 @@ struct ddm_transport {
 	const struct ddm_transport_ops *ops;
 	struct ddm_dev *dev;
 	int fd;
+	unsigned int node; /* CUSE: the node it serves; socket: all (0) */
 };
 
 /* The socket transport (FUSE forwarding through ddmfs) on fd. */
 int chan_open(struct ddm_dev *dev, int fd, struct ddm_transport **ret);
-/* Sends DDM_HELLO with arg1 = via (DDM_HELLO_*) on the ddm socket fd. */
-int chan_hello(int fd, uint64_t via);
+/*
+ * Sends DDM_HELLO with arg1 = via (DDM_HELLO_*) and dev's nodes on the ddm
+ * socket fd.
+ */
+int chan_hello(struct ddm_dev *dev, int fd, uint64_t via);
 /* Answers the heartbeat DDM_PING id on the ddm socket fd (result 0). */
 int chan_pong(int fd, uint64_t id);
 
 struct cuse_opts {
-	int ddm_fd;  /* the control socket: HELLO, and hangup means exit */
-	int cuse_fd; /* an open /dev/cuse */
-	unsigned int major, minor; /* 0:0 lets the kernel choose */
+	int ddm_fd; /* the control socket: HELLO, and hangup means exit */
+	int cuse_fd[DDM_NODES_MAX]; /* an open /dev/cuse per node */
+	unsigned int major[DDM_NODES_MAX], minor[DDM_NODES_MAX]; /* 0:0 lets
+	                                                          * the kernel
+	                                                          * choose */
 };
 
 /*
- * The CUSE transport: serves the node as the char device /dev/ddm/BUS/NAME
- * through the open /dev/cuse o->cuse_fd.  HELLO goes out on o->ddm_fd once
- * the device exists.
+ * The CUSE transport: serves each node of dev as the char device
+ * /dev/ddm/BUS/NAME through its open /dev/cuse, one transport per node in
+ * ret.  HELLO goes out on o->ddm_fd once every device exists.
  */
 int cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
               struct ddm_transport **ret);
@@ -94,7 +101,10 @@ int cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
 struct hnd {
 	struct ddm_handle h; /* what the driver sees; first member */
 	struct ddm_dev *dev;
+	struct ddm_transport *tp; /* where its requests come from */
 	uint64_t fh;
+	char *text; /* ddm_read_text()'s snapshot; NULL: not taken yet */
+	size_t text_len, text_pos;
 	bool want_notify; /* a poll asked to be told of changes */
 	bool in_open;     /* the open hook runs: ddm_open_req() works */
 	/* The OPEN not answered yet: the handle is "opening" and serves no
@@ -105,9 +115,11 @@ struct hnd {
 
 struct ddm_req {
 	struct ddm_dev *dev;
-	struct hnd *hnd; /* NULL for requests on an unknown fh */
+	struct ddm_transport *tp; /* the answer goes back here */
+	struct hnd *hnd;          /* NULL for requests on an unknown fh */
 	uint64_t id;
 	void *tctx;
+	struct ddm_cred cred;
 	enum ddm_op op;
 	size_t size;  /* read: bytes asked; write: bytes given; ioctl: out */
 	bool in_hook; /* a hook runs with r: replies must not free it */
@@ -130,7 +142,13 @@ struct ddm_dev {
 	struct ddm_driver_ops ops;
 	void *sc;
 	struct io *io;
-	struct ddm_transport *tp;
+	struct ddm_transport *tp; /* tps[0]: the one that says HELLO */
+	struct ddm_transport *tps[DDM_NODES_MAX];
+	unsigned int n_tps;
+	struct ddm_node nodes[DDM_NODES_MAX];
+	unsigned int n_nodes;
+	char paths[DDM_NODES_MAX][80]; /* the nodes' "bus/name" */
+	const char **opts;             /* values of ops.options, by index */
 
 	struct hnd **htab; /* handles by fh, chained */
 	size_t hbuckets;   /* a power of two */
@@ -155,8 +173,8 @@ struct ddm_dev {
 int dispatch_init(struct ddm_dev *dev);
 /* Cancels every request and releases every handle: their ddmfs is gone. */
 void dispatch_drop_all(struct ddm_dev *dev);
-/* Serves every request the transport has ready. */
-void dispatch_ready(struct ddm_dev *dev);
+/* Serves every request transport tp has ready. */
+void dispatch_ready(struct ddm_dev *dev, struct ddm_transport *tp);
 /* Answers -EINTR to suspended requests and releases every handle. */
 void dispatch_fini(struct ddm_dev *dev);
 /* The driver's size table entry for ioctl cmd, or NULL when it lists none. */
@@ -168,9 +186,9 @@ int loop_init(struct ddm_dev *dev);
 /* Runs until loop_quit(); returns the exit status. */
 int loop_run(struct ddm_dev *dev);
 void loop_quit(struct ddm_dev *dev, int status);
-/* Starts (or stops) watching the transport's fd. */
-int loop_watch_transport(struct ddm_dev *dev);
-void loop_unwatch_transport(struct ddm_dev *dev);
+/* Starts (or stops) watching transport tp's fd. */
+int loop_watch_transport(struct ddm_dev *dev, struct ddm_transport *tp);
+void loop_unwatch_transport(struct ddm_dev *dev, struct ddm_transport *tp);
 
 /* orphan.c */
 /*

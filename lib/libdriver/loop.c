@@ -48,6 +48,12 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t
+ddm_now_us(void)
+{
+	return now_ns() / 1000;
+}
+
 static struct watch *
 find_watch(struct ddm_dev *dev, int fd)
 {
@@ -204,11 +210,21 @@ next_timeout(struct ddm_dev *dev)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* Whether the transport holds requests its fd will not announce. */
+/* Whether tp holds requests its fd will not announce. */
+static bool
+tp_pending(struct ddm_transport *tp)
+{
+	return tp->ops->pending != NULL && tp->ops->pending(tp);
+}
+
+/* Whether any transport does. */
 static bool
 pending(struct ddm_dev *dev)
 {
-	return dev->tp->ops->pending != NULL && dev->tp->ops->pending(dev->tp);
+	for (unsigned int i = 0; i < dev->n_tps; i++)
+		if (tp_pending(dev->tps[i]))
+			return true;
+	return false;
 }
 
 static void
@@ -223,19 +239,19 @@ on_signal(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 static void
 on_transport(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
 {
-	dispatch_ready(dev);
+	dispatch_ready(dev, arg);
 }
 
 int
-loop_watch_transport(struct ddm_dev *dev)
+loop_watch_transport(struct ddm_dev *dev, struct ddm_transport *tp)
 {
-	return ddm_fd_watch(dev, dev->tp->fd, EPOLLIN, on_transport, NULL);
+	return ddm_fd_watch(dev, tp->fd, EPOLLIN, on_transport, tp);
 }
 
 void
-loop_unwatch_transport(struct ddm_dev *dev)
+loop_unwatch_transport(struct ddm_dev *dev, struct ddm_transport *tp)
 {
-	ddm_fd_unwatch(dev, dev->tp->fd);
+	ddm_fd_unwatch(dev, tp->fd);
 }
 
 /* Blocks SIGTERM/SIGINT into a signalfd and ignores SIGPIPE. */
@@ -284,11 +300,13 @@ loop_run(struct ddm_dev *dev)
 	struct epoll_event evs[LOOP_EVENTS_MAX];
 	int err, i, n;
 
-	err = loop_watch_transport(dev);
-	if (err < 0) {
-		ddm_log(dev, "cannot watch the %s transport: %s",
-		        dev->tp->ops->name, strerror(-err));
-		return 1;
+	for (i = 0; i < (int)dev->n_tps; i++) {
+		err = loop_watch_transport(dev, dev->tps[i]);
+		if (err < 0) {
+			ddm_log(dev, "cannot watch the %s transport: %s",
+			        dev->tps[i]->ops->name, strerror(-err));
+			return 1;
+		}
 	}
 	while (!dev->quit) {
 		run_timers(dev);
@@ -310,8 +328,9 @@ loop_run(struct ddm_dev *dev)
 				w->fn(dev, w->fd, evs[i].events, w->arg);
 		}
 		reap_watches(dev);
-		if (!dev->quit && pending(dev))
-			dispatch_ready(dev);
+		for (i = 0; i < (int)dev->n_tps && !dev->quit; i++)
+			if (tp_pending(dev->tps[i]))
+				dispatch_ready(dev, dev->tps[i]);
 	}
 	return dev->status;
 }

@@ -22,6 +22,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct io;
 struct io_region;
 
@@ -60,6 +64,12 @@ int io_open(const struct io_opts *opts, struct io **ret);
 /* Releases every region still held and closes the backend; NULL is fine. */
 void io_close(struct io *io);
 const char *io_backend(const struct io *io);
+/*
+ * Grant i (from 0) of io_opts.grants: 0 with its first port and length,
+ * or -ENOENT past the last.
+ */
+int io_grant(const struct io *io, unsigned int i, uint64_t *ret_base,
+             uint64_t *ret_len);
 /*
  * What the last failed file operation of a sim model was, as
  * "lp0.out: Permission denied", for the program to log; NULL if none
@@ -112,5 +122,9 @@ int io_sim_feed(struct io *io, uint16_t port, const void *buf, size_t len);
 int io_sim_dropped(struct io *io, uint16_t port, uint64_t *ret);
 int io_sim_take(struct io *io, uint16_t port, void *buf, size_t cap);
 int io_sim_set_state(struct io *io, uint16_t port, const char *state);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* DDM_IO_H */

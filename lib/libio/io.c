@@ -109,6 +109,17 @@ parse_port(const char *s, const char **ret_end, uint64_t *ret)
 	return 0;
 }
 
+int
+io_grant(const struct io *io, unsigned int i, uint64_t *ret_base,
+         uint64_t *ret_len)
+{
+	if (io == NULL || i >= io->n_grants)
+		return -ENOENT;
+	*ret_base = io->grants[i].base;
+	*ret_len = io->grants[i].len;
+	return 0;
+}
+
 /* Keeps io->grants untouched unless the whole string parses. */
 int
 io_parse_grants(struct io *io, const char *s)

@@ -10,7 +10,8 @@
 #include "ddm_driver.h"
 
 static ssize_t
-null_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+null_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
+          off_t off)
 {
 	memset(buf, 0, size);
 	return (ssize_t)size;
@@ -18,7 +19,7 @@ null_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
 
 static ssize_t
 null_write(struct ddm_handle *h, struct ddm_req *r, const void *buf,
-           size_t size)
+           size_t size, off_t off)
 {
 	return (ssize_t)size;
 }

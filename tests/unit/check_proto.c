@@ -193,7 +193,7 @@ on_pipe(struct ddm_dev *dev, int fd, unsigned int events, void *r)
 }
 
 static ssize_t
-t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
+t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size, off_t off)
 {
 	struct ddm_dev *dev = tsc.dev;
 
@@ -227,7 +227,7 @@ t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size)
 }
 
 static ssize_t
-t_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size)
+t_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size, off_t off)
 {
 	if (size == 6 && memcmp(buf, "notify", 6) == 0) {
 		tsc.ready = POLLIN;
