@@ -17,6 +17,20 @@
  * cannot be read fails the create) and replaced atomically whenever it
  * changes.  A time whose offset cannot be saved is not set: the write that
  * would set it returns the error and the clock keeps its time.
+ *
+ * Registers 0x0e-0x7f other than the century (0x32, a clock register here)
+ * are the battery-backed CMOS RAM: plain bytes, nothing checks or fixes a
+ * checksum in them.  With a sim dir and a name they live in <name>.cmos
+ * (mode 0600): 128 bytes, byte i being register i, so the file reads like
+ * the chip's register map; the bytes of registers 0x00-0x0d and 0x32 are
+ * written as 0 and ignored when loading (the clock lives in <name>.offset).
+ * Loaded at create: a missing file means all zero; a file that cannot be
+ * read fails the create; one of another size is ignored (all zero, and
+ * io_last_error() says so; the create succeeds, so the clock still works)
+ * and replaced by the next write to the RAM.  A write that changes a RAM
+ * byte replaces the file atomically, as the offset's; if that fails the
+ * write returns the error and the byte keeps its old value.  A write of
+ * the value a byte already holds touches no file.
  */
 #include "config.h"
 
@@ -53,6 +67,7 @@
 #define MC_REGD      0x0d
 #define MC_REGD_VRT  0x80 /* 1 = battery good; read-only */
 #define MC_CENTURY   0x32
+#define MC_RAM       0x0e /* first byte of the CMOS RAM */
 #define MC_NREGS     128
 
 #define MC_REGA_DEFAULT 0x26 /* 32.768 kHz time base, 1.024 kHz square wave */
@@ -66,6 +81,8 @@ struct mc {
 	int64_t offset;          /* clock time minus io_now(), seconds */
 	char file[NAME_MAX + 1]; /* "rtc0.offset", or "" without a sim dir */
 	char tmp[NAME_MAX + 1];  /* "rtc0.offset.tmp", its next version */
+	char cmos[NAME_MAX + 1]; /* "rtc0.cmos", or "" without a sim dir */
+	char cmos_tmp[NAME_MAX + 1]; /* "rtc0.cmos.tmp" */
 };
 
 static int
@@ -73,6 +90,13 @@ is_time_reg(unsigned int i)
 {
 	return i == MC_SEC || i == MC_MIN || i == MC_HOUR || i == MC_WDAY ||
 	       i == MC_MDAY || i == MC_MONTH || i == MC_YEAR || i == MC_CENTURY;
+}
+
+/* Whether register i is a byte of the CMOS RAM (kept in <name>.cmos). */
+static int
+is_ram_reg(unsigned int i)
+{
+	return i >= MC_RAM && i < MC_NREGS && i != MC_CENTURY;
 }
 
 /* io_now(), or the epoch if a test clock fails: never a crash. */
@@ -131,52 +155,91 @@ show_time(struct mc *mc)
 }
 
 /*
- * Saves off as the clock's offset (temp file, fsync, rename, fsync of the
- * dir) and only then sets it.  0, or -errno (and io_last_error()) with
- * the offset in memory left as it was.
+ * Replaces the model file file with len bytes of buf: temp file tmp, fsync,
+ * rename, fsync of the dir.  0, or -errno (and io_last_error()); the old
+ * file then stays as it was, unless only the dir's fsync failed.
  */
 static int
-set_offset(struct mc *mc, int64_t off)
+store(struct mc *mc, const char *file, const char *tmp, const void *buf,
+      size_t len)
 {
 	int dfd = mc->io->sim_dirfd;
-	const char *failed = mc->tmp;
-	char buf[32];
-	int fd, n, r;
+	const char *failed = tmp;
+	int fd, r;
 
-	if (!mc->file[0]) {
-		mc->offset = off;
-		return 0;
-	}
 	/* a temp file a crash left behind, perhaps with other modes */
-	if (unlinkat(dfd, mc->tmp, 0) < 0 && errno != ENOENT)
-		return sim_fail(mc->io, mc->tmp, -errno);
-	fd = openat(dfd, mc->tmp,
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+		return sim_fail(mc->io, tmp, -errno);
+	fd = openat(dfd, tmp,
 	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return sim_fail(mc->io, mc->tmp, -errno);
-	n = snprintf(buf, sizeof(buf), "%lld\n", (long long)off);
-	r = sim_write_all(fd, buf, n);
+		return sim_fail(mc->io, tmp, -errno);
+	r = sim_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r < 0)
 		goto unlink_tmp;
-	if (renameat(dfd, mc->tmp, dfd, mc->file) < 0) {
+	if (renameat(dfd, tmp, dfd, file) < 0) {
 		r = -errno;
-		failed = mc->file;
+		failed = file;
 		goto unlink_tmp;
 	}
 	/* the new name is durable only once the directory is; some file
 	 * systems cannot fsync a directory (EINVAL) and need not */
 	if (fsync(dfd) < 0 && errno != EINVAL)
-		return sim_fail(mc->io, mc->file, -errno);
-	mc->offset = off; /* stored for good */
+		return sim_fail(mc->io, file, -errno);
 	return 0;
 
 unlink_tmp:
-	unlinkat(dfd, mc->tmp, 0);
+	unlinkat(dfd, tmp, 0);
 	return sim_fail(mc->io, failed, r);
+}
+
+/*
+ * Saves off as the clock's offset and only then sets it.  0, or -errno
+ * (and io_last_error()) with the offset in memory left as it was.
+ */
+static int
+set_offset(struct mc *mc, int64_t off)
+{
+	char buf[32];
+	int n, r;
+
+	if (mc->file[0]) {
+		n = snprintf(buf, sizeof(buf), "%lld\n", (long long)off);
+		r = store(mc, mc->file, mc->tmp, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+	mc->offset = off; /* stored for good */
+	return 0;
+}
+
+/*
+ * Saves the CMOS RAM with register i holding v, and only then sets it.
+ * 0, or -errno (and io_last_error()) with the register left as it was.
+ */
+static int
+set_ram(struct mc *mc, unsigned int i, uint8_t v)
+{
+	uint8_t img[MC_NREGS];
+	unsigned int j;
+	int r;
+
+	if (mc->reg[i] == v)
+		return 0;
+	if (mc->cmos[0]) {
+		for (j = 0; j < MC_NREGS; j++)
+			img[j] = is_ram_reg(j) ? mc->reg[j] : 0;
+		img[i] = v;
+		r = store(mc, mc->cmos, mc->cmos_tmp, img, sizeof(img));
+		if (r < 0)
+			return r;
+	}
+	mc->reg[i] = v;
+	return 0;
 }
 
 /*
@@ -214,6 +277,55 @@ load_offset(struct mc *mc, int64_t *ret)
 	if (v > (long long)1 << 40 || v < -((long long)1 << 40))
 		v = 0;
 	*ret = v;
+	return 0;
+}
+
+/*
+ * Loads the CMOS RAM from its file into mc->reg: 0 (a missing file leaves
+ * it zero, and so does one of another size, noted in io_last_error()), or
+ * -errno (and io_last_error()) if the file cannot be read.
+ */
+static int
+load_cmos(struct mc *mc)
+{
+	uint8_t buf[MC_NREGS + 1];
+	size_t got = 0;
+	unsigned int i;
+	ssize_t n;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO found there must not block the driver */
+	fd = openat(mc->io->sim_dirfd, mc->cmos,
+	            O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return sim_fail(mc->io, mc->cmos, -errno);
+	while (got < sizeof(buf)) {
+		n = read(fd, buf + got, sizeof(buf) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) {
+			n = -errno;
+			close(fd);
+			return sim_fail(mc->io, mc->cmos, (int)n);
+		}
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got != MC_NREGS) {
+		snprintf(mc->io->err, sizeof(mc->io->err),
+		         "%.64s: not %d bytes (%s%zu); ignored, the CMOS RAM "
+		         "is 0",
+		         mc->cmos, MC_NREGS, got > MC_NREGS ? "over " : "",
+		         got > MC_NREGS ? (size_t)MC_NREGS : got);
+		return 0;
+	}
+	for (i = 0; i < MC_NREGS; i++)
+		if (is_ram_reg(i))
+			mc->reg[i] = buf[i];
 	return 0;
 }
 
@@ -271,6 +383,15 @@ mc_create(struct io *io, void **ret)
 	if (r < 0)
 		goto free_mc;
 	r = load_offset(mc, &mc->offset);
+	if (r < 0)
+		goto free_mc;
+	r = sim_file(io, ".cmos", mc->cmos, sizeof(mc->cmos));
+	if (r < 0)
+		goto free_mc;
+	r = sim_file(io, ".cmos.tmp", mc->cmos_tmp, sizeof(mc->cmos_tmp));
+	if (r < 0)
+		goto free_mc;
+	r = load_cmos(mc);
 	if (r < 0)
 		goto free_mc;
 done:
@@ -353,7 +474,9 @@ mc_write(void *m, uint16_t off, uint8_t v)
 	case MC_REGD:
 		return 0;
 	default:
-		mc->reg[i] = v;
+		if (is_ram_reg(i))
+			return set_ram(mc, i, v);
+		mc->reg[i] = v; /* the alarm registers */
 		return 0;
 	}
 }

@@ -1,7 +1,8 @@
 /*
  * check_mc146818.c: the sim backend's MC146818 model, driven through libio
  * on a fake clock: formats, UIP timing, setting the time, the offset file
- * in the sim dir fd and what happens when it cannot be saved.
+ * and the CMOS RAM file in the sim dir fd and what happens when they cannot
+ * be saved.
  */
 #include "config.h"
 
@@ -31,6 +32,7 @@
 #define REG_C       0x0c
 #define REG_D       0x0d
 #define REG_CENTURY 0x32
+#define CMOS_SIZE   128 /* rtc0.cmos: byte i is register i */
 #define B_SET       0x80
 #define B_DM        0x04
 #define B_24H       0x02
@@ -159,6 +161,37 @@ offset_in_file(void)
 	close(fd);
 	ck_assert_uint_eq(buf[strlen(buf) - 1], '\n');
 	return strtoll(buf, NULL, 10);
+}
+
+/* Reads tmpdir's rtc0.cmos into buf (cap bytes); returns its size. */
+static ssize_t
+cmos_file(uint8_t *buf, size_t cap)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/rtc0.cmos", tmpdir);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, cap);
+	ck_assert_int_ge(n, 0);
+	close(fd);
+	return n;
+}
+
+/* Writes len bytes of buf as tmpdir's file name. */
+static void
+put_file(const char *name, const void *buf, size_t len)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
 }
 
 /* Sets the date-time with the SET bit, in the format B currently has. */
@@ -459,6 +492,152 @@ START_TEST(test_rtc_stale_temp_file_is_replaced_not_reused)
 }
 END_TEST
 
+START_TEST(test_rtc_cmos_ram_persisted_and_reloaded)
+{
+	uint8_t img[CMOS_SIZE + 1];
+	struct io_region *r2;
+	struct io *io2;
+	char path[128];
+	struct stat st;
+	unsigned int i;
+
+	io = open_rtc(tmpdir, &rtc);
+	set_time_bcd(rtc, 0x20, 0x30, 0x01, 0x02, 0x03, 0x04, 0x05);
+	wr(rtc, 0x0e, 0x11);
+	wr(rtc, 0x40, 0xa5);
+	wr(rtc, 0x7f, 0xfe);
+	wr(rtc, 0x03, 0x33); /* an alarm register: not CMOS RAM */
+	ck_assert_int_eq(cmos_file(img, sizeof(img)), CMOS_SIZE);
+	ck_assert_uint_eq(img[0x0e], 0x11);
+	ck_assert_uint_eq(img[0x40], 0xa5);
+	ck_assert_uint_eq(img[0x7f], 0xfe);
+	for (i = 0; i < 0x0e; i++) /* the clock's bytes live elsewhere */
+		ck_assert_uint_eq(img[i], 0);
+	ck_assert_uint_eq(img[REG_CENTURY], 0);
+	for (i = 0x0f; i < 0x7f; i++)
+		if (i != 0x40)
+			ck_assert_uint_eq(img[i], 0);
+	snprintf(path, sizeof(path), "%s/rtc0.cmos", tmpdir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	snprintf(path, sizeof(path), "%s/rtc0.cmos.tmp", tmpdir);
+	ck_assert_int_eq(lstat(path, &st), -1); /* the temp file is gone */
+	io_close(io);
+
+	io2 = open_rtc(tmpdir, &r2);
+	ck_assert_uint_eq(rd(r2, 0x0e), 0x11);
+	ck_assert_uint_eq(rd(r2, 0x40), 0xa5);
+	ck_assert_uint_eq(rd(r2, 0x7f), 0xfe);
+	ck_assert_uint_eq(rd(r2, 0x41), 0x00);
+	ck_assert_uint_eq(rd(r2, 0x03), 0x00);     /* alarms are not kept */
+	ck_assert_uint_eq(rd(r2, REG_YEAR), 0x30); /* the clock is */
+	ck_assert_uint_eq(rd(r2, REG_CENTURY), 0x20);
+	ck_assert_ptr_null(io_last_error(io2));
+	io_close(io2);
+}
+END_TEST
+
+START_TEST(test_rtc_cmos_missing_file_reads_zero_and_reading_writes_none)
+{
+	char path[128];
+	struct stat st;
+	unsigned int i;
+
+	io = open_rtc(tmpdir, &rtc);
+	for (i = 0x0e; i < 0x80; i++)
+		if (i != REG_CENTURY)
+			ck_assert_uint_eq(rd(rtc, i), 0);
+	snprintf(path, sizeof(path), "%s/rtc0.cmos", tmpdir);
+	ck_assert_int_eq(lstat(path, &st), -1);
+	/* writing the value a byte holds stores nothing */
+	wr(rtc, 0x20, 0x00);
+	ck_assert_int_eq(lstat(path, &st), -1);
+	ck_assert_ptr_null(io_last_error(io));
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_rtc_cmos_file_of_wrong_size_is_ignored_and_noted)
+{
+	uint8_t img[CMOS_SIZE + 1];
+
+	memset(img, 0x5a, sizeof(img));
+	put_file("rtc0.cmos", img, 114);
+	io = open_rtc(tmpdir, &rtc);
+	ck_assert_uint_eq(rd(rtc, 0x0e), 0x00);
+	ck_assert_uint_eq(rd(rtc, 0x7f), 0x00);
+	ck_assert_ptr_nonnull(io_last_error(io));
+	ck_assert_str_eq(io_last_error(io), "rtc0.cmos: not 128 bytes (114); "
+	                                    "ignored, the CMOS RAM is 0");
+	ck_assert_uint_eq(rd(rtc, REG_HOUR), 0x13); /* the clock works */
+	/* the next write replaces it with a whole image */
+	wr(rtc, 0x10, 0x77);
+	ck_assert_int_eq(cmos_file(img, sizeof(img)), CMOS_SIZE);
+	ck_assert_uint_eq(img[0x10], 0x77);
+	ck_assert_uint_eq(img[0x0e], 0x00);
+	io_close(io);
+
+	memset(img, 0x5a, sizeof(img));
+	put_file("rtc0.cmos", img, CMOS_SIZE + 1);
+	io = open_rtc(tmpdir, &rtc);
+	ck_assert_uint_eq(rd(rtc, 0x10), 0x00);
+	ck_assert_str_eq(io_last_error(io), "rtc0.cmos: not 128 bytes (over "
+	                                    "128); ignored, the CMOS RAM is 0");
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_rtc_cmos_byte_that_cannot_be_saved_keeps_its_value)
+{
+	uint8_t img[CMOS_SIZE + 1];
+	char path[128];
+	struct stat st;
+	int dfd;
+
+	if (geteuid() != 0)
+		return; /* mounting needs root */
+	dfd = tinyfs_mount(tmpdir);
+	ck_assert_int_eq(open_rtc_fd(dfd, &io, &rtc), 0);
+	wr(rtc, 0x20, 0x11);
+	tinyfs_fill(dfd);
+
+	ck_assert_int_eq(io_write8(rtc, 0, 0x20), 0);
+	ck_assert_int_eq(io_write8(rtc, 1, 0x22), -ENOSPC);
+	ck_assert_str_eq(io_last_error(io),
+	                 "rtc0.cmos.tmp: No space left on device");
+	ck_assert_uint_eq(rd(rtc, 0x20), 0x11); /* unchanged in memory */
+	ck_assert_int_eq(cmos_file(img, sizeof(img)), CMOS_SIZE);
+	ck_assert_uint_eq(img[0x20], 0x11); /* and in the file */
+	snprintf(path, sizeof(path), "%s/rtc0.cmos.tmp", tmpdir);
+	ck_assert_int_eq(lstat(path, &st), -1);
+	/* the index stays where it was; the same value stores nothing */
+	ck_assert_int_eq(io_write8(rtc, 1, 0x11), 0);
+	io_close(io);
+
+	/* what a reopen finds is what was stored */
+	ck_assert_int_eq(open_rtc_fd(dfd, &io, &rtc), 0);
+	ck_assert_uint_eq(rd(rtc, 0x20), 0x11);
+	io_close(io);
+	close(dfd);
+}
+END_TEST
+
+START_TEST(test_rtc_unreadable_cmos_file_fails_naming_it)
+{
+	char path[128];
+	int dfd;
+
+	snprintf(path, sizeof(path), "%s/rtc0.cmos", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(open_rtc_fd(dfd, &io, &rtc), -EISDIR);
+	ck_assert_str_eq(io_last_error(io), "rtc0.cmos: Is a directory");
+	io_close(io);
+	close(dfd);
+}
+END_TEST
+
 START_TEST(test_rtc_invalid_bcd_written_reads_back_as_valid_bcd)
 {
 	unsigned int reg[] = { REG_SEC,   REG_MIN,  REG_HOUR,   REG_MDAY,
@@ -537,6 +716,15 @@ mc146818_suite(void)
 	               test_rtc_time_whose_offset_cannot_be_saved_is_not_set);
 	tcase_add_test(files, test_rtc_unreadable_offset_file_fails_naming_it);
 	tcase_add_test(files, test_rtc_stale_temp_file_is_replaced_not_reused);
+	tcase_add_test(files, test_rtc_cmos_ram_persisted_and_reloaded);
+	tcase_add_test(
+	        files,
+	        test_rtc_cmos_missing_file_reads_zero_and_reading_writes_none);
+	tcase_add_test(files,
+	               test_rtc_cmos_file_of_wrong_size_is_ignored_and_noted);
+	tcase_add_test(files,
+	               test_rtc_cmos_byte_that_cannot_be_saved_keeps_its_value);
+	tcase_add_test(files, test_rtc_unreadable_cmos_file_fails_naming_it);
 	suite_add_tcase(s, files);
 
 	tcase_add_checked_fixture(lim, setup, teardown);
