@@ -80,8 +80,8 @@ build_all() {
 	# shellcheck disable=SC2046,SC2086
 	build fuzz_kbd_xlate -I"$top/drivers/kbd" -I"$top/lib/libdriver" \
 		-I"$top/lib/libio" "$here/fuzz_kbd_xlate.c" \
-		$(am_sources lib/libdriver libdriver_a) \
-		$(am_sources lib/libio libio_a) \
+		$(am_sources lib/libdriver libddmdriver_la) \
+		$(am_sources lib/libio libio_la) \
 		$fuse $pci -lpthread || failed_build+=(fuzz_kbd_xlate)
 }
 
