@@ -1,7 +1,10 @@
 /*
- * rtc.c: ddm-rtc, the driver for the PC's MC146818 real-time clock.
+ * rtc.c: ddm-rtc, the driver for the PC's MC146818 real-time clock and its
+ * battery-backed CMOS RAM.  One instance serves the chip at the first port
+ * range the conf grants it (index and data port, 0x70-0x71 on a PC) with
+ * two kinds of node: "rtc", the clock, and "nvram", the CMOS bytes.
  *
- * The node reads as one line "YYYY-MM-DD HH:MM:SS\n" per open, then EOF.
+ * An rtc node reads as one line "YYYY-MM-DD HH:MM:SS\n" per open, then EOF.
  * Writing exactly that text (an optional trailing newline allowed) sets the
  * clock; anything else is -EINVAL.  RTC_RD_TIME and RTC_SET_TIME from
  * <linux/rtc.h> make hwclock(8) work.  RTC_SET_TIME changes the device, so
@@ -13,13 +16,27 @@
  * mc146818: wait out UIP, read every time register and register B, read
  * again until two reads agree, then decode BCD or binary and 12- or 24-hour
  * values as register B says.
+ *
+ * An nvram node is the CMOS RAM as Linux /dev/nvram shows it: a seekable
+ * file of 114 bytes, byte N being register N + 14.  A read gives the bytes
+ * from its offset to the end (0 at or past it); a write stores bytes from
+ * its offset, as many as fit: one starting at or past the end is -ENOSPC,
+ * one crossing it stores what fits and returns that short count.  There
+ * is no checksum handling: unlike Linux /dev/nvram, which fails reads and
+ * writes with EIO while the PC BIOS checksum (registers 0x2e-0x2f) is bad
+ * and fixes it after a write, this node moves bytes and nothing else; a
+ * tool that changes a byte the BIOS sums must fix the checksum itself.
+ * The nvram kind has no ioctls.
+ *
+ * Both kinds share the index port without a lock: hooks run one at a time,
+ * so a clock read (with its UIP loop) and an NVRAM access never
+ * interleave, and every register access writes the index before it
+ * touches the data port, so neither relies on what the other left there.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <linux/rtc.h>
 
@@ -35,19 +52,21 @@
 #define RTC_YEAR_MIN 1970 /* settable range */
 #define RTC_YEAR_MAX 2099
 #define RTC_LINE_LEN 19 /* "YYYY-MM-DD HH:MM:SS" */
-#define RTC_LINE_BUF 64 /* room for the line whatever the fields hold */
+
+/* The kinds of node, indexes into rtc_kinds. */
+enum { RTC_KIND_RTC, RTC_KIND_NVRAM };
+
+static const struct ddm_kind rtc_kinds[] = {
+	[RTC_KIND_RTC] = { .name = "rtc" },
+	[RTC_KIND_NVRAM] = { .name = "nvram",
+	                     .flags = DDM_SEEKABLE,
+	                     .size = MC_NVRAM_LEN },
+	{ .name = NULL },
+};
 
 struct rtc_softc {
 	struct io *sc_io;
-	struct io_region *sc_ior; /* ports 0x70-0x71 */
-};
-
-/* Per-open state: the line handed out by read, and how much is gone. */
-struct rtc_open {
-	char ro_line[RTC_LINE_BUF];
-	size_t ro_len;
-	size_t ro_off;
-	int ro_filled;
+	struct io_region *sc_ior; /* the index and data port */
 };
 
 /* One raw snapshot of the clock registers. */
@@ -79,15 +98,6 @@ rtc_write_reg(struct rtc_softc *sc, uint8_t reg, uint8_t v)
 	return io_write8(sc->sc_ior, rtc_data, v);
 }
 
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * Returns 0 once register A's UIP bit reads 0, -ETIMEDOUT if it stays set.
  * Spins: each port read takes about 1 us on real hardware, and the wait is
@@ -100,14 +110,14 @@ rtc_wait_uip(struct rtc_softc *sc)
 	uint8_t a;
 	int err;
 
-	start = mono_us();
+	start = ddm_now_us();
 	for (;;) {
 		err = rtc_read_reg(sc, mc_rega, &a);
 		if (err < 0)
 			return err;
 		if (!(a & MC_REGA_UIP))
 			return 0;
-		if (mono_us() - start >= RTC_UIP_TIMEOUT_US)
+		if (ddm_now_us() - start >= RTC_UIP_TIMEOUT_US)
 			return -ETIMEDOUT;
 	}
 }
@@ -328,12 +338,18 @@ rtc_settime(struct rtc_softc *sc, const struct rtc_time *tm)
 	return err < 0 ? err : err2;
 }
 
-static void
-rtc_format(const struct rtc_time *tm, char buf[RTC_LINE_BUF])
+/* Writes tm as the node's line into buf (cap bytes); returns its length. */
+static ssize_t
+rtc_format(const struct rtc_time *tm, char *buf, size_t cap)
 {
-	snprintf(buf, RTC_LINE_BUF, "%04d-%02d-%02d %02d:%02d:%02d\n",
-	         tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
-	         tm->tm_min, tm->tm_sec);
+	int n;
+
+	n = snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d\n",
+	             tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+	             tm->tm_hour, tm->tm_min, tm->tm_sec);
+	if (n < 0 || (size_t)n >= cap)
+		return -EIO;
+	return n;
 }
 
 /*
@@ -376,14 +392,53 @@ rtc_parse(const char *s, size_t len, struct rtc_time *ret)
 	return 0;
 }
 
-/* Takes the ports; shared by init and the unit tests. */
+/*
+ * Reads n bytes of the CMOS RAM from byte off (of the nvram node) into
+ * buf.  Returns how many were read, or -errno if the first one failed.
+ */
+static ssize_t
+nvram_read(struct rtc_softc *sc, uint8_t *buf, size_t n, size_t off)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = rtc_read_reg(sc, (uint8_t)(mc_nvram + off + i), &buf[i]);
+		if (err < 0)
+			return i > 0 ? (ssize_t)i : err;
+	}
+	return (ssize_t)n;
+}
+
+/*
+ * Stores n bytes of buf in the CMOS RAM from byte off (of the nvram node).
+ * Returns how many were stored, or -errno if the first one failed.
+ */
+static ssize_t
+nvram_write(struct rtc_softc *sc, const uint8_t *buf, size_t n, size_t off)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = rtc_write_reg(sc, (uint8_t)(mc_nvram + off + i), buf[i]);
+		if (err < 0)
+			return i > 0 ? (ssize_t)i : err;
+	}
+	return (ssize_t)n;
+}
+
+/*
+ * Takes the index and data port at base; shared by init and the unit
+ * tests.
+ */
 static int
-rtc_attach(struct rtc_softc *sc, struct io *io)
+rtc_attach(struct rtc_softc *sc, struct io *io, uint16_t base)
 {
 	int err;
 
 	sc->sc_io = io;
-	err = io_region_request(io, IO_SPACE_PORT, RTC_IO_BASE, RTC_IO_LEN,
+	err = io_region_request(io, IO_SPACE_PORT, base, RTC_IO_LEN,
 	                        &sc->sc_ior);
 	if (err < 0)
 		return err;
@@ -397,16 +452,39 @@ rtc_detach(struct rtc_softc *sc)
 	sc->sc_ior = NULL;
 }
 
+/* Takes the chip at the first port range the conf grants. */
 static int
 rtc_init(struct ddm_dev *dev, void *arg)
 {
 	struct rtc_softc *sc = arg;
+	uint16_t base, len;
+	const char *note;
 	int err;
 
-	err = rtc_attach(sc, ddm_io(dev));
-	if (err < 0)
-		ddm_log(dev, "cannot take ports 0x70-0x71: %s", strerror(-err));
-	return err;
+	err = ddm_ports(dev, 0, &base, &len);
+	if (err < 0) {
+		ddm_log(dev, "no ports granted: the conf must give the index "
+		             "and data port, as ports = [ \"0x70-0x71\" ]");
+		return -ENXIO;
+	}
+	if (len < RTC_IO_LEN) {
+		ddm_log(dev,
+		        "only %u port granted, at 0x%x: the index and data "
+		        "port need %d, as ports = [ \"0x70-0x71\" ]",
+		        len, base, RTC_IO_LEN);
+		return -ENXIO;
+	}
+	err = rtc_attach(sc, ddm_io(dev), base);
+	if (err < 0) {
+		ddm_log(dev, "cannot take ports 0x%x-0x%x: %s", base,
+		        base + RTC_IO_LEN - 1, strerror(-err));
+		return err;
+	}
+	/* what a sim model found wrong in its files, and put up with */
+	note = io_last_error(ddm_io(dev));
+	if (note != NULL)
+		ddm_log(dev, "sim file %s", note);
+	return 0;
 }
 
 static void
@@ -415,51 +493,46 @@ rtc_fini(struct ddm_dev *dev, void *arg)
 	rtc_detach(arg);
 }
 
-static int
-rtc_open(struct ddm_handle *h)
+/* Fills an rtc node's line for ddm_read_text(). */
+static ssize_t
+rtc_fill(struct ddm_handle *h, char *text, size_t cap)
 {
-	struct rtc_open *ro;
+	struct rtc_time tm;
+	int err;
 
-	ro = calloc(1, sizeof(*ro));
-	if (ro == NULL)
-		return -ENOMEM;
-	h->priv = ro;
-	return 0;
+	err = rtc_gettime(h->sc, &tm);
+	if (err < 0)
+		return err;
+	return rtc_format(&tm, text, cap);
 }
 
-static void
-rtc_release(struct ddm_handle *h)
-{
-	free(h->priv);
-	h->priv = NULL;
-}
-
-/* Hands out this open's one line, in as many pieces as asked, then EOF. */
+/*
+ * rtc: this open's one line, in as many pieces as asked, then EOF.
+ * nvram: the bytes from off to the end, 0 at or past it.
+ */
 static ssize_t
 rtc_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
          off_t off)
 {
-	struct rtc_open *ro = h->priv;
-	struct rtc_time tm;
-	size_t n;
-	int err;
-
-	if (!ro->ro_filled) {
-		err = rtc_gettime(h->sc, &tm);
-		if (err < 0)
-			return err;
-		rtc_format(&tm, ro->ro_line);
-		ro->ro_len = strlen(ro->ro_line);
-		ro->ro_filled = 1;
+	switch (h->node->kind) {
+	case RTC_KIND_NVRAM:
+		if (off < 0)
+			return -EINVAL;
+		if (off >= MC_NVRAM_LEN)
+			return 0;
+		if (size > (size_t)(MC_NVRAM_LEN - off))
+			size = (size_t)(MC_NVRAM_LEN - off);
+		return nvram_read(h->sc, buf, size, (size_t)off);
+	default:
+		return ddm_read_text(h, buf, size, rtc_fill);
 	}
-	n = ro->ro_len - ro->ro_off;
-	if (n > size)
-		n = size;
-	memcpy(buf, ro->ro_line + ro->ro_off, n);
-	ro->ro_off += n;
-	return (ssize_t)n;
 }
 
+/*
+ * rtc: sets the clock from one line.  nvram: stores bytes from off, as
+ * many as fit before the end; -ENOSPC if none do (a write of nothing
+ * stores nothing, anywhere).
+ */
 static ssize_t
 rtc_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size,
           off_t off)
@@ -467,13 +540,29 @@ rtc_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size,
 	struct rtc_time tm;
 	int err;
 
-	err = rtc_parse(buf, size, &tm);
-	if (err < 0)
-		return err;
-	err = rtc_settime(h->sc, &tm);
-	if (err < 0)
-		return err;
-	return (ssize_t)size;
+	switch (h->node->kind) {
+	case RTC_KIND_NVRAM:
+		/* write(2) checks this already; a raw request may not */
+		if (!ddm_writable(h))
+			return -EBADF;
+		if (off < 0)
+			return -EINVAL;
+		if (size == 0)
+			return 0;
+		if (off >= MC_NVRAM_LEN)
+			return -ENOSPC;
+		if (size > (size_t)(MC_NVRAM_LEN - off))
+			size = (size_t)(MC_NVRAM_LEN - off);
+		return nvram_write(h->sc, buf, size, (size_t)off);
+	default:
+		err = rtc_parse(buf, size, &tm);
+		if (err < 0)
+			return err;
+		err = rtc_settime(h->sc, &tm);
+		if (err < 0)
+			return err;
+		return (ssize_t)size;
+	}
 }
 
 static int
@@ -482,6 +571,8 @@ rtc_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
 	struct rtc_time tm;
 	int err;
 
+	if (h->node->kind != RTC_KIND_RTC)
+		return -ENOTTY; /* nvram: no ioctls */
 	switch (io->cmd) {
 	case RTC_RD_TIME:
 		if (io->out == NULL || io->out_len < sizeof(tm))
@@ -515,11 +606,10 @@ rtc_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
 static const struct ddm_driver_ops rtc_ops = {
 	.init = rtc_init,
 	.fini = rtc_fini,
-	.open = rtc_open,
-	.release = rtc_release,
 	.read = rtc_read,
 	.write = rtc_write,
 	.ioctl = rtc_ioctl,
+	.kinds = rtc_kinds,
 };
 
 int

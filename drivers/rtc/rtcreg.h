@@ -3,9 +3,11 @@
  * successors) as wired in every PC.
  *
  * The chip has 64 bytes (128 on later parts) of internal registers reached
- * through two I/O ports: the index port 0x70 selects a register, then the
- * data port 0x71 reads or writes it.  Bit 7 of the index byte masks NMI on
- * real boards; this driver always writes it as 0 (NMI enabled).  The clock
+ * through two I/O ports: the index port (0x70 on a PC) selects a register,
+ * then the data port (0x71) reads or writes it.  Bit 7 of the index byte
+ * masks NMI on real boards; this driver always writes it as 0 (NMI
+ * enabled).  Registers 0x0e-0x7f are battery-backed CMOS RAM, where the
+ * BIOS keeps its settings (and, at 0x32, the century).  The clock
  * updates once a second; while register A's UIP bit is set an update is
  * imminent or running and the time registers must not be read.  The time
  * registers hold BCD or binary, 12- or 24-hour values as register B says.
@@ -14,8 +16,7 @@
 #define RTCREG_H
 
 /* clang-format off */
-#define RTC_IO_BASE     0x70    /* first port of the region */
-#define RTC_IO_LEN      2       /* index and data port */
+#define RTC_IO_LEN      2       /* index and data port, from the granted base */
 #define rtc_index       0       /* offset of the index port in the region */
 #define rtc_data        1       /* offset of the data port in the region */
 
@@ -59,6 +60,10 @@
 /* Register D: battery status. */
 #define mc_regd         0x0d
 #define  MC_REGD_VRT    0x80    /* 1 = valid RAM and time (battery good) */
+
+/* CMOS RAM: byte N of Linux /dev/nvram (and of the nvram node) is N + 14. */
+#define mc_nvram        0x0e    /* first byte of the CMOS RAM */
+#define MC_NVRAM_LEN    114     /* bytes of it, 0x0e-0x7f */
 
 /* Century, in the PC CMOS map (ACPI FADT default), same format as mc_year. */
 #define mc_century      0x32

@@ -1,7 +1,9 @@
 /*
  * check_rtc.c: unit tests of drivers/rtc against the sim MC146818, with a
- * fake clock under the model, also one whose offset file lies on a
- * filesystem that fills up.
+ * fake clock under the model, also one whose files lie on a filesystem
+ * that fills up: the rtc node (the clock) and the nvram node (the CMOS
+ * bytes), and where the driver takes its ports.  Handles are libdriver's
+ * own (struct hnd), so ddm_read_text() works on them.
  */
 #include "config.h"
 
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "driver_impl.h"
 #include "tinyfs.h"
 
 #define main rtc_main_unused
@@ -28,6 +31,10 @@ struct fclock {
 static struct io *sim;
 static struct rtc_softc sc;
 static struct fclock fc;
+static struct ddm_node rtc_node = { .name = "rtc0", .kind = RTC_KIND_RTC };
+static struct ddm_node nvram_node = { .name = "nvram0",
+	                              .index = 1,
+	                              .kind = RTC_KIND_NVRAM };
 
 static int
 fclock_now(void *arg, struct timespec *ret)
@@ -68,7 +75,7 @@ setup(void)
 	set_clock(2026, 11, 21, 12, 34, 56, 500000000L, 0);
 	ck_assert_int_eq(io_sim_set_clock(sim, fclock_now, &fc), 0);
 	memset(&sc, 0, sizeof(sc));
-	ck_assert_int_eq(rtc_attach(&sc, sim), 0);
+	ck_assert_int_eq(rtc_attach(&sc, sim, 0x70), 0);
 }
 
 static void
@@ -94,7 +101,7 @@ attach_on_full_tinyfs(void)
 	ck_assert_int_eq(io_open(&o, &sim), 0);
 	ck_assert_int_eq(io_sim_set_clock(sim, fclock_now, &fc), 0);
 	memset(&sc, 0, sizeof(sc));
-	ck_assert_int_eq(rtc_attach(&sc, sim), 0);
+	ck_assert_int_eq(rtc_attach(&sc, sim, 0x70), 0);
 	tinyfs_fill(o.sim_dirfd);
 	return o.sim_dirfd;
 }
@@ -151,6 +158,44 @@ mk_tm(int y, int mo, int d, int h, int mi, int s)
 		               .tm_sec = s };
 
 	return tm;
+}
+
+/*
+ * A handle on node n open with flags, as libdriver makes one (ddm_read_text()
+ * keeps its text in it); give it back with put_handle().
+ */
+static struct hnd *
+get_handle(struct ddm_node *n, int flags)
+{
+	struct hnd *hp = calloc(1, sizeof(*hp));
+
+	ck_assert_ptr_nonnull(hp);
+	hp->h = (struct ddm_handle){
+		.sc = &sc, .node = n, .flags = flags, .uid = USER_UID
+	};
+	return hp;
+}
+
+static void
+put_handle(struct hnd *hp)
+{
+	free(hp->text);
+	free(hp);
+}
+
+/* Reads the whole nvram node at offset 0 into buf (114 bytes). */
+static void
+nvram_all(uint8_t buf[MC_NVRAM_LEN])
+{
+	struct hnd *hp = get_handle(&nvram_node, O_RDONLY);
+	uint8_t big[256];
+
+	memset(big, 0xee, sizeof(big));
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, big, sizeof(big), 0),
+	                 MC_NVRAM_LEN);
+	ck_assert_uint_eq(big[MC_NVRAM_LEN], 0xee); /* nothing past the end */
+	memcpy(buf, big, MC_NVRAM_LEN);
+	put_handle(hp);
 }
 
 START_TEST(test_rtc_read_bcd_24h)
@@ -339,73 +384,70 @@ END_TEST
 
 START_TEST(test_rtc_write_sets_clock_and_returns_count)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct ddm_handle h = { .sc = &sc, .node = &rtc_node };
 	const char *s = "2030-06-15 08:09:10\n";
 
-	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s)), 20);
+	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s), 0), 20);
 	check_now(2030, 6, 15, 8, 9, 10);
-	ck_assert_int_eq(rtc_write(&h, NULL, s, 19), 19);
+	ck_assert_int_eq(rtc_write(&h, NULL, s, 19, 0), 19);
 	check_now(2030, 6, 15, 8, 9, 10);
 }
 END_TEST
 
 START_TEST(test_rtc_bad_write_changes_nothing)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct ddm_handle h = { .sc = &sc, .node = &rtc_node };
 	const char *s = "2026-02-30 10:00:00";
 
-	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s)), -EINVAL);
-	ck_assert_int_eq(rtc_write(&h, NULL, "x", 1), -EINVAL);
+	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s), 0), -EINVAL);
+	ck_assert_int_eq(rtc_write(&h, NULL, "x", 1, 0), -EINVAL);
 	check_now(2026, 11, 21, 12, 34, 56);
 }
 END_TEST
 
 START_TEST(test_rtc_read_gives_one_line_then_eof)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct hnd *hp = get_handle(&rtc_node, O_RDONLY);
 	char buf[64];
 
-	ck_assert_int_eq(rtc_open(&h), 0);
 	memset(buf, 0, sizeof(buf));
-	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 20);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 0), 20);
 	ck_assert_str_eq(buf, "2026-11-21 12:34:56\n");
-	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 0);
-	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 0);
-	rtc_release(&h);
-	ck_assert_ptr_null(h.priv);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 0), 0);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 0), 0);
+	put_handle(hp);
 
 	/* A new open reads the clock anew. */
 	set_clock(2026, 11, 21, 12, 35, 0, 0, 0);
-	ck_assert_int_eq(rtc_open(&h), 0);
+	hp = get_handle(&rtc_node, O_RDONLY);
 	memset(buf, 0, sizeof(buf));
-	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), 20);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 0), 20);
 	ck_assert_str_eq(buf, "2026-11-21 12:35:00\n");
-	rtc_release(&h);
+	put_handle(hp);
 }
 END_TEST
 
 START_TEST(test_rtc_short_reads_hand_out_the_rest_of_the_line)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct hnd *hp = get_handle(&rtc_node, O_RDONLY);
 	char buf[64];
 
-	ck_assert_int_eq(rtc_open(&h), 0);
 	memset(buf, 0, sizeof(buf));
-	ck_assert_int_eq(rtc_read(&h, NULL, buf, 5), 5);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, 5, 0), 5);
 	ck_assert_str_eq(buf, "2026-");
 	/* The clock moves on: the rest still belongs to the first line. */
 	set_clock(2027, 1, 1, 0, 0, 0, 0, 0);
-	ck_assert_int_eq(rtc_read(&h, NULL, buf + 5, 10), 10);
-	ck_assert_int_eq(rtc_read(&h, NULL, buf + 15, 40), 5);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf + 5, 10, 0), 10);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf + 15, 40, 0), 5);
 	ck_assert_str_eq(buf, "2026-11-21 12:34:56\n");
-	ck_assert_int_eq(rtc_read(&h, NULL, buf, 40), 0);
-	rtc_release(&h);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, 40, 0), 0);
+	put_handle(hp);
 }
 END_TEST
 
 START_TEST(test_rtc_ioctl_rd_time)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct ddm_handle h = { .sc = &sc, .node = &rtc_node };
 	struct rtc_time tm;
 	struct ddm_ioctl io = { .cmd = RTC_RD_TIME,
 		                .out = &tm,
@@ -423,7 +465,9 @@ END_TEST
 
 START_TEST(test_rtc_ioctl_set_time)
 {
-	struct ddm_handle h = { .sc = &sc, .flags = O_RDWR, .uid = USER_UID };
+	struct ddm_handle h = {
+		.sc = &sc, .node = &rtc_node, .flags = O_RDWR, .uid = USER_UID
+	};
 	struct rtc_time tm = mk_tm(2040, 7, 4, 18, 30, 15);
 	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
 		                .in = &tm,
@@ -436,7 +480,9 @@ END_TEST
 
 START_TEST(test_rtc_ioctl_set_time_rejects_bad_fields)
 {
-	struct ddm_handle h = { .sc = &sc, .flags = O_RDWR, .uid = USER_UID };
+	struct ddm_handle h = {
+		.sc = &sc, .node = &rtc_node, .flags = O_RDWR, .uid = USER_UID
+	};
 	struct rtc_time bad[] = {
 		mk_tm(2026, 13, 1, 0, 0, 0),  mk_tm(2026, 2, 30, 0, 0, 0),
 		mk_tm(1969, 12, 31, 0, 0, 0), mk_tm(2100, 1, 1, 0, 0, 0),
@@ -463,7 +509,7 @@ START_TEST(test_rtc_set_time_needs_a_handle_open_for_writing)
 	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
 		                .in = &tm,
 		                .in_len = sizeof(tm) };
-	struct ddm_handle h = { .sc = &sc, .uid = USER_UID };
+	struct ddm_handle h = { .sc = &sc, .node = &rtc_node, .uid = USER_UID };
 
 	h.flags = O_RDONLY;
 	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -EBADF);
@@ -495,7 +541,9 @@ START_TEST(test_rtc_set_time_from_root_works_on_a_read_only_handle)
 	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
 		                .in = &tm,
 		                .in_len = sizeof(tm) };
-	struct ddm_handle h = { .sc = &sc, .flags = O_RDONLY, .uid = 0 };
+	struct ddm_handle h = {
+		.sc = &sc, .node = &rtc_node, .flags = O_RDONLY, .uid = 0
+	};
 
 	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), 0);
 	check_now(2031, 2, 3, 4, 5, 6);
@@ -504,7 +552,9 @@ END_TEST
 
 START_TEST(test_rtc_write_fails_when_the_offset_cannot_be_saved)
 {
-	struct ddm_handle h = { .sc = &sc, .flags = O_RDWR, .uid = USER_UID };
+	struct ddm_handle h = {
+		.sc = &sc, .node = &rtc_node, .flags = O_RDWR, .uid = USER_UID
+	};
 	struct rtc_time tm = mk_tm(2040, 7, 4, 18, 30, 15);
 	struct ddm_ioctl io = { .cmd = RTC_SET_TIME,
 		                .in = &tm,
@@ -515,7 +565,7 @@ START_TEST(test_rtc_write_fails_when_the_offset_cannot_be_saved)
 	if (geteuid() != 0)
 		return; /* mounting needs root */
 	dfd = attach_on_full_tinyfs();
-	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s)), -ENOSPC);
+	ck_assert_int_eq(rtc_write(&h, NULL, s, strlen(s), 0), -ENOSPC);
 	check_now(2026, 11, 21, 12, 34, 56);
 	ck_assert_int_eq(rtc_ioctl(&h, NULL, &io), -ENOSPC);
 	check_now(2026, 11, 21, 12, 34, 56);
@@ -527,7 +577,7 @@ END_TEST
 
 START_TEST(test_rtc_unknown_ioctl_is_enotty)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct ddm_handle h = { .sc = &sc, .node = &rtc_node };
 	struct rtc_time tm;
 	struct ddm_ioctl io = { .out = &tm, .out_len = sizeof(tm) };
 
@@ -542,16 +592,21 @@ END_TEST
 
 START_TEST(test_rtc_uip_stuck_times_out)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct hnd *hp = get_handle(&rtc_node, O_RDONLY);
 	struct rtc_time tm = mk_tm(2000, 1, 1, 0, 0, 0);
 	char buf[64];
 
 	set_clock(2026, 11, 21, 12, 34, 56, 999900000L, 0);
 	ck_assert_int_eq(rtc_gettime(&sc, &tm), -ETIMEDOUT);
 	check_tm(&tm, 2000, 1, 1, 0, 0, 0); /* untouched */
-	ck_assert_int_eq(rtc_open(&h), 0);
-	ck_assert_int_eq(rtc_read(&h, NULL, buf, sizeof(buf)), -ETIMEDOUT);
-	rtc_release(&h);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 0),
+	                 -ETIMEDOUT);
+	/* a failed read takes no line: the next read tries again */
+	set_clock(2026, 11, 21, 12, 34, 57, 0, 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 0), 20);
+	ck_assert_str_eq(buf, "2026-11-21 12:34:57\n");
+	put_handle(hp);
 }
 END_TEST
 
@@ -567,14 +622,14 @@ END_TEST
 
 START_TEST(test_rtc_huge_write_is_einval)
 {
-	struct ddm_handle h = { .sc = &sc };
+	struct ddm_handle h = { .sc = &sc, .node = &rtc_node };
 	size_t n = 1 << 20;
 	char *big = malloc(n);
 
 	ck_assert_ptr_nonnull(big);
 	memset(big, '1', n);
 	memcpy(big, "2030-01-01 00:00:00\n", 20);
-	ck_assert_int_eq(rtc_write(&h, NULL, big, n), -EINVAL);
+	ck_assert_int_eq(rtc_write(&h, NULL, big, n, 0), -EINVAL);
 	free(big);
 	check_now(2026, 11, 21, 12, 34, 56);
 }
@@ -600,6 +655,244 @@ START_TEST(test_rtc_decode_rejects_garbage_registers)
 	rr.hour = 0x00;
 	ck_assert_int_eq(rtc_decode(&rr, &tm), -EIO);
 	check_tm(&tm, 2000, 1, 1, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(test_rtc_declares_an_rtc_stream_and_a_114_byte_nvram)
+{
+	const struct ddm_kind *k = rtc_ops.kinds;
+
+	ck_assert_ptr_nonnull(k);
+	ck_assert_str_eq(k[RTC_KIND_RTC].name, "rtc");
+	ck_assert_uint_eq(k[RTC_KIND_RTC].flags & DDM_SEEKABLE, 0);
+	ck_assert_str_eq(k[RTC_KIND_NVRAM].name, "nvram");
+	ck_assert_uint_eq(k[RTC_KIND_NVRAM].flags & DDM_SEEKABLE, DDM_SEEKABLE);
+	ck_assert_uint_eq(k[RTC_KIND_NVRAM].size, 114);
+	ck_assert_ptr_null(k[2].name);
+}
+END_TEST
+
+START_TEST(test_nvram_byte_n_is_cmos_register_n_plus_14)
+{
+	struct hnd *hp = get_handle(&nvram_node, O_RDWR);
+	uint8_t buf[MC_NVRAM_LEN], b = 0;
+	unsigned int i;
+
+	ck_assert_int_eq(rtc_write_reg(&sc, 0x0e, 0x11), 0);
+	ck_assert_int_eq(rtc_write_reg(&sc, 0x40, 0x42), 0);
+	ck_assert_int_eq(rtc_write_reg(&sc, 0x7f, 0x7e), 0);
+	nvram_all(buf);
+	ck_assert_uint_eq(buf[0], 0x11);
+	ck_assert_uint_eq(buf[0x40 - 14], 0x42);
+	ck_assert_uint_eq(buf[113], 0x7e);
+	ck_assert_uint_eq(buf[mc_century - 14], 0x20); /* the century, BCD */
+	for (i = 1; i < 113; i++)
+		if (i != 0x40 - 14 && i != mc_century - 14)
+			ck_assert_uint_eq(buf[i], 0);
+	/* and the other way: a write at offset 5 lands in register 0x13 */
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, "\xa5\x5a", 2, 5), 2);
+	ck_assert_int_eq(rtc_read_reg(&sc, 0x13, &b), 0);
+	ck_assert_uint_eq(b, 0xa5);
+	ck_assert_int_eq(rtc_read_reg(&sc, 0x14, &b), 0);
+	ck_assert_uint_eq(b, 0x5a);
+	ck_assert_int_eq(rtc_read_reg(&sc, 0x12, &b), 0);
+	ck_assert_uint_eq(b, 0);
+	put_handle(hp);
+}
+END_TEST
+
+START_TEST(test_nvram_reads_from_the_offset_to_the_end)
+{
+	struct hnd *hp = get_handle(&nvram_node, O_RDWR);
+	uint8_t pat[MC_NVRAM_LEN], buf[256];
+	unsigned int i;
+
+	for (i = 0; i < MC_NVRAM_LEN; i++)
+		pat[i] = (uint8_t)(i * 7 + 3);
+	pat[mc_century - 14] = 0x20; /* what the clock shows there */
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, pat, sizeof(pat), 0),
+	                 MC_NVRAM_LEN);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, 10, 0), 10);
+	ck_assert_mem_eq(buf, pat, 10);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, 4, 50), 4);
+	ck_assert_mem_eq(buf, pat + 50, 4);
+	memset(buf, 0xee, sizeof(buf));
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 100), 14);
+	ck_assert_mem_eq(buf, pat + 100, 14);
+	ck_assert_uint_eq(buf[14], 0xee);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, 1, 113), 1);
+	ck_assert_uint_eq(buf[0], pat[113]);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 114), 0);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 115), 0);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, sizeof(buf), 1 << 30), 0);
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, 0, 3), 0);
+	put_handle(hp);
+}
+END_TEST
+
+START_TEST(test_nvram_write_past_the_end_is_enospc_and_across_it_short)
+{
+	struct hnd *hp = get_handle(&nvram_node, O_WRONLY);
+	uint8_t buf[MC_NVRAM_LEN];
+	const uint8_t ten[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	unsigned int i;
+
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, ten, 10, 114), -ENOSPC);
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, ten, 1, 114), -ENOSPC);
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, ten, 10, 1000), -ENOSPC);
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, ten, 10, 110), 4);
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, ten, 0, 114), 0);
+	nvram_all(buf);
+	ck_assert_uint_eq(buf[110], 1);
+	ck_assert_uint_eq(buf[111], 2);
+	ck_assert_uint_eq(buf[112], 3);
+	ck_assert_uint_eq(buf[113], 4);
+	for (i = 0; i < 110; i++)
+		if (i != mc_century - 14)
+			ck_assert_uint_eq(buf[i], 0);
+	put_handle(hp);
+}
+END_TEST
+
+START_TEST(test_nvram_negative_offset_is_einval)
+{
+	struct hnd *hp = get_handle(&nvram_node, O_RDWR);
+	uint8_t buf[4] = { 9, 9, 9, 9 };
+
+	ck_assert_int_eq(rtc_read(&hp->h, NULL, buf, 4, -1), -EINVAL);
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, buf, 4, -1), -EINVAL);
+	put_handle(hp);
+}
+END_TEST
+
+START_TEST(test_nvram_write_needs_a_handle_open_for_writing)
+{
+	struct hnd *hp = get_handle(&nvram_node, O_RDONLY);
+	uint8_t buf[MC_NVRAM_LEN];
+
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, "\x55", 1, 0), -EBADF);
+	nvram_all(buf);
+	ck_assert_uint_eq(buf[0], 0);
+	put_handle(hp);
+}
+END_TEST
+
+START_TEST(test_nvram_has_no_ioctls)
+{
+	struct hnd *hp = get_handle(&nvram_node, O_RDWR);
+	struct rtc_time tm = mk_tm(2040, 7, 4, 18, 30, 15);
+	struct ddm_ioctl io = { .cmd = RTC_RD_TIME,
+		                .out = &tm,
+		                .out_len = sizeof(tm) };
+
+	ck_assert_int_eq(rtc_ioctl(&hp->h, NULL, &io), -ENOTTY);
+	io = (struct ddm_ioctl){ .cmd = RTC_SET_TIME,
+		                 .in = &tm,
+		                 .in_len = sizeof(tm) };
+	ck_assert_int_eq(rtc_ioctl(&hp->h, NULL, &io), -ENOTTY);
+	check_now(2026, 11, 21, 12, 34, 56);
+	put_handle(hp);
+}
+END_TEST
+
+/* Both nodes share the index port: neither disturbs what the other sees. */
+START_TEST(test_nvram_and_clock_accesses_do_not_disturb_each_other)
+{
+	struct hnd *nv = get_handle(&nvram_node, O_RDWR);
+	struct hnd *rt = get_handle(&rtc_node, O_RDWR);
+	const char *line = "2031-02-03 04:05:06\n";
+	uint8_t b = 0;
+	char buf[64];
+
+	/* 300 us before the update, 10 us a register read: the clock read
+	 * spins on UIP, then reads the time twice */
+	set_clock(2026, 11, 21, 12, 34, 56, 999700000L, 10000);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(rtc_read(&rt->h, NULL, buf, 5, 0), 5);
+	ck_assert_int_eq(rtc_write(&nv->h, NULL, "\x99", 1, 0), 1);
+	ck_assert_int_eq(rtc_read(&rt->h, NULL, buf + 5, 40, 0), 15);
+	ck_assert_str_eq(buf, "2026-11-21 12:34:57\n");
+	ck_assert_int_eq(rtc_read(&nv->h, NULL, &b, 1, 0), 1);
+	ck_assert_uint_eq(b, 0x99);
+	ck_assert_int_eq(rtc_write(&rt->h, NULL, line, strlen(line), 0), 20);
+	ck_assert_int_eq(rtc_read(&nv->h, NULL, &b, 1, 0), 1);
+	ck_assert_uint_eq(b, 0x99);
+	ck_assert_uint_eq(reg(mc_regb), MC_REGB_24HR); /* SET cleared */
+	set_clock(2026, 11, 21, 12, 35, 0, 0, 0);
+	ck_assert_int_eq(rtc_write(&nv->h, NULL, "\x77", 1, 113), 1);
+	check_now(2031, 2, 3, 4, 5, 9); /* set at :57, 3 s ago */
+	put_handle(rt);
+	put_handle(nv);
+}
+END_TEST
+
+START_TEST(test_nvram_write_that_cannot_be_saved_fails_and_keeps_the_bytes)
+{
+	struct hnd *hp;
+	uint8_t buf[MC_NVRAM_LEN];
+	int dfd;
+
+	if (geteuid() != 0)
+		return; /* mounting needs root */
+	dfd = attach_on_full_tinyfs();
+	hp = get_handle(&nvram_node, O_RDWR);
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, "\x12\x34", 2, 7), -ENOSPC);
+	nvram_all(buf);
+	ck_assert_uint_eq(buf[7], 0);
+	ck_assert_uint_eq(buf[8], 0);
+	/* a write of the values already there needs no room */
+	ck_assert_int_eq(rtc_write(&hp->h, NULL, "\0\0", 2, 7), 2);
+	put_handle(hp);
+	close(dfd);
+	tinyfs_unmount(tmpdir);
+	rmdir(tmpdir);
+}
+END_TEST
+
+/* init: the ports come from the grant, at least 2 of them, or none. */
+static int
+init_with_grants(const char *grants)
+{
+	struct io_opts o = { .backend = "sim",
+		             .name = "rtc0",
+		             .grants = grants };
+	struct ddm_dev dev = { .prog = "ddm-rtc",
+		               .node = "isa0/rtc0",
+		               .name = "rtc0" };
+	struct rtc_softc s2;
+	uint8_t b = 0;
+	int err;
+
+	ck_assert_int_eq(io_open(&o, &dev.io), 0);
+	memset(&s2, 0, sizeof(s2));
+	err = rtc_init(&dev, &s2);
+	if (err == 0) {
+		ck_assert_ptr_nonnull(s2.sc_ior);
+		/* the chip answers there: register B as a PC BIOS leaves it */
+		ck_assert_int_eq(rtc_read_reg(&s2, mc_regb, &b), 0);
+		ck_assert_uint_eq(b, MC_REGB_24HR);
+		rtc_fini(&dev, &s2);
+	} else {
+		ck_assert_ptr_null(s2.sc_ior);
+	}
+	io_close(dev.io);
+	return err;
+}
+
+START_TEST(test_rtc_init_takes_its_ports_from_the_grant)
+{
+	ck_assert_int_eq(init_with_grants("0x70-0x71"), 0);
+	ck_assert_int_eq(init_with_grants("0x70-0x77"), 0);
+	ck_assert_int_eq(init_with_grants("0x70-0x71,0x378-0x37a"), 0);
+	/* a grant at a port no sim model decodes: the request fails */
+	ck_assert_int_lt(init_with_grants("0x170-0x171"), 0);
+}
+END_TEST
+
+START_TEST(test_rtc_init_refuses_without_two_granted_ports)
+{
+	ck_assert_int_eq(init_with_grants(NULL), -ENXIO);
+	ck_assert_int_eq(init_with_grants("0x70"), -ENXIO);
 }
 END_TEST
 
@@ -633,6 +926,15 @@ rtc_suite(void)
 	tcase_add_test(tc,
 	               test_rtc_set_time_from_root_works_on_a_read_only_handle);
 	tcase_add_test(tc, test_rtc_unknown_ioctl_is_enotty);
+	tcase_add_test(tc,
+	               test_rtc_declares_an_rtc_stream_and_a_114_byte_nvram);
+	tcase_add_test(tc, test_nvram_byte_n_is_cmos_register_n_plus_14);
+	tcase_add_test(tc, test_nvram_reads_from_the_offset_to_the_end);
+	tcase_add_test(tc, test_nvram_write_needs_a_handle_open_for_writing);
+	tcase_add_test(tc, test_nvram_has_no_ioctls);
+	tcase_add_test(tc,
+	               test_nvram_and_clock_accesses_do_not_disturb_each_other);
+	tcase_add_test(tc, test_rtc_init_takes_its_ports_from_the_grant);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tl, setup, teardown);
@@ -645,6 +947,14 @@ rtc_suite(void)
 	tcase_add_test(tl, test_rtc_read_gives_up_when_reads_never_agree);
 	tcase_add_test(tl, test_rtc_huge_write_is_einval);
 	tcase_add_test(tl, test_rtc_decode_rejects_garbage_registers);
+	tcase_add_test(
+	        tl,
+	        test_nvram_write_past_the_end_is_enospc_and_across_it_short);
+	tcase_add_test(tl, test_nvram_negative_offset_is_einval);
+	tcase_add_test(
+	        tl,
+	        test_nvram_write_that_cannot_be_saved_fails_and_keeps_the_bytes);
+	tcase_add_test(tl, test_rtc_init_refuses_without_two_granted_ports);
 	suite_add_tcase(s, tl);
 	return s;
 }
