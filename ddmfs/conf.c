@@ -35,7 +35,10 @@ static const char *const bus_keys[] = { "name",  "mode",    "owner",
 	                                "group", "devices", NULL };
 static const char *const dev_keys[] = { "name", "driver", "io",    "ports",
 	                                "mode", "owner",  "group", "user",
-	                                "args", NULL };
+	                                "args", "nodes",  "spawn", NULL };
+static const char *const node_keys[] = { "name",  "kind",  "mode",
+	                                 "owner", "group", NULL };
+static const char *const spawns[] = { "auto", "manual", NULL };
 static const char *const transports[] = { "auto", "fuse", "cuse", NULL };
 static const char *const ios[] = { "sim", "pio", "devport", NULL };
 
@@ -244,6 +247,125 @@ get_args(struct conf_ld *l, const config_setting_t *grp, struct conf_device *d)
 	return 0;
 }
 
+/* The device of bus (loaded before d) that has a node named name, or NULL. */
+static const struct conf_device *
+node_owner(const struct conf_bus *bus, const struct conf_device *d,
+           const char *name, unsigned int *ret_line)
+{
+	for (const struct conf_device *o = bus->devices; o != d; o++) {
+		for (unsigned int i = 0; i < o->n_nodes; i++) {
+			if (strcmp(o->nodes[i].name, name) == 0) {
+				*ret_line = o->nodes[i].line;
+				return o;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Reads one { name = ...; } of nodes into n (defaults from d). */
+static int
+load_node(struct conf_ld *l, const config_setting_t *grp,
+          const struct conf_bus *bus, const struct conf_device *d,
+          struct conf_node *n)
+{
+	const config_setting_t *s = NULL;
+	const struct conf_device *o;
+	unsigned int line;
+	const char *v = NULL;
+	int r;
+
+	if (config_setting_type(grp) != CONFIG_TYPE_GROUP)
+		return conf_fail(l, grp,
+		                 "nodes must be a list of { ... } groups");
+	*n = (struct conf_node){ .mode = d->mode,
+		                 .uid = d->uid,
+		                 .gid = d->gid,
+		                 .line = config_setting_source_line(grp) };
+	r = check_keys(l, grp, node_keys, "a node");
+	if (r == 0)
+		r = conf_get_name(l, grp, "node", n->name, &s);
+	if (r < 0)
+		return r;
+	for (const struct conf_node *m = d->nodes; m != n; m++)
+		if (strcmp(m->name, n->name) == 0)
+			return conf_fail(l, s,
+			                 "node \"%s\" given twice in device "
+			                 "\"%s/%s\" (first at line %u)",
+			                 n->name, bus->name, d->name, m->line);
+	o = node_owner(bus, d, n->name, &line);
+	if (o != NULL)
+		return conf_fail(l, s,
+		                 "node \"%s/%s\" is already a node of device "
+		                 "\"%s\" (line %u)",
+		                 bus->name, n->name, o->name, line);
+	r = conf_get_str(l, grp, "kind", NULL, &s, &v);
+	if (r < 0)
+		return r;
+	if (v != NULL) {
+		if (strlen(v) > CONF_NAME_MAX ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+		            strlen(v) ||
+		    v[0] == '\0')
+			return conf_fail(l, s,
+			                 "kind \"%s\" must be 1 to %d of "
+			                 "[a-z0-9_-]",
+			                 v, CONF_NAME_MAX);
+		snprintf(n->kind, sizeof(n->kind), "%s", v);
+	}
+	r = conf_get_mode(l, grp, &n->mode);
+	if (r == 0)
+		r = conf_get_owner_group(l, grp, &n->uid, &n->gid);
+	return r;
+}
+
+/*
+ * Reads nodes = ( { name = "rtc0"; }, ... ) of device d, or makes the one
+ * default node named after d.
+ */
+static int
+get_nodes(struct conf_ld *l, const config_setting_t *grp,
+          const struct conf_bus *bus, struct conf_device *d)
+{
+	const config_setting_t *s = NULL;
+	const struct conf_device *o;
+	unsigned int line;
+	int r, n = 0;
+
+	r = conf_get_list(l, grp, "nodes", "{ ... } groups", &s, &n);
+	if (r < 0)
+		return r;
+	if (s != NULL && n == 0)
+		return conf_fail(l, s, "nodes must name at least one node");
+	if (n > CONF_NODES_MAX)
+		return conf_fail(l, s, "a device has at most %d nodes",
+		                 CONF_NODES_MAX);
+	if (n == 0) {
+		o = node_owner(bus, d, d->name, &line);
+		if (o != NULL)
+			return conf_fail(l, grp,
+			                 "node \"%s/%s\" is already a node of "
+			                 "device \"%s\" (line %u)",
+			                 bus->name, d->name, o->name, line);
+		d->nodes[0] = (struct conf_node){ .mode = d->mode,
+			                          .uid = d->uid,
+			                          .gid = d->gid,
+			                          .line = d->line };
+		snprintf(d->nodes[0].name, sizeof(d->nodes[0].name), "%s",
+		         d->name);
+		d->n_nodes = 1;
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		r = load_node(l, config_setting_get_elem(s, i), bus, d,
+		              &d->nodes[i]);
+		if (r < 0)
+			return r;
+		d->n_nodes++;
+	}
+	return 0;
+}
+
 static int
 load_device(struct conf_ld *l, const config_setting_t *grp,
             struct conf_bus *bus, struct conf_device *d)
@@ -299,9 +421,13 @@ load_device(struct conf_ld *l, const config_setting_t *grp,
 			return r;
 	}
 	r = conf_get_ports(l, grp, bus, d);
-	if (r < 0)
-		return r;
-	return get_args(l, grp, d);
+	if (r == 0)
+		r = get_choice(l, grp, "spawn", spawns, &d->manual);
+	if (r == 0)
+		r = get_args(l, grp, d);
+	if (r == 0)
+		r = get_nodes(l, grp, bus, d);
+	return r;
 }
 
 static int

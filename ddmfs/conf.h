@@ -12,6 +12,7 @@
 
 #define CONF_NAME_MAX  32 /* bus and device names: [a-z0-9_-]{1,32} */
 #define CONF_PORTS_MAX 8  /* port ranges per device */
+#define CONF_NODES_MAX 16 /* nodes per device (DDM_NODES_MAX) */
 #define CONF_ERR_MAX   512
 
 enum conf_transport {
@@ -25,18 +26,36 @@ struct conf_ports {
 	unsigned int len;  /* number of ports, >= 1 */
 };
 
+/* One node (leaf) a device entry publishes. */
+struct conf_node {
+	char name[CONF_NAME_MAX + 1];
+	char kind[CONF_NAME_MAX + 1]; /* the driver's kind; "": by position */
+	mode_t mode;                  /* defaults: the device's */
+	uid_t uid;
+	gid_t gid;
+	unsigned int line;
+};
+
+/*
+ * A device entry: one driver instance (one process), publishing n_nodes
+ * nodes on its bus (default: one named after the entry, with its mode,
+ * owner and group).
+ */
 struct conf_device {
 	char name[CONF_NAME_MAX + 1];
-	char *driver;	/* bare binary name, "ddm-rtc" */
-	char *io;	/* "sim", "pio" or "devport" */
-	mode_t mode;	/* permission bits, <= 07777 */
-	uid_t uid;	/* owner of the node */
-	gid_t gid;	/* group of the node */
-	uid_t run_uid;	/* user the driver runs as */
+	char *driver;  /* bare binary name, "ddm-rtc" */
+	char *io;      /* "sim", "pio" or "devport" */
+	mode_t mode;   /* permission bits, <= 07777 */
+	uid_t uid;     /* owner of the node */
+	gid_t gid;     /* group of the node */
+	uid_t run_uid; /* user the driver runs as */
 	gid_t run_gid;
 	struct conf_ports ports[CONF_PORTS_MAX];
 	unsigned int n_ports;
-	char **args;	/* extra driver arguments, NULL-terminated, never NULL */
+	char **args; /* extra driver arguments, NULL-terminated, never NULL */
+	struct conf_node nodes[CONF_NODES_MAX];
+	unsigned int n_nodes; /* >= 1 */
+	int manual; /* spawn = "manual": a driver started by hand attaches */
 	unsigned int line; /* where the entry starts, for messages */
 };
 
@@ -51,12 +70,12 @@ struct conf_bus {
 };
 
 struct conf {
-	char *file;	   /* the file it came from */
+	char *file;        /* the file it came from */
 	char *mountpoint;  /* "/ddm" (also the default) */
 	char *state_dir;   /* "/var/lib/ddmfs" (also the default) */
 	char *driver_path; /* colon-separated; NULL: the built-in default */
 	enum conf_transport transport;
-	uid_t driver_uid;  /* default user drivers run as */
+	uid_t driver_uid; /* default user drivers run as */
 	gid_t driver_gid;
 	struct conf_bus *buses;
 	unsigned int n_buses;

@@ -373,7 +373,7 @@ count_coming(struct drv *d, void *arg)
 	struct cuse_wait *w = arg;
 
 	pthread_mutex_lock(&d->lock);
-	if (d->node != NULL && d->node->cuse &&
+	if (dfs.cuse && !d->removed &&
 	    (d->state == DRV_STARTING || d->state == DRV_BACKOFF))
 		w->coming++;
 	pthread_mutex_unlock(&d->lock);

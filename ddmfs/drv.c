@@ -123,8 +123,12 @@ drv_conf_same(const struct drv_conf *a, const struct drv_conf *b)
 
 	if (!same_str(a->driver, b->driver) || !same_str(a->exe, b->exe) ||
 	    !same_str(a->io, b->io) || a->run_uid != b->run_uid ||
-	    a->run_gid != b->run_gid || a->n_ports != b->n_ports)
+	    a->run_gid != b->run_gid || a->n_ports != b->n_ports ||
+	    a->n_nodes != b->n_nodes || a->manual != b->manual)
 		return false;
+	for (i = 0; i < a->n_nodes; i++)
+		if (strcmp(a->nodes[i], b->nodes[i]) != 0)
+			return false;
 	for (i = 0; i < a->n_ports; i++)
 		if (a->ports[i].base != b->ports[i].base ||
 		    a->ports[i].len != b->ports[i].len)
@@ -139,6 +143,24 @@ int
 drv_new(struct node *n, struct drv_conf *cf, struct drv **ret)
 {
 	return drv_new_slot(n, n->path, cf, 0, ret);
+}
+
+int
+drv_new_at(const char *path, struct drv_conf *cf, struct drv **ret)
+{
+	return drv_new_slot(NULL, path, cf, 0, ret);
+}
+
+void
+drv_set_node(struct drv *d, unsigned int i, struct node *n)
+{
+	d->nodes[i] = n;
+	if (i >= d->n_nodes)
+		d->n_nodes = i + 1;
+	if (n != NULL) {
+		n->drv = d;
+		n->index = i;
+	}
 }
 
 int
@@ -162,14 +184,13 @@ drv_new_slot(struct node *n, const char *path, struct drv_conf *cf,
 	pthread_cond_init(&d->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	snprintf(d->path, sizeof(d->path), "%s", path);
-	d->node = n;
 	d->cf = *cf;
 	memset(cf, 0, sizeof(*cf));
 	d->proc.pidfd = -1;
 	d->proc.sock = -1;
 	d->timer_at = DRV_NO_DEADLINE;
 	if (n != NULL)
-		n->drv = d;
+		drv_set_node(d, 0, n);
 	*ret = d;
 	return 0;
 }

@@ -87,6 +87,10 @@ struct drv_conf {
 	uid_t run_uid;
 	gid_t run_gid;
 	char **args; /* NULL-terminated */
+	/* its nodes, as --nodes gives them: "rtc0", "nvram0:nvram" */
+	char nodes[CONF_NODES_MAX][2 * CONF_NAME_MAX + 2];
+	unsigned int n_nodes;
+	bool manual; /* spawn = "manual": a driver started by hand attaches */
 };
 
 /* A process that drv_sys.spawn started (or that adoption found). */
@@ -101,8 +105,12 @@ struct drv {
 	unsigned int slot; /* in the slot table; names its ids (idmap.h) */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;      /* state changes (CLOCK_MONOTONIC) */
-	char path[NODE_PATH_MAX]; /* the node's, for logs */
-	struct node *node;        /* NULL once removed (tree lock) */
+	char path[NODE_PATH_MAX]; /* the instance's (its conf entry), for logs
+	                           */
+	/* its leaves, by index (DDM_OPEN.arg1); NULL once removed (tree
+	 * lock) */
+	struct node *nodes[CONF_NODES_MAX];
+	unsigned int n_nodes;
 	struct drv_conf cf;
 	enum drv_state state;
 	bool want_up;  /* started by the admin; a stopping driver restarts */
@@ -158,9 +166,13 @@ struct drv_sys {
 
 extern const struct drv_sys *drv_sys;
 
-/* A new stopped driver for node n, started as cf says (cf is moved in,
- * and freed with d): 0 or -errno. */
+/* A new stopped driver instance at path ("bus/name"), started as cf says
+ * (cf is moved in, and freed with d), with node n (may be NULL) as its
+ * first node: 0 or -errno. */
 int drv_new(struct node *n, struct drv_conf *cf, struct drv **ret);
+int drv_new_at(const char *path, struct drv_conf *cf, struct drv **ret);
+/* Makes n node i of d (tree lock held). */
+void drv_set_node(struct drv *d, unsigned int i, struct node *n);
 /* The same in a given slot (an upgrade keeps every driver's slot, since
  * ids name it), for node n or, with n NULL, a removed one at path:
  * -EEXIST if the slot is taken. */

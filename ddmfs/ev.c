@@ -170,33 +170,81 @@ watch_out(struct drv *d, struct evd *e)
 }
 
 /*
- * DDM_HELLO from d's driver: checks its transport (and, under CUSE, the
- * device it made), and lets the parked opens go.  A new rdev makes the
- * kernel look the leaf up again.
+ * Takes what HELLO says of d's nodes (payload: one struct ddm_hello_node
+ * each, or none): -EPROTO with why if it does not fit.  Nodes whose size
+ * changed are put in changed (their inodes are looked at again).
+ */
+static int
+hello_nodes(struct drv *d, const struct ddm_msg *m, const void *payload,
+            char *why, size_t whylen, fuse_ino_t *changed, unsigned int *n_ch)
+{
+	struct ddm_hello_node hn;
+
+	if (m->len != 0 && m->len != d->n_nodes * sizeof(hn)) {
+		snprintf(why, whylen, "HELLO for %zu nodes, not %u",
+		         m->len / sizeof(hn), d->n_nodes);
+		return -EPROTO;
+	}
+	for (unsigned int i = 0; i < d->n_nodes; i++) {
+		struct node *n = d->nodes[i];
+
+		memset(&hn, 0, sizeof(hn));
+		if (m->len != 0)
+			memcpy(&hn, (const char *)payload + i * sizeof(hn),
+			       sizeof(hn));
+		if ((hn.flags & ~DDM_NODE_SEEKABLE) != 0 || hn.reserved != 0 ||
+		    hn.size > (uint64_t)INT64_MAX) {
+			snprintf(why, whylen, "HELLO with a bad node %u", i);
+			return -EPROTO;
+		}
+		if (n == NULL)
+			continue;
+		n->seekable = (hn.flags & DDM_NODE_SEEKABLE) != 0;
+		if (n->size != hn.size)
+			changed[(*n_ch)++] = n->ino;
+		n->size = hn.size;
+	}
+	return 0;
+}
+
+/*
+ * DDM_HELLO from d's driver: checks its transport, its nodes (and, under
+ * CUSE, the devices it made), and lets the parked opens go.  A new rdev
+ * makes the kernel look the leaf up again.
  */
 static void
-hello(struct drv *d, const struct ddm_msg *m)
+hello(struct drv *d, const struct ddm_msg *m, const void *payload)
 {
 	struct drv_out out = { 0 };
-	unsigned int want;
-	fuse_ino_t parent = 0;
-	char why[160] = "", name[CONF_NAME_MAX + 1] = "";
+	unsigned int want, n_new = 0, n_ch = 0;
+	fuse_ino_t parent[CONF_NODES_MAX], changed[CONF_NODES_MAX];
+	char why[160] = "", name[CONF_NODES_MAX][CONF_NAME_MAX + 1];
 	int r;
 
 	pthread_rwlock_wrlock(&dfs.tree_lock);
 	pthread_mutex_lock(&d->lock);
-	want = d->node != NULL && d->node->cuse ? DDM_HELLO_CUSE
-	                                        : DDM_HELLO_SOCKET;
+	want = dfs.cuse ? DDM_HELLO_CUSE : DDM_HELLO_SOCKET;
 	r = 0;
 	if (m->arg1 != want) {
 		snprintf(why, sizeof(why), "HELLO for transport %llu, not %u",
 		         (unsigned long long)m->arg1, want);
 		r = -EPROTO;
-	} else if (want == DDM_HELLO_CUSE) {
-		r = cdev_up(dfs.cdevs, d->node, why, sizeof(why));
+	} else {
+		r = hello_nodes(d, m, payload, why, sizeof(why), changed,
+		                &n_ch);
+	}
+	for (unsigned int i = 0;
+	     r >= 0 && want == DDM_HELLO_CUSE && i < d->n_nodes; i++) {
+		struct node *n = d->nodes[i];
+
+		if (n == NULL)
+			continue;
+		r = cdev_up(dfs.cdevs, n, why, sizeof(why));
 		if (r > 0) {
-			parent = d->node->parent->ino;
-			snprintf(name, sizeof(name), "%s", d->node->name);
+			parent[n_new] = n->parent->ino;
+			snprintf(name[n_new], sizeof(name[n_new]), "%s",
+			         n->name);
+			n_new++;
 		}
 	}
 	if (r >= 0 && drv_hello(d, m, why, sizeof(why), &out) < 0)
@@ -209,9 +257,11 @@ hello(struct drv *d, const struct ddm_msg *m)
 	if (r < 0)
 		return;
 	fwd_send_queued(d);
-	if (parent != 0)
-		fuse_lowlevel_notify_inval_entry(dfs.se, parent, name,
-		                                 strlen(name));
+	for (unsigned int i = 0; i < n_new; i++)
+		fuse_lowlevel_notify_inval_entry(dfs.se, parent[i], name[i],
+		                                 strlen(name[i]));
+	for (unsigned int i = 0; i < n_ch; i++)
+		fuse_lowlevel_notify_inval_inode(dfs.se, changed[i], 0, 0);
 }
 
 /* Faults d (no lock held) for why. */
@@ -236,7 +286,7 @@ message(struct drv *d, const struct ddm_msg *m, const void *payload)
 
 	switch (m->op) {
 	case DDM_HELLO:
-		hello(d, m);
+		hello(d, m, payload);
 		break;
 	case DDM_REPLY:
 		fwd_reply(d, m, payload);
@@ -360,8 +410,9 @@ gone(struct drv *d)
 	 * its parent's (init's) business */
 	early = d->state == DRV_STARTING && !d->adopting;
 	drv_exited(d, status, &out);
-	if (early && d->node != NULL)
-		cdev_early_exit(d->node, d->fails, DRV_CUSE_RETRY);
+	for (unsigned int i = 0; early && i < d->n_nodes; i++)
+		if (d->nodes[i] != NULL)
+			cdev_early_exit(d->nodes[i], d->fails, DRV_CUSE_RETRY);
 unlock:
 	pthread_mutex_unlock(&d->lock);
 	pthread_rwlock_unlock(&dfs.tree_lock);

@@ -170,6 +170,7 @@ static void
 fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct drv *d = NULL;
+	unsigned int index = 0;
 	struct node *n;
 	int err = 0;
 
@@ -183,27 +184,28 @@ fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = ENXIO;
 	else {
 		d = n->drv;
+		index = n->index;
 		pthread_mutex_lock(&d->lock);
 	}
 	pthread_rwlock_unlock(&dfs.tree_lock);
 	if (err != 0)
 		fuse_reply_err(req, err);
 	else
-		fwd_open(req, d, fi);
+		fwd_open(req, d, index, fi);
 }
 
 static void
 fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         struct fuse_file_info *fi)
 {
-	fwd_read(req, fi, size);
+	fwd_read(req, fi, size, off);
 }
 
 static void
 fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
          off_t off, struct fuse_file_info *fi)
 {
-	fwd_write(req, fi, buf, size);
+	fwd_write(req, fi, buf, size, off);
 }
 
 static void

@@ -300,13 +300,12 @@ kern_reply_write(uint64_t unique, size_t count)
 }
 
 int
-kern_reply_open(uint64_t unique, uint64_t fh, bool direct_nonseekable)
+kern_reply_open(uint64_t unique, uint64_t fh, bool seekable)
 {
 	struct fuse_open_out o = { .fh = fh };
 	struct iovec iov[2] = { { 0 }, { &o, sizeof(o) } };
 
-	if (direct_nonseekable)
-		o.open_flags = FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE;
+	o.open_flags = FOPEN_DIRECT_IO | (seekable ? 0 : FOPEN_NONSEEKABLE);
 	return kern_write(unique, 0, iov, 2);
 }
 

@@ -59,7 +59,8 @@ void fuseio_untrack(uint64_t unique);
 int kern_reply_err(uint64_t unique, int err);
 int kern_reply_buf(uint64_t unique, const void *buf, size_t len);
 int kern_reply_write(uint64_t unique, size_t count);
-int kern_reply_open(uint64_t unique, uint64_t fh, bool direct_nonseekable);
+/* An open file is direct_io, and nonseekable unless seekable. */
+int kern_reply_open(uint64_t unique, uint64_t fh, bool seekable);
 int kern_reply_ioctl(uint64_t unique, int result, const void *buf, size_t len);
 int kern_reply_poll(uint64_t unique, unsigned int revents);
 /* Wakes the pollers of poll handle kh. */

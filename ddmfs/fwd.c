@@ -58,17 +58,17 @@ answer_err(struct pend *p, int err)
 
 /* Answers a successful open; -ENOENT if the caller is gone. */
 static int
-answer_open(struct pend *p)
+answer_open(struct pend *p, bool seekable)
 {
 	struct fuse_file_info fi = { .fh = p->fh, .flags = p->flags };
 	int r;
 
 	fi.direct_io = 1;
-	fi.nonseekable = 1;
+	fi.nonseekable = !seekable;
 	if (p->req != NULL)
 		r = fuse_reply_open(p->req, &fi);
 	else
-		r = kern_reply_open(p->unique, p->fh, true);
+		r = kern_reply_open(p->unique, p->fh, seekable);
 	return r;
 }
 
@@ -147,8 +147,10 @@ msg_for(const struct pend *p, struct ddm_msg *m)
 	m->uid = p->uid;
 	m->gid = p->gid;
 	m->pid = p->pid;
-	if (p->op == DDM_OPEN)
+	if (p->op == DDM_OPEN) {
 		m->arg0 = (uint32_t)(p->flags & ~O_TRUNC);
+		m->arg1 = p->node;
+	}
 }
 
 /* A new entry for req on d (d->lock held), in the table: NULL on ENOMEM. */
@@ -309,7 +311,8 @@ send_new(struct drv *d, struct pend *p, struct ddm_msg *m, const void *payload,
 }
 
 void
-fwd_open(fuse_req_t req, struct drv *d, struct fuse_file_info *fi)
+fwd_open(fuse_req_t req, struct drv *d, unsigned int node,
+         struct fuse_file_info *fi)
 {
 	struct ddm_msg m;
 	struct pend *p;
@@ -327,6 +330,7 @@ fwd_open(fuse_req_t req, struct drv *d, struct fuse_file_info *fi)
 		return;
 	}
 	p->flags = fi->flags;
+	p->node = node;
 	msg_for(p, &m);
 	send_new(d, p, &m, NULL, 0);
 }
@@ -370,7 +374,7 @@ begin(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op, int gone_err,
 }
 
 void
-fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size)
+fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t off)
 {
 	struct ddm_msg m;
 	struct drv *d;
@@ -381,12 +385,13 @@ fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size)
 	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
 	msg_for(p, &m);
 	m.arg1 = p->size;
+	m.arg2 = off >= 0 ? (uint64_t)off : 0;
 	send_new(d, p, &m, NULL, 0);
 }
 
 void
 fwd_write(fuse_req_t req, struct fuse_file_info *fi, const void *buf,
-          size_t size)
+          size_t size, off_t off)
 {
 	struct ddm_msg m;
 	struct drv *d;
@@ -396,6 +401,7 @@ fwd_write(fuse_req_t req, struct fuse_file_info *fi, const void *buf,
 		return;
 	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
 	msg_for(p, &m);
+	m.arg1 = off >= 0 ? (uint64_t)off : 0;
 	send_new(d, p, &m, buf, p->size);
 }
 
@@ -516,9 +522,12 @@ static void
 opened(struct drv *d, struct pend *p)
 {
 	struct handle *h = calloc(1, sizeof(*h));
+	bool seekable;
 	int r;
 
 	pthread_mutex_lock(&d->lock);
+	seekable = p->node < d->n_nodes && d->nodes[p->node] != NULL &&
+	           d->nodes[p->node]->seekable;
 	if (h != NULL) {
 		h->e.id = p->fh;
 		h->gen = d->gen;
@@ -534,7 +543,7 @@ opened(struct drv *d, struct pend *p)
 		answer_err(p, -ENOMEM);
 		return;
 	}
-	r = answer_open(p);
+	r = answer_open(p, seekable);
 	if (r == -ENOENT) {
 		/* interrupted meanwhile: no release will come for it */
 		pthread_mutex_lock(&d->lock);

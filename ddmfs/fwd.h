@@ -24,11 +24,15 @@
 struct drv;
 struct drv_out;
 
-/* Opens a leaf of d: entered with d->lock held, returns with it dropped. */
-void fwd_open(fuse_req_t req, struct drv *d, struct fuse_file_info *fi);
-void fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size);
+/* Opens leaf node (its index) of d: entered with d->lock held, returns
+ * with it dropped. */
+void fwd_open(fuse_req_t req, struct drv *d, unsigned int node,
+              struct fuse_file_info *fi);
+/* off: the file offset (a seekable node's driver uses it). */
+void fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size,
+              off_t off);
 void fwd_write(fuse_req_t req, struct fuse_file_info *fi, const void *buf,
-               size_t size);
+               size_t size, off_t off);
 void fwd_ioctl(fuse_req_t req, struct fuse_file_info *fi, unsigned int cmd,
                uint64_t arg, const void *in, size_t in_len, size_t out_len);
 /* kh: the kernel's poll handle to notify later, 0 for none. */

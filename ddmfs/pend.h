@@ -38,9 +38,10 @@ struct pend {
 	uint64_t unique;      /* the kernel's id of the request */
 	enum ddm_op op;
 	enum pend_state state;
-	uint64_t fh; /* the handle (DDM_OPEN: the new one) */
-	size_t size; /* read: asked for; write: given; ioctl: out size */
-	int flags;   /* DDM_OPEN: the open flags */
+	uint64_t fh;   /* the handle (DDM_OPEN: the new one) */
+	size_t size;   /* read: asked for; write: given; ioctl: out size */
+	int flags;     /* DDM_OPEN: the open flags */
+	uint32_t node; /* DDM_OPEN: which node of the instance */
 	uint32_t uid, gid, pid; /* the caller */
 	bool intr;              /* interrupted while PEND_NEW */
 	int err;     /* -errno: fail it (set while PEND_NEW, or on a list) */

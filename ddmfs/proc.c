@@ -125,15 +125,16 @@ user_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
-/* Opens what d's conf entry grants besides its socket. */
+/* Opens what d's conf entry grants besides its socket: a /dev/cuse per
+ * node in cuse (under CUSE), /dev/port, its state dir. */
 static int
 open_grants(struct drv *d, int *cuse, int *devport, int *state, char *why,
             size_t whylen)
 {
-	*cuse = *devport = *state = -1;
-	if (d->node->cuse) {
-		*cuse = open(CDEV_DEV_PATH, O_RDWR | O_CLOEXEC);
-		if (*cuse < 0) {
+	*devport = *state = -1;
+	for (unsigned int i = 0; dfs.cuse && i < d->n_nodes; i++) {
+		cuse[i] = open(CDEV_DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (cuse[i] < 0) {
 			snprintf(why, whylen, "%s: %s", CDEV_DEV_PATH,
 			         strerror(errno));
 			return -errno;
@@ -164,19 +165,33 @@ static int
 sys_spawn(struct drv *d, struct drv_proc *ret)
 {
 	char why[512] = "", user[64];
-	const struct node *n = d->node;
+	char nodes[CONF_NODES_MAX * (2 * CONF_NAME_MAX + 3)] = "";
+	const char *name = strchr(d->path, '/') + 1;
+	struct spawn_cuse sc = { 0 };
 	struct spawn_proc sp;
 	bool sim = strcmp(d->cf.io, "sim") == 0 && dfs.sim_fd >= 0;
-	int sv[2] = { -1, -1 }, cuse, devport, state, r;
+	int sv[2] = { -1, -1 }, cuse[CONF_NODES_MAX], devport, state, r;
 	char **argv = NULL;
+	size_t off = 0;
 
-	if (n == NULL)
+	for (unsigned int i = 0; i < CONF_NODES_MAX; i++)
+		cuse[i] = -1;
+	if (d->removed)
 		return -ENODEV;
-	if (sim && statedir_sim_own(dfs.sim_fd, n->name, d->cf.run_uid,
+	if (sim && statedir_sim_own(dfs.sim_fd, name, d->cf.run_uid,
 	                            d->cf.run_gid) < 0)
 		logmsg("%s: sim files of %s: cannot give them to its user: %s",
-		       d->path, n->name, strerror(errno));
-	r = open_grants(d, &cuse, &devport, &state, why, sizeof(why));
+		       d->path, name, strerror(errno));
+	for (unsigned int i = 0; i < d->cf.n_nodes; i++)
+		off += (size_t)snprintf(nodes + off, sizeof(nodes) - off,
+		                        "%s%s", i > 0 ? "," : "",
+		                        d->cf.nodes[i]);
+	for (unsigned int i = 0; dfs.cuse && i < d->n_nodes; i++) {
+		sc.maj[i] = d->nodes[i] != NULL ? d->nodes[i]->rdev_maj : 0;
+		sc.min[i] = d->nodes[i] != NULL ? d->nodes[i]->rdev_min : 0;
+		sc.n = d->n_nodes;
+	}
+	r = open_grants(d, cuse, &devport, &state, why, sizeof(why));
 	if (r < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -184,9 +199,13 @@ sys_spawn(struct drv *d, struct drv_proc *ret)
 		snprintf(why, sizeof(why), "socketpair: %s", strerror(-r));
 		goto fail;
 	}
-	argv = spawn_argv(d->cf.exe, d->path, d->cf.io, d->cf.ports,
-	                  d->cf.n_ports, d->cf.args, n->cuse, n->rdev_maj,
-	                  n->rdev_min, sim, true, log_uses_syslog());
+	/* one node named after the instance is the default: no --nodes */
+	argv = spawn_argv(
+	        d->cf.exe, d->path, d->cf.io, d->cf.ports, d->cf.n_ports,
+	        d->cf.args,
+	        d->cf.n_nodes == 1 && strcmp(d->cf.nodes[0], name) == 0 ? NULL
+	                                                                : nodes,
+	        sc.n > 0 ? &sc : NULL, sim, true, log_uses_syslog());
 	if (argv == NULL) {
 		r = -ENOMEM;
 		snprintf(why, sizeof(why), "out of memory");
@@ -205,7 +224,9 @@ sys_spawn(struct drv *d, struct drv_proc *ret)
 	                .n_ports = strcmp(d->cf.io, "pio") == 0 ? d->cf.n_ports
 	                                                        : 0,
 	                .sock = sv[1],
-	                .cuse = cuse,
+	                .cuse = cuse[0],
+	                .cuse_more = cuse + 1,
+	                .n_cuse_more = sc.n > 1 ? sc.n - 1 : 0,
 	                .devport = devport,
 	                .sim = sim ? dfs.sim_fd : -1,
 	                .state = state,
@@ -230,7 +251,8 @@ close_fds:
 	spawn_argv_free(argv);
 	close_fd(sv[0]);
 	close_fd(sv[1]);
-	close_fd(cuse);
+	for (unsigned int i = 0; i < CONF_NODES_MAX; i++)
+		close_fd(cuse[i]);
 	close_fd(devport);
 	close_fd(state);
 	return r;

@@ -37,9 +37,11 @@
 #define DDM_DRIVER_DIR "/usr/local/libexec/ddmfs"
 #endif
 
-#define HIGH_FD     16 /* fds are parked at or above this while renumbering */
+#define HIGH_FD     64 /* fds are parked at or above this while renumbering */
 #define CAP_MAX_TRY 64 /* above any capability number Linux has */
-#define N_FDS       6  /* SPAWN_SOCK_FD .. SPAWN_EXE_FD */
+#define N_FDS                                                                  \
+	(6 + CONF_NODES_MAX - 1) /* SPAWN_SOCK_FD .. the last                  \
+	                          * SPAWN_CUSE_MORE */
 
 /* The steps a child may fail at, as it reports them. */
 enum step {
@@ -206,10 +208,13 @@ add(char **argv, size_t *k, const char *fmt, ...)
 char **
 spawn_argv(const char *exe, const char *node, const char *io,
            const struct conf_ports *ports, unsigned int n_ports,
-           char *const *args, bool cuse, unsigned int maj, unsigned int min,
+           char *const *args, const char *nodes, const struct spawn_cuse *cuse,
            bool sim, bool state, bool use_syslog)
 {
 	char grants[CONF_PORTS_MAX * 16 + 16] = "--ports=";
+	char fds[CONF_NODES_MAX * 8 + 16] = "--cuse-fd=";
+	char devs[CONF_NODES_MAX * 24 + 16] = "--cuse-dev=";
+	size_t fo = strlen(fds), dvo = strlen(devs);
 	size_t n_args = 0, k = 0, off = strlen(grants);
 	char **argv;
 	bool ok;
@@ -222,9 +227,21 @@ spawn_argv(const char *exe, const char *node, const char *io,
 	ok = add(argv, &k, "%s", exe) && add(argv, &k, "--io=%s", io) &&
 	     add(argv, &k, "--node=%s", node) &&
 	     add(argv, &k, "--ddm-fd=%d", SPAWN_SOCK_FD);
-	if (ok && cuse)
-		ok = add(argv, &k, "--cuse-fd=%d", SPAWN_CUSE_FD) &&
-		     add(argv, &k, "--cuse-dev=%u:%u", maj, min);
+	if (ok && nodes != NULL)
+		ok = add(argv, &k, "--nodes=%s", nodes);
+	if (ok && cuse != NULL && cuse->n > 0) {
+		for (unsigned int i = 0; i < cuse->n; i++) {
+			fo += (size_t)snprintf(fds + fo, sizeof(fds) - fo,
+			                       "%s%d", i > 0 ? "," : "",
+			                       i == 0 ? SPAWN_CUSE_FD
+			                              : SPAWN_CUSE_MORE +
+			                                        (int)i - 1);
+			dvo += (size_t)snprintf(devs + dvo, sizeof(devs) - dvo,
+			                        "%s%u:%u", i > 0 ? "," : "",
+			                        cuse->maj[i], cuse->min[i]);
+		}
+		ok = add(argv, &k, "%s", fds) && add(argv, &k, "%s", devs);
+	}
 	if (ok && n_ports > 0) {
 		for (unsigned int i = 0; i < n_ports; i++)
 			off += (size_t)snprintf(
@@ -281,6 +298,11 @@ child_fds(const struct spawn_req *rq, int exe, bool script, int *pipe_fd)
 	int fds[N_FDS] = { rq->sock, rq->cuse,  rq->devport,
 		           rq->sim,  rq->state, exe };
 	int null, p;
+
+	for (unsigned int i = 0; i < rq->n_cuse_more && i < N_FDS - 6; i++)
+		fds[6 + i] = rq->cuse_more[i];
+	for (unsigned int i = 6 + rq->n_cuse_more; i < N_FDS; i++)
+		fds[i] = -1;
 
 	p = fcntl(*pipe_fd, F_DUPFD_CLOEXEC, HIGH_FD);
 	if (p < 0)

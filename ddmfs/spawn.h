@@ -27,6 +27,7 @@
 #define SPAWN_SIM_FD     6 /* the sim directory */
 #define SPAWN_STATE_FD   7 /* the driver's own state directory */
 #define SPAWN_EXE_FD     8 /* the binary itself (scripts read it) */
+#define SPAWN_CUSE_MORE  9 /* /dev/cuse for nodes 1, 2, ... from here on */
 
 /* What to start, and with what. */
 struct spawn_req {
@@ -39,6 +40,8 @@ struct spawn_req {
 	const struct conf_ports *ports; /* ioperm() grants; NULL: none */
 	unsigned int n_ports;
 	int sock, cuse, devport, sim, state; /* -1: not given */
+	const int *cuse_more; /* /dev/cuse for nodes 1.. (n_cuse_more) */
+	unsigned int n_cuse_more;
 	bool syslog;                 /* stdout and stderr to /dev/null */
 	const struct rlimit *nofile; /* the limit drivers get; NULL: ours */
 };
@@ -75,17 +78,26 @@ int spawn_lookup(const char *name, const char *dirs, char **ret_path);
 int spawn_start(const struct spawn_req *rq, struct spawn_proc *ret, char *why,
                 size_t whylen);
 
+/* The CUSE devices of an instance's nodes: numbers to ask for (0:0: the
+ * kernel picks). */
+struct spawn_cuse {
+	unsigned int n;
+	unsigned int maj[CONF_NODES_MAX], min[CONF_NODES_MAX];
+};
+
 /*
- * The argv of driver binary exe for node: --io, --node, --ddm-fd,
- * --cuse-fd and --cuse-dev MAJ:MIN when cuse (0:0: the kernel picks),
- * --ports when granted, --devport-fd for io "devport", --sim-fd when sim
- * is set, --state-fd when state is set, --syslog if use_syslog, then the
- * extra arguments.  NULL-terminated; NULL on ENOMEM.
+ * The argv of driver binary exe for instance node ("bus/name"): --io,
+ * --node, --nodes when nodes is set ("rtc0,nvram0:nvram"), --ddm-fd,
+ * --cuse-fd and --cuse-dev per node when cuse is set, --ports when
+ * granted, --devport-fd for io "devport", --sim-fd when sim is set,
+ * --state-fd when state is set, --syslog if use_syslog, then the extra
+ * arguments.  NULL-terminated; NULL on ENOMEM.
  */
 char **spawn_argv(const char *exe, const char *node, const char *io,
                   const struct conf_ports *ports, unsigned int n_ports,
-                  char *const *args, bool cuse, unsigned int maj,
-                  unsigned int min, bool sim, bool state, bool use_syslog);
+                  char *const *args, const char *nodes,
+                  const struct spawn_cuse *cuse, bool sim, bool state,
+                  bool use_syslog);
 /* NULL is fine. */
 void spawn_argv_free(char **argv);
 

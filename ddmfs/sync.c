@@ -103,6 +103,12 @@ drv_conf_of(const struct conf_device *cd, const char *dirs,
 	cf.n_ports = cd->n_ports;
 	cf.run_uid = cd->run_uid;
 	cf.run_gid = cd->run_gid;
+	for (unsigned int i = 0; i < cd->n_nodes; i++)
+		snprintf(cf.nodes[i], sizeof(cf.nodes[i]), "%s%s%s",
+		         cd->nodes[i].name, cd->nodes[i].kind[0] ? ":" : "",
+		         cd->nodes[i].kind);
+	cf.n_nodes = cd->n_nodes;
+	cf.manual = cd->manual != 0;
 	*ret = cf;
 	return 0;
 nomem:
@@ -129,74 +135,114 @@ defaults(struct sync *s, struct node *n, mode_t mode, uid_t uid, gid_t gid,
 	}
 }
 
-/* Removes leaf n: its driver stops for good, its files get ENODEV. */
+/*
+ * Removes instance d and its leaves: its driver stops for good, its files
+ * get ENODEV.
+ */
 static void
-remove_leaf(struct sync *s, struct node *n)
+remove_instance(struct sync *s, struct drv *d)
 {
-	struct drv *d = n->drv;
+	pthread_mutex_lock(&d->lock);
+	drv_remove(d, &s->out);
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned int i = 0; i < d->n_nodes; i++) {
+		struct node *n = d->nodes[i];
 
-	if (d != NULL) {
+		if (n == NULL)
+			continue;
 		pthread_mutex_lock(&d->lock);
-		drv_remove(d, &s->out);
-		d->node = NULL;
+		d->nodes[i] = NULL;
 		pthread_mutex_unlock(&d->lock);
+		note(s, NOTE_DELETE, n);
+		say(s, "reload: %s removed", n->path);
+		s->res->removed++;
+		tree_remove(n);
 	}
-	note(s, NOTE_DELETE, n);
-	say(s, "reload: %s removed", n->path);
-	s->res->removed++;
-	tree_remove(n);
 }
 
 static void
 remove_bus(struct sync *s, struct node *bus)
 {
-	while (bus->n_kids > 0)
-		remove_leaf(s, bus->kids[bus->n_kids - 1]);
+	while (bus->n_kids > 0) {
+		struct node *n = bus->kids[bus->n_kids - 1];
+
+		if (n->drv != NULL) {
+			remove_instance(s, n->drv);
+		} else {
+			note(s, NOTE_DELETE, n);
+			tree_remove(n);
+		}
+	}
 	note(s, NOTE_DELETE, bus);
 	say(s, "reload: %s removed", bus->path);
 	tree_remove(bus);
 }
 
-/* A new leaf for cd on bus. */
-static void
-add_leaf(struct sync *s, struct node *bus, const struct conf_device *cd,
-         struct drv_conf *cf)
+/* The instance at path on bus, found through its leaves, or NULL. */
+static struct drv *
+find_instance(const struct node *bus, const char *path)
 {
-	struct node *n = tree_add(bus, cd->name, false);
+	for (unsigned int k = 0; k < bus->n_kids; k++) {
+		struct drv *d = bus->kids[k]->drv;
+
+		if (d != NULL && strcmp(d->path, path) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+/* A new instance for cd on bus, with its leaves. */
+static void
+add_instance(struct sync *s, struct node *bus, const struct conf_device *cd,
+             struct drv_conf *cf)
+{
+	char path[NODE_PATH_MAX];
 	struct drv *d;
 
-	if (n == NULL || drv_new(n, cf, &d) < 0) {
-		if (n != NULL)
-			tree_remove(n);
+	snprintf(path, sizeof(path), "%s/%s", bus->name, cd->name);
+	if (drv_new_at(path, cf, &d) < 0) {
 		drv_conf_free(cf);
 		s->err = -ENOMEM;
 		return;
 	}
-	defaults(s, n, cd->mode, cd->uid, cd->gid, true);
-	if (dfs.cuse) {
-		n->cuse = true;
-		if (dfs.cdevs != NULL)
-			cdev_store_get(dfs.cdevs, n->path, &n->rdev_maj,
-			               &n->rdev_min);
+	for (unsigned int i = 0; i < cd->n_nodes; i++) {
+		const struct conf_node *cn = &cd->nodes[i];
+		struct node *n = tree_add(bus, cn->name, false);
+
+		if (n == NULL) {
+			s->err = -ENOMEM;
+			continue; /* the instance serves the others */
+		}
+		drv_set_node(d, i, n);
+		defaults(s, n, cn->mode, cn->uid, cn->gid, true);
+		if (dfs.cuse) {
+			n->cuse = true;
+			if (dfs.cdevs != NULL)
+				cdev_store_get(dfs.cdevs, n->path, &n->rdev_maj,
+				               &n->rdev_min);
+		}
+		note(s, NOTE_ENTRY, n);
+		s->res->added++;
+		if (s->start)
+			say(s, "reload: %s added", n->path);
 	}
+	d->n_nodes = cd->n_nodes;
 	if (s->start) {
 		pthread_mutex_lock(&d->lock);
 		drv_start(d, &s->out);
 		pthread_mutex_unlock(&d->lock);
-		say(s, "reload: %s added", n->path);
 	}
-	note(s, NOTE_ENTRY, n);
-	s->res->added++;
 }
 
-/* Leaf n stays: new defaults, and a restart if its driver changed. */
+/* Instance d stays: new defaults, and a restart if its driver changed. */
 static void
-keep_leaf(struct sync *s, struct node *n, const struct conf_device *cd,
-          struct drv_conf *cf)
+keep_instance(struct sync *s, struct drv *d, const struct conf_device *cd,
+              struct drv_conf *cf)
 {
-	struct drv *d = n->drv;
-
-	defaults(s, n, cd->mode, cd->uid, cd->gid, false);
+	for (unsigned int i = 0; i < cd->n_nodes; i++)
+		if (d->nodes[i] != NULL)
+			defaults(s, d->nodes[i], cd->nodes[i].mode,
+			         cd->nodes[i].uid, cd->nodes[i].gid, false);
 	pthread_mutex_lock(&d->lock);
 	if (drv_conf_same(&d->cf, cf)) {
 		drv_conf_free(cf);
@@ -209,10 +255,30 @@ keep_leaf(struct sync *s, struct node *n, const struct conf_device *cd,
 			s->res->restarted++;
 			say(s,
 			    "reload: %s restarted with its new driver settings",
-			    n->path);
+			    d->path);
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* The entry of cb that instance d stands for, with the same nodes. */
+static const struct conf_device *
+entry_of(const struct conf_bus *cb, const struct drv *d)
+{
+	const char *name = strchr(d->path, '/') + 1;
+
+	for (unsigned int i = 0; i < cb->n_devices; i++) {
+		const struct conf_device *cd = &cb->devices[i];
+
+		if (strcmp(cd->name, name) != 0 || cd->n_nodes != d->n_nodes)
+			continue;
+		for (unsigned int j = 0; j < cd->n_nodes; j++)
+			if (d->nodes[j] == NULL ||
+			    strcmp(d->nodes[j]->name, cd->nodes[j].name) != 0)
+				return NULL;
+		return cd;
+	}
+	return NULL;
 }
 
 static void
@@ -220,6 +286,7 @@ sync_bus(struct sync *s, const struct conf_bus *cb)
 {
 	struct node *bus = tree_child(tree_root(), cb->name);
 	bool fresh = bus == NULL;
+	unsigned int k;
 
 	if (fresh) {
 		bus = tree_add(tree_root(), cb->name, true);
@@ -230,41 +297,42 @@ sync_bus(struct sync *s, const struct conf_bus *cb)
 		note(s, NOTE_ENTRY, bus);
 	}
 	defaults(s, bus, cb->mode, cb->uid, cb->gid, fresh);
-	/* leaves the conf no longer has, or whose driver is gone */
-	for (unsigned int k = bus->n_kids; k-- > 0;) {
+	/* instances the conf no longer has, or whose nodes changed */
+	for (k = bus->n_kids; k-- > 0;) {
 		struct node *n = bus->kids[k];
-		bool keep = false;
 
-		for (unsigned int i = 0; i < cb->n_devices && !keep; i++)
-			keep = strcmp(cb->devices[i].name, n->name) == 0;
-		if (!keep)
-			remove_leaf(s, n);
+		if (n->drv != NULL && entry_of(cb, n->drv) == NULL) {
+			remove_instance(s, n->drv);
+			k = bus->n_kids; /* several leaves went */
+		}
 	}
 	for (unsigned int i = 0; i < cb->n_devices; i++) {
 		const struct conf_device *cd = &cb->devices[i];
-		struct node *n = tree_child(bus, cd->name);
+		char path[NODE_PATH_MAX];
 		struct drv_conf cf;
+		struct drv *d;
 		int r = drv_conf_of(cd, s->dirs, &cf);
 
+		snprintf(path, sizeof(path), "%s/%s", cb->name, cd->name);
+		d = find_instance(bus, path);
 		if (r == -ENOENT) {
 			say(s,
-			    "%s:%u: driver \"%s\" not found in %s; node "
-			    "%s/%s left out",
-			    s->c->file, cd->line, cd->driver, s->dirs, cb->name,
-			    cd->name);
+			    "%s:%u: driver \"%s\" not found in %s; device "
+			    "%s left out",
+			    s->c->file, cd->line, cd->driver, s->dirs, path);
 			s->res->left_out++;
-			if (n != NULL)
-				remove_leaf(s, n);
+			if (d != NULL)
+				remove_instance(s, d);
 			continue;
 		}
 		if (r < 0) {
 			s->err = r;
 			continue;
 		}
-		if (n == NULL)
-			add_leaf(s, bus, cd, &cf);
+		if (d == NULL)
+			add_instance(s, bus, cd, &cf);
 		else
-			keep_leaf(s, n, cd, &cf);
+			keep_instance(s, d, cd, &cf);
 	}
 }
 

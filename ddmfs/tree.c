@@ -288,6 +288,8 @@ tree_stat(const struct node *n, const struct timespec *mount_time,
 		st->st_mode = S_IFCHR | n->mode;
 	else
 		st->st_mode = S_IFREG | n->mode;
+	if (!n->is_dir && !n->cuse)
+		st->st_size = (off_t)n->size;
 	if (n->cuse)
 		st->st_rdev = makedev(n->rdev_maj, n->rdev_min);
 	st->st_nlink = n->is_dir ? 2 : 1;

@@ -43,7 +43,10 @@ struct node {
 	uid_t def_uid;   /* store has no entry */
 	gid_t def_gid;
 	struct timespec ctime;
-	struct drv *drv;       /* a leaf's driver */
+	struct drv *drv;       /* a leaf's driver instance */
+	unsigned int index;    /* which of its nodes (DDM_OPEN.arg1) */
+	bool seekable;         /* its driver says it has file offsets */
+	uint64_t size;         /* st_size, as its driver says */
 	bool cuse;             /* a char device served over CUSE */
 	unsigned int rdev_maj; /* its CUSE device; 0:0 not known yet */
 	unsigned int rdev_min;

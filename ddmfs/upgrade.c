@@ -103,6 +103,7 @@ put_node(struct node *n, void *arg)
 	struct wbuf *b = arg;
 	uint64_t ino = n->ino, parent = n->parent->ino;
 	uint8_t dir = n->is_dir, cuse = n->cuse, seen = n->rdev_seen;
+	uint8_t seekable = n->seekable;
 
 	PUT(b, ino);
 	PUT(b, parent);
@@ -117,6 +118,8 @@ put_node(struct node *n, void *arg)
 	PUT(b, n->rdev_min);
 	PUT(b, seen);
 	PUT(b, n->generation);
+	PUT(b, seekable);
+	PUT(b, n->size);
 }
 
 static void
@@ -138,13 +141,22 @@ static void
 put_drv(struct wbuf *b, struct drv *d)
 {
 	struct idmap_entry *cur = NULL, *e;
-	uint64_t ino = d->node != NULL ? d->node->ino : 0, n;
+	uint64_t ino, n;
 	uint8_t want = d->want_up, removed = d->removed, adopting = d->adopting;
+	uint8_t manual = d->cf.manual;
 	size_t pos = 0, i;
 
 	PUT(b, d->slot);
 	put_str(b, d->path);
-	PUT(b, ino);
+	PUT(b, d->n_nodes);
+	for (i = 0; i < d->n_nodes; i++) {
+		ino = d->nodes[i] != NULL ? d->nodes[i]->ino : 0;
+		PUT(b, ino);
+	}
+	PUT(b, d->cf.n_nodes);
+	for (i = 0; i < d->cf.n_nodes; i++)
+		put_str(b, d->cf.nodes[i]);
+	PUT(b, manual);
 	put_str(b, d->cf.driver);
 	put_str(b, d->cf.exe);
 	put_str(b, d->cf.io);
@@ -200,6 +212,7 @@ put_drv(struct wbuf *b, struct drv *d)
 		PUT(b, p->fh);
 		PUT(b, p->size);
 		PUT(b, p->flags);
+		PUT(b, p->node);
 		PUT(b, p->uid);
 		PUT(b, p->gid);
 		PUT(b, p->pid);
@@ -328,7 +341,7 @@ static int
 get_node(struct rbuf *r)
 {
 	uint64_t ino, parent;
-	uint8_t dir, cuse, seen;
+	uint8_t dir, cuse, seen, seekable;
 	const char *name;
 	struct node *p, *n;
 
@@ -351,8 +364,11 @@ get_node(struct rbuf *r)
 	GET(r, n->rdev_min);
 	GET(r, seen);
 	GET(r, n->generation);
+	GET(r, seekable);
+	GET(r, n->size);
 	n->cuse = cuse;
 	n->rdev_seen = seen;
+	n->seekable = seekable;
 	return r->err ? -EBADMSG : 0;
 }
 
@@ -424,6 +440,7 @@ get_pends(struct rbuf *r, struct drv *d)
 		GET(r, p->fh);
 		GET(r, p->size);
 		GET(r, p->flags);
+		GET(r, p->node);
 		GET(r, p->uid);
 		GET(r, p->gid);
 		GET(r, p->pid);
@@ -444,28 +461,48 @@ static int
 get_drv(struct rbuf *r)
 {
 	struct drv_conf cf;
-	const char *path;
-	unsigned int slot;
-	uint64_t ino, n;
-	uint8_t want, removed, adopting;
-	struct node *node = NULL;
+	const char *path, *s;
+	unsigned int slot, n_nodes, n_cf;
+	uint64_t ino[CONF_NODES_MAX], n;
+	uint8_t want, removed, adopting, manual;
+	char nodes[CONF_NODES_MAX][2 * CONF_NAME_MAX + 2];
 	struct drv *d;
 	int sock, err;
 
 	GET(r, slot);
 	path = get_str(r);
-	GET(r, ino);
-	if (r->err || path == NULL)
+	GET(r, n_nodes);
+	if (r->err || path == NULL || n_nodes > CONF_NODES_MAX)
 		return -EBADMSG;
-	if (ino != 0 && (node = tree_get(ino)) == NULL)
+	for (unsigned int i = 0; i < n_nodes; i++) {
+		GET(r, ino[i]);
+		if (ino[i] != 0 && tree_get(ino[i]) == NULL)
+			return -EBADMSG;
+	}
+	GET(r, n_cf);
+	if (r->err || n_cf > CONF_NODES_MAX)
 		return -EBADMSG;
+	for (unsigned int i = 0; i < n_cf; i++) {
+		s = get_str(r);
+		if (s == NULL || strlen(s) >= sizeof(nodes[i]))
+			return -EBADMSG;
+		snprintf(nodes[i], sizeof(nodes[i]), "%s", s);
+	}
+	GET(r, manual);
 	err = get_conf(r, &cf);
-	if (err == 0)
-		err = drv_new_slot(node, path, &cf, slot, &d);
+	if (err == 0) {
+		memcpy(cf.nodes, nodes, sizeof(nodes));
+		cf.n_nodes = n_cf;
+		cf.manual = manual;
+		err = drv_new_slot(NULL, path, &cf, slot, &d);
+	}
 	if (err < 0) {
 		drv_conf_free(&cf);
 		return err;
 	}
+	for (unsigned int i = 0; i < n_nodes; i++)
+		drv_set_node(d, i, ino[i] != 0 ? tree_get(ino[i]) : NULL);
+	d->n_nodes = n_nodes;
 	GET(r, d->state);
 	GET(r, want);
 	GET(r, removed);

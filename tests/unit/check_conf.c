@@ -19,6 +19,8 @@
 #include "conf.h"
 
 #define SHIPPED_CONF TEST_SRCDIR "/../../conf/ddmfs.conf"
+#define LP0_LINE     33 /* where the shipped conf's entries start */
+#define RTC0_LINE    52
 
 static char conf_path[64];
 
@@ -119,7 +121,7 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_uint_eq(c->buses[0].uid, 0);
 	ck_assert_uint_eq(c->buses[0].gid, 0);
 	ck_assert_uint_eq(c->buses[0].line, 14);
-	ck_assert_uint_eq(c->buses[0].n_devices, 3);
+	ck_assert_uint_eq(c->buses[0].n_devices, 4);
 	d = &c->buses[0].devices[0];
 	ck_assert_str_eq(d->name, "kbd0");
 	ck_assert_str_eq(d->driver, "ddm-kbd");
@@ -130,6 +132,11 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_uint_eq(d->ports[1].base, 0x64);
 	ck_assert_uint_eq(d->ports[1].len, 1);
 	ck_assert_uint_eq(d->line, 18);
+	ck_assert_uint_eq(d->n_nodes, 2);
+	ck_assert_str_eq(d->nodes[0].name, "kbd0");
+	ck_assert_str_eq(d->nodes[1].name, "aux0");
+	ck_assert_str_eq(d->nodes[1].kind, "aux");
+	ck_assert_uint_eq(d->nodes[1].mode, 0640);
 	d = &c->buses[0].devices[1];
 	ck_assert_str_eq(d->name, "lp0");
 	ck_assert_str_eq(d->driver, "ddm-lp");
@@ -138,8 +145,13 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_uint_eq(d->n_ports, 1);
 	ck_assert_uint_eq(d->ports[0].base, 0x378);
 	ck_assert_uint_eq(d->ports[0].len, 3);
-	ck_assert_uint_eq(d->line, 27);
+	ck_assert_uint_eq(d->line, LP0_LINE);
 	d = &c->buses[0].devices[2];
+	ck_assert_str_eq(d->name, "lp1");
+	ck_assert_str_eq(d->driver, "ddm-lp");
+	ck_assert_uint_eq(d->ports[0].base, 0x278);
+	ck_assert_uint_eq(d->ports[0].len, 3);
+	d = &c->buses[0].devices[3];
 	ck_assert_str_eq(d->name, "rtc0");
 	ck_assert_str_eq(d->driver, "ddm-rtc");
 	ck_assert_str_eq(d->io, "sim");
@@ -153,7 +165,12 @@ START_TEST(test_conf_shipped_conf_loads_with_its_values)
 	ck_assert_uint_eq(d->ports[0].len, 2);
 	ck_assert_ptr_nonnull(d->args);
 	ck_assert_ptr_null(d->args[0]);
-	ck_assert_uint_eq(d->line, 36);
+	ck_assert_uint_eq(d->line, RTC0_LINE);
+	ck_assert_uint_eq(d->n_nodes, 2);
+	ck_assert_str_eq(d->nodes[1].name, "nvram0");
+	ck_assert_str_eq(d->nodes[1].kind, "nvram");
+	ck_assert_uint_eq(d->nodes[1].mode, 0600);
+	ck_assert_uint_eq(d->nodes[0].mode, 0644);
 	conf_free(c);
 }
 END_TEST
@@ -278,7 +295,8 @@ START_TEST(test_conf_unknown_keys_are_reported_at_every_level)
 	        "owner, group, devices)");
 	expect_error(one_dev("name = \"rtc0\"; driver = \"x\"; prots = [];"), 6,
 	             "unknown setting \"prots\" in a device (known: name, "
-	             "driver, io, ports, mode, owner, group, user, args)");
+	             "driver, io, ports, mode, owner, group, user, args, "
+	             "nodes, spawn)");
 }
 END_TEST
 
@@ -337,6 +355,72 @@ START_TEST(test_conf_duplicate_names_are_rejected)
 	                      " driver = \"x\";\n" BUS_TAIL,
 	             10,
 	             "duplicate device name \"isa0/rtc0\" (first at line 5)");
+}
+END_TEST
+
+START_TEST(test_conf_nodes_of_a_device_take_its_defaults_and_their_own)
+{
+	struct conf *c = load_ok(one_dev(
+	        "name = \"rtc0\"; driver = \"ddm-rtc\"; mode = \"0644\";\n"
+	        "owner = \"0\"; group = \"7\"; spawn = \"manual\";\n"
+	        "nodes = ( { name = \"rtc0\"; },\n"
+	        " { name = \"nvram0\"; kind = \"nvram\"; mode = \"0600\";\n"
+	        "   group = \"0\"; } );"));
+	const struct conf_device *d = &c->buses[0].devices[0];
+
+	ck_assert_uint_eq(d->n_nodes, 2);
+	ck_assert_int_eq(d->manual, 1);
+	ck_assert_str_eq(d->nodes[0].name, "rtc0");
+	ck_assert_str_eq(d->nodes[0].kind, "");
+	ck_assert_uint_eq(d->nodes[0].mode, 0644);
+	ck_assert_uint_eq(d->nodes[0].gid, 7);
+	ck_assert_str_eq(d->nodes[1].name, "nvram0");
+	ck_assert_str_eq(d->nodes[1].kind, "nvram");
+	ck_assert_uint_eq(d->nodes[1].mode, 0600);
+	ck_assert_uint_eq(d->nodes[1].uid, 0);
+	ck_assert_uint_eq(d->nodes[1].gid, 0);
+	ck_assert_uint_eq(d->nodes[1].line, 9);
+	conf_free(c);
+
+	/* no nodes: one, named after the entry, with its permissions */
+	c = load_ok(
+	        one_dev("name = \"lp0\"; driver = \"d\"; mode = \"0660\";"));
+	d = &c->buses[0].devices[0];
+	ck_assert_uint_eq(d->n_nodes, 1);
+	ck_assert_int_eq(d->manual, 0);
+	ck_assert_str_eq(d->nodes[0].name, "lp0");
+	ck_assert_uint_eq(d->nodes[0].mode, 0660);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_conf_bad_nodes_are_rejected)
+{
+	expect_error(one_dev("name = \"rtc0\"; driver = \"d\";\n"
+	                     "nodes = ( { name = \"rtc0\"; },\n"
+	                     "  { name = \"rtc0\"; } );"),
+	             8,
+	             "node \"rtc0\" given twice in device \"isa0/rtc0\" "
+	             "(first at line 7)");
+	expect_error(one_dev("name = \"a\"; driver = \"d\"; nodes = ( );"), 6,
+	             "nodes must name at least one node");
+	expect_error(one_dev("name = \"a\"; driver = \"d\";\n"
+	                     "nodes = ( { name = \"x\"; kind = \"A B\"; } );"),
+	             7, "kind \"A B\" must be 1 to 32 of [a-z0-9_-]");
+	expect_error(one_dev("name = \"a\"; driver = \"d\";\n"
+	                     "nodes = ( { name = \"x\"; knd = \"y\"; } );"),
+	             7,
+	             "unknown setting \"knd\" in a node (known: name, kind, "
+	             "mode, owner, group)");
+	expect_error(one_dev("name = \"a\"; driver = \"d\";\n"
+	                     "spawn = \"later\";"),
+	             7, "spawn \"later\" is not one of: auto, manual");
+	/* lp0's node clashes with a node of rtc0 */
+	expect_error(BUS_HEAD "        nodes = ( { name = \"lp0\"; },\n"
+	                      "          { name = \"rtc0\"; } );\n" BUS_TAIL,
+	             10,
+	             "node \"isa0/rtc0\" is already a node of device "
+	             "\"rtc0\" (line 5)");
 }
 END_TEST
 
@@ -651,7 +735,7 @@ START_TEST(test_conf_args_only_resembling_ddmfs_options_load)
 {
 	struct conf *c = load_ok(
 	        one_dev("name = \"a\"; driver = \"d\";\n"
-	                "args = [ \"--iox=1\", \"-io\", \"--nodes\", \"io\","
+	                "args = [ \"--iox=1\", \"-io\", \"--nodesx\", \"io\","
 	                " \"x--io=pio\" ];"));
 	char **a = c->buses[0].devices[0].args;
 
@@ -708,6 +792,10 @@ conf_suite(void)
 	               test_conf_missing_required_keys_point_at_their_group);
 	tcase_add_test(core, test_conf_bad_names_are_rejected);
 	tcase_add_test(core, test_conf_duplicate_names_are_rejected);
+	tcase_add_test(
+	        core,
+	        test_conf_nodes_of_a_device_take_its_defaults_and_their_own);
+	tcase_add_test(core, test_conf_bad_nodes_are_rejected);
 	tcase_add_test(core, test_conf_bad_modes_are_rejected);
 	tcase_add_test(core, test_conf_unknown_users_and_groups_are_rejected);
 	tcase_add_test(core, test_conf_bad_port_syntax_is_rejected);

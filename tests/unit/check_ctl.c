@@ -255,8 +255,8 @@ static void
 free_drv(struct drv *d, void *arg)
 {
 	d->proc.pid = 0;
-	if (d->node != NULL)
-		d->node->drv = NULL;
+	if (d->nodes[0] != NULL)
+		d->nodes[0]->drv = NULL;
 	drv_free(d);
 }
 
@@ -306,8 +306,8 @@ END_TEST
 
 START_TEST(test_ctl_list_shows_cuse_for_cuse_nodes)
 {
-	lp->node->cuse = true;
-	rtc->node->cuse = true;
+	lp->nodes[0]->cuse = true;
+	rtc->nodes[0]->cuse = true;
 	expect("list", 0, 0,
 	       "OK\n"
 	       "isa0/lp0\trunning\t4242\t2\tcuse\n"
@@ -334,7 +334,7 @@ END_TEST
 
 START_TEST(test_ctl_status_of_a_cuse_node_has_its_rdev)
 {
-	struct node *n = rtc->node;
+	struct node *n = rtc->nodes[0];
 
 	n->cuse = true;
 	n->rdev_maj = 245;
@@ -437,8 +437,8 @@ START_TEST(test_ctl_reload_applies_new_modes)
 {
 	write_conf(CONF_ISA0("0600"));
 	expect("reload", 0, 0, "OK\nreload: 0 added, 0 removed, 0 restarted\n");
-	ck_assert_uint_eq(rtc->node->mode, 0600);
-	ck_assert_uint_eq(lp->node->mode, 0660);
+	ck_assert_uint_eq(rtc->nodes[0]->mode, 0600);
+	ck_assert_uint_eq(lp->nodes[0]->mode, 0660);
 	ck_assert_int_eq(lp->proc.pid, FIRST_PID);
 	ck_assert_uint_eq(n_spawn, 1);
 }
@@ -464,7 +464,7 @@ START_TEST(test_ctl_reload_adds_and_removes_nodes)
 	settle(lp);
 	ck_assert_int_eq(lp->state, DRV_STOPPED);
 	ck_assert(lp->removed);
-	ck_assert_ptr_null(lp->node);
+	ck_assert_ptr_null(lp->nodes[0]);
 	settle(drv_at("isa0/kbd0"));
 	settle(drv_at("pci0/edu0"));
 	ck_assert_uint_eq(n_spawn, 3);
@@ -550,7 +550,7 @@ START_TEST(test_ctl_reload_leaves_out_a_node_whose_driver_is_missing)
 	           "  { name = \"rtc0\"; driver = \"ddm-nosuch\"; } ); } );\n");
 	snprintf(want, sizeof(want),
 	         "OK\n"
-	         "%s:4: driver \"ddm-nosuch\" not found in %s; node "
+	         "%s:4: driver \"ddm-nosuch\" not found in %s; device "
 	         "isa0/rtc0 left out\n"
 	         "reload: isa0/rtc0 removed\n"
 	         "reload: 0 added, 1 removed, 0 restarted\n",
@@ -609,7 +609,7 @@ START_TEST(test_ctl_bad_reloaded_conf_reports_file_and_line_and_keeps_old)
 	expect("reload", 0, -EINVAL, want);
 	ck_assert_str_eq(dfs.conf->buses[0].name, "isa0");
 	ck_assert_ptr_eq(drv_at("isa0/rtc0"), rtc);
-	ck_assert_uint_eq(rtc->node->mode, 0644);
+	ck_assert_uint_eq(rtc->nodes[0]->mode, 0644);
 	ck_assert_int_eq(lp->state, DRV_RUNNING);
 	ck_assert_int_eq(last_sig, 0);
 	expect("list", 0, 0,

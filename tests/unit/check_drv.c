@@ -263,7 +263,8 @@ START_TEST(test_drv_start_spawns_and_hello_makes_it_running)
 	ck_assert(!drv_coming_up(d));
 	ck_assert(!drv_up(d));
 	ck_assert_str_eq(d->path, "isa0/rtc0");
-	ck_assert_ptr_eq(d->node->drv, d);
+	ck_assert_ptr_eq(d->nodes[0]->drv, d);
+	ck_assert_uint_eq(d->n_nodes, 1);
 	ck_assert_ptr_eq(drv_by_slot(d->slot), d);
 	now_ms = 50;
 	drv_start(d, &out);

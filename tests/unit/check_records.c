@@ -334,8 +334,8 @@ START_TEST(test_records_keep_a_re_added_node_when_its_old_driver_exits)
 	old = new_drv("isa0", "rtc0");
 	set_pid(old, 111, 11);
 	/* reload: the node goes, its driver is stopping */
-	tree_remove(old->node);
-	old->node = NULL;
+	tree_remove(old->nodes[0]);
+	old->nodes[0] = NULL;
 	old->removed = true;
 	/* reload: the node is back, with a new driver */
 	fresh = new_drv("isa0", "rtc0");

@@ -218,7 +218,7 @@ START_TEST(test_argv_for_fuse_has_ports_state_fd_and_extra_args_last)
 		NULL,
 	};
 	char **argv = spawn_argv("/d/ddm-rtc", "isa0/rtc0", "pio", rtc_ports, 2,
-	                         rtc_args, false, 245, 7, false, true, false);
+	                         rtc_args, NULL, NULL, false, true, false);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
@@ -238,8 +238,9 @@ START_TEST(test_argv_for_cuse_passes_fd_4_and_the_numbers)
 		"--verbose",
 		NULL,
 	};
+	struct spawn_cuse sc = { .n = 1, .maj = { 245 }, .min = { 7 } };
 	char **argv = spawn_argv("/d/ddm-rtc", "isa0/rtc0", "pio", rtc_ports, 2,
-	                         rtc_args, true, 245, 7, false, false, false);
+	                         rtc_args, NULL, &sc, false, false, false);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
@@ -254,12 +255,37 @@ START_TEST(test_argv_for_a_fresh_cuse_sim_node_asks_for_0_0_and_gets_sim_fd)
 		"--ddm-fd=3", "--cuse-fd=4",  "--cuse-dev=0:0",
 		"--sim-fd=6", "--state-fd=7", NULL,
 	};
+	struct spawn_cuse sc = { .n = 1 };
 	char **argv = spawn_argv("/d/ddm-kbd", "isa0/kbd0", "sim", NULL, 0,
-	                         no_args, true, 0, 0, true, true, false);
+	                         no_args, NULL, &sc, true, true, false);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
 	spawn_argv_free(NULL);
+}
+END_TEST
+
+START_TEST(test_argv_for_an_instance_of_two_cuse_nodes_lists_both)
+{
+	static char *no_args[] = { NULL };
+	static const char *const want[] = {
+		"/d/ddm-rtc",
+		"--io=sim",
+		"--node=isa0/rtc0",
+		"--ddm-fd=3",
+		"--nodes=rtc0,nvram0:nvram",
+		"--cuse-fd=4,9",
+		"--cuse-dev=240:0,240:1",
+		"--sim-fd=6",
+		NULL,
+	};
+	struct spawn_cuse sc = { .n = 2, .maj = { 240, 240 }, .min = { 0, 1 } };
+	char **argv =
+	        spawn_argv("/d/ddm-rtc", "isa0/rtc0", "sim", NULL, 0, no_args,
+	                   "rtc0,nvram0:nvram", &sc, true, false, false);
+
+	assert_argv(argv, want);
+	spawn_argv_free(argv);
 }
 END_TEST
 
@@ -278,7 +304,7 @@ START_TEST(test_argv_for_devport_passes_fd_5_and_syslog_before_extra_args)
 		NULL,
 	};
 	char **argv = spawn_argv("/d/ddm-lp", "isa0/lp0", "devport", rtc_ports,
-	                         2, rtc_args, false, 0, 0, false, true, true);
+	                         2, rtc_args, NULL, NULL, false, true, true);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
@@ -293,9 +319,12 @@ START_TEST(test_argv_gives_only_reserved_options_and_never_a_state_dir)
 	for (int bits = 0; bits < 16; bits++) {
 		bool cuse = bits & 1, sim = bits & 2, state = bits & 4,
 		     use_syslog = bits & 8;
-		char **argv =
-		        spawn_argv("/d/x", "isa0/x0", "devport", rtc_ports, 2,
-		                   no_args, cuse, 1, 2, sim, state, use_syslog);
+		struct spawn_cuse sc = { .n = 2,
+			                 .maj = { 1, 1 },
+			                 .min = { 2, 3 } };
+		char **argv = spawn_argv(
+		        "/d/x", "isa0/x0", "devport", rtc_ports, 2, no_args,
+		        "x0,y0:aux", cuse ? &sc : NULL, sim, state, use_syslog);
 		size_t n = 0;
 
 		ck_assert_ptr_nonnull(argv);
@@ -315,8 +344,8 @@ START_TEST(test_argv_gives_only_reserved_options_and_never_a_state_dir)
 				                len) == 0;
 			ck_assert_msg(reserved, "%s is not reserved", a);
 		}
-		/* io, node, ddm-fd, ports, devport-fd and the flags' own */
-		ck_assert_uint_eq(n, 5 + 2 * cuse + sim + state + use_syslog);
+		/* io, node, ddm-fd, nodes, ports, devport-fd, the flags. own */
+		ck_assert_uint_eq(n, 6 + 2 * cuse + sim + state + use_syslog);
 		spawn_argv_free(argv);
 	}
 }
@@ -1256,6 +1285,8 @@ spawn_suite(void)
 	        core,
 	        test_argv_for_fuse_has_ports_state_fd_and_extra_args_last);
 	tcase_add_test(core, test_argv_for_cuse_passes_fd_4_and_the_numbers);
+	tcase_add_test(core,
+	               test_argv_for_an_instance_of_two_cuse_nodes_lists_both);
 	tcase_add_test(
 	        core,
 	        test_argv_for_a_fresh_cuse_sim_node_asks_for_0_0_and_gets_sim_fd);
