@@ -70,37 +70,22 @@ struct lp_softc {
 	struct io_region *sc_ior; /* ports 0x378-0x37a */
 	unsigned int sc_timeout_ms;
 	int sc_open;                  /* a handle holds the port */
+	struct ddm_handle *sc_holder; /* which */
 	struct lp_job *sc_jobs;       /* queued writes, the first one active */
 	int sc_timer;                 /* pending poll timer id, or 0 */
 	struct lp_waiter *sc_waiters; /* opens waiting for the port, in order */
 };
 
 /* Per-open state: the status line handed out by read. */
-struct lp_open {
-	char lo_line[64];
-	size_t lo_len;
-	size_t lo_off;
-	int lo_filled;
-};
-
 static struct lp_softc lp_sc;
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Busy-waits us microseconds: the short holds the handshake needs. */
 static void
 spin_us(uint64_t us)
 {
-	uint64_t end = mono_us() + us;
+	uint64_t end = ddm_now_us() + us;
 
-	while (mono_us() < end)
+	while (ddm_now_us() < end)
 		;
 }
 
@@ -129,7 +114,7 @@ lpt_write_control(struct lp_softc *sc, uint8_t v)
 static int
 lp_wait_ready(struct lp_softc *sc)
 {
-	uint64_t start = mono_us();
+	uint64_t start = ddm_now_us();
 	uint8_t st;
 	int err;
 
@@ -143,7 +128,7 @@ lp_wait_ready(struct lp_softc *sc)
 			return -EIO;
 		if (st & LPS_NBUSY)
 			return 0;
-		if (mono_us() - start >= LP_SPIN_US)
+		if (ddm_now_us() - start >= LP_SPIN_US)
 			return -EAGAIN;
 	}
 }
@@ -237,7 +222,7 @@ lp_job_start(struct lp_softc *sc)
 {
 	struct lp_job *lj = sc->sc_jobs;
 
-	lj->lj_dead = mono_us() + (uint64_t)sc->sc_timeout_ms * 1000;
+	lj->lj_dead = ddm_now_us() + (uint64_t)sc->sc_timeout_ms * 1000;
 	lj->lj_delay = LP_POLL_MIN_US;
 }
 
@@ -257,7 +242,7 @@ lp_tick(struct ddm_dev *dev, void *arg)
 		if (err == -EAGAIN) {
 			if (lj->lj_off != off) {
 				lp_job_start(sc); /* a byte went: new bound */
-			} else if (mono_us() >= lj->lj_dead) {
+			} else if (ddm_now_us() >= lj->lj_dead) {
 				lp_job_done(sc, -ETIMEDOUT);
 				goto next;
 			} else {
@@ -276,15 +261,16 @@ next:
 	}
 }
 
-/* Takes the ports and sets the printer running and selected. */
+/* Takes the ports at base and sets the printer running and selected. */
 static int
-lp_attach(struct lp_softc *sc, struct ddm_dev *dev, struct io *io)
+lp_attach(struct lp_softc *sc, struct ddm_dev *dev, struct io *io,
+          uint16_t base)
 {
 	int err;
 
 	sc->sc_dev = dev;
 	sc->sc_timeout_ms = LP_BUSY_TIMEOUT_MS;
-	err = io_region_request(io, IO_SPACE_PORT, LPT_IO_BASE, LPT_IO_LEN,
+	err = io_region_request(io, IO_SPACE_PORT, base, LPT_IO_LEN,
 	                        &sc->sc_ior);
 	if (err < 0)
 		return err;
@@ -324,12 +310,19 @@ lp_detach(struct lp_softc *sc)
 static int
 lp_init(struct ddm_dev *dev, void *arg)
 {
+	uint16_t base, len;
 	int err;
 
-	err = lp_attach(arg, dev, ddm_io(dev));
+	/* the first port range granted is the port's: 0x378, 0x278, ... */
+	if (ddm_ports(dev, 0, &base, &len) < 0 || len < LPT_IO_LEN) {
+		ddm_log(dev, "no port range of %d ports granted (conf: ports)",
+		        LPT_IO_LEN);
+		return -EINVAL;
+	}
+	err = lp_attach(arg, dev, ddm_io(dev), base);
 	if (err < 0)
-		ddm_log(dev, "cannot take ports 0x378-0x37a: %s",
-		        strerror(-err));
+		ddm_log(dev, "cannot take ports 0x%x-0x%x: %s", base,
+		        base + LPT_IO_LEN - 1, strerror(-err));
 	return err;
 }
 
@@ -343,13 +336,8 @@ lp_fini(struct ddm_dev *dev, void *arg)
 static int
 lp_take(struct lp_softc *sc, struct ddm_handle *h)
 {
-	struct lp_open *lo;
-
-	lo = calloc(1, sizeof(*lo));
-	if (lo == NULL)
-		return -ENOMEM;
-	h->priv = lo;
 	sc->sc_open = 1;
+	sc->sc_holder = h;
 	return 0;
 }
 
@@ -440,9 +428,8 @@ lp_release(struct ddm_handle *h)
 {
 	struct lp_softc *sc = h->sc;
 
-	free(h->priv);
-	h->priv = NULL;
 	sc->sc_open = 0;
+	sc->sc_holder = NULL;
 	lp_handoff(sc);
 }
 
@@ -455,29 +442,25 @@ lp_format(uint8_t st, char *buf, size_t size)
 	         !(st & LPS_NERR));
 }
 
+/* The status line of h's snapshot read (ddm_read_text()). */
+static ssize_t
+lp_status_line(struct ddm_handle *h, char *text, size_t cap)
+{
+	uint8_t st;
+	int err;
+
+	err = lpt_read_status(h->sc, &st);
+	if (err < 0)
+		return err;
+	lp_format(st, text, cap);
+	return (ssize_t)strlen(text);
+}
+
 static ssize_t
 lp_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
         off_t off)
 {
-	struct lp_open *lo = h->priv;
-	uint8_t st;
-	size_t n;
-	int err;
-
-	if (!lo->lo_filled) {
-		err = lpt_read_status(h->sc, &st);
-		if (err < 0)
-			return err;
-		lp_format(st, lo->lo_line, sizeof(lo->lo_line));
-		lo->lo_len = strlen(lo->lo_line);
-		lo->lo_filled = 1;
-	}
-	n = lo->lo_len - lo->lo_off;
-	if (n > size)
-		n = size;
-	memcpy(buf, lo->lo_line + lo->lo_off, n);
-	lo->lo_off += n;
-	return (ssize_t)n;
+	return ddm_read_text(h, buf, size, lp_status_line);
 }
 
 /*

@@ -15,7 +15,6 @@
 #define LPREG_H
 
 /* clang-format off */
-#define LPT_IO_BASE     0x378   /* first port of the region */
 #define LPT_IO_LEN      3       /* data, status, control */
 
 #define lpt_data        0       /* data latch; reads back what was written */

@@ -110,5 +110,6 @@ int sim_write_all(int fd, const void *buf, size_t len);
 extern const struct sim_model_ops sim_mc146818_ops;
 extern const struct sim_model_ops sim_i8042_ops;
 extern const struct sim_model_ops sim_lpt_ops;
+extern const struct sim_model_ops sim_lpt2_ops;
 
 #endif /* IO_IMPL_H */

@@ -23,6 +23,7 @@ static const struct sim_model_ops *const models[] = {
 	&sim_mc146818_ops,
 	&sim_i8042_ops,
 	&sim_lpt_ops,
+	&sim_lpt2_ops,
 };
 
 #define N_MODELS (sizeof(models) / sizeof(models[0]))

@@ -37,6 +37,7 @@
 #include "io_impl.h"
 
 #define LPT_BASE          0x378
+#define LPT2_BASE         0x278 /* LPT2, the same model */
 #define LPT_LEN           3
 #define LPT_DATA          0
 #define LPT_STAT          1
@@ -376,6 +377,19 @@ lpt_set_state(void *m, const char *state)
 const struct sim_model_ops sim_lpt_ops = {
 	.name = "lpt",
 	.base = LPT_BASE,
+	.len = LPT_LEN,
+	.create = lpt_create,
+	.destroy = lpt_destroy,
+	.read = lpt_read,
+	.write = lpt_write,
+	.take = lpt_take,
+	.set_state = lpt_set_state,
+};
+
+/* The same port at LPT2's address (QEMU's second -parallel). */
+const struct sim_model_ops sim_lpt2_ops = {
+	.name = "lpt2",
+	.base = LPT2_BASE,
 	.len = LPT_LEN,
 	.create = lpt_create,
 	.destroy = lpt_destroy,

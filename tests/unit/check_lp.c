@@ -22,6 +22,8 @@
 #include "lpreg.h"
 #include "tinyfs.h"
 
+#define LPT1_BASE 0x378 /* the PC's first parallel port */
+
 struct ddm_req {
 	int replied;
 	long result;
@@ -84,6 +86,47 @@ fake_open_req(struct ddm_handle *h)
 	return open_req;
 }
 
+/* ddm_read_text() as libdriver does it, the text kept per handle here. */
+static struct {
+	struct ddm_handle *h;
+	char text[4096];
+	size_t len, pos;
+} texts[4];
+
+static ssize_t
+fake_read_text(struct ddm_handle *h, void *buf, size_t size, ddm_text_fn *fill)
+{
+	size_t i, n;
+	ssize_t len;
+
+	for (i = 0; i < 4 && texts[i].h != NULL && texts[i].h != h; i++)
+		;
+	ck_assert_uint_lt(i, 4);
+	if (texts[i].h == NULL) {
+		len = fill(h, texts[i].text, sizeof(texts[i].text));
+		if (len < 0)
+			return len;
+		texts[i].h = h;
+		texts[i].len = (size_t)len;
+		texts[i].pos = 0;
+	}
+	n = texts[i].len - texts[i].pos;
+	if (n > size)
+		n = size;
+	memcpy(buf, texts[i].text + texts[i].pos, n);
+	texts[i].pos += n;
+	return (ssize_t)n;
+}
+
+static uint64_t
+fake_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* io_write8 that counts strobes and may change the printer afterwards. */
 static int
 hook_io_write8(struct io_region *r, uint64_t off, uint8_t v)
@@ -105,6 +148,8 @@ hook_io_write8(struct io_region *r, uint64_t off, uint8_t v)
 #define ddm_timer_add    fake_timer_add
 #define ddm_timer_cancel fake_timer_cancel
 #define ddm_open_req     fake_open_req
+#define ddm_read_text    fake_read_text
+#define ddm_now_us       fake_now_us
 #define io_write8        hook_io_write8
 #define main             lp_main_unused
 #include "lp.c"
@@ -156,11 +201,12 @@ setup(void)
 	ck_assert_int_eq(io_open(&o, &sim), 0);
 	memset(&sc, 0, sizeof(sc));
 	memset(timers, 0, sizeof(timers));
+	memset(texts, 0, sizeof(texts));
 	ndelays = 0;
 	strobes = 0;
 	hook_after = -1;
 	open_req = NULL;
-	ck_assert_int_eq(lp_attach(&sc, NULL, sim), 0);
+	ck_assert_int_eq(lp_attach(&sc, NULL, sim, LPT1_BASE), 0);
 }
 
 static void
@@ -188,7 +234,7 @@ attach_on_tinyfs(void)
 	o.sim_dirfd = tinyfs_mount(tmpdir);
 	ck_assert_int_eq(io_open(&o, &sim), 0);
 	memset(&sc, 0, sizeof(sc));
-	ck_assert_int_eq(lp_attach(&sc, NULL, sim), 0);
+	ck_assert_int_eq(lp_attach(&sc, NULL, sim, LPT1_BASE), 0);
 	return o.sim_dirfd;
 }
 
@@ -228,10 +274,11 @@ check_status_line(const char *state, const char *line)
 	set_state(state);
 	ck_assert_int_eq(lp_open(&h), 0);
 	memset(buf, 0, sizeof(buf));
-	ck_assert_int_eq(lp_read(&h, NULL, buf, sizeof(buf)), strlen(line));
+	ck_assert_int_eq(lp_read(&h, NULL, buf, sizeof(buf), 0), strlen(line));
 	ck_assert_str_eq(buf, line);
-	ck_assert_int_eq(lp_read(&h, NULL, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(lp_read(&h, NULL, buf, sizeof(buf), 0), 0);
 	lp_release(&h);
+	memset(texts, 0, sizeof(texts)); /* libdriver frees it with h */
 }
 
 START_TEST(test_lp_attach_selects_printer_out_of_reset)
@@ -248,11 +295,11 @@ START_TEST(test_lp_write_to_ready_printer_sends_every_byte)
 {
 	struct ddm_handle h = { .sc = &sc };
 
-	ck_assert_int_eq(lp_write(&h, NULL, "hello\n", 6), 6);
+	ck_assert_int_eq(lp_write(&h, NULL, "hello\n", 6, 0), 6);
 	ck_assert_int_eq(strobes, 6);
 	ck_assert_int_eq(ndelays, 0);
 	check_printed("hello\n");
-	ck_assert_int_eq(lp_write(&h, NULL, "", 0), 0);
+	ck_assert_int_eq(lp_write(&h, NULL, "", 0, 0), 0);
 	check_printed("");
 }
 END_TEST
@@ -265,7 +312,7 @@ START_TEST(test_lp_busy_then_ready_finishes_from_timer)
 	int i;
 
 	set_state("busy:30");
-	ck_assert_int_eq(lp_write(&h, &req, data, 3), DDM_SUSPEND);
+	ck_assert_int_eq(lp_write(&h, &req, data, 3, 0), DDM_SUSPEND);
 	memset(data, '!', 3); /* the driver kept its own copy */
 	check_printed("");
 	ck_assert_int_gt(run_timers(), 1);
@@ -288,8 +335,8 @@ START_TEST(test_lp_writes_are_served_in_order)
 	struct ddm_req r1 = { 0 }, r2 = { 0 };
 
 	set_state("busy:10");
-	ck_assert_int_eq(lp_write(&h, &r1, "ab", 2), DDM_SUSPEND);
-	ck_assert_int_eq(lp_write(&h, &r2, "cd", 2), DDM_SUSPEND);
+	ck_assert_int_eq(lp_write(&h, &r1, "ab", 2, 0), DDM_SUSPEND);
+	ck_assert_int_eq(lp_write(&h, &r2, "cd", 2, 0), DDM_SUSPEND);
 	ck_assert_int_eq(live_timers(), 1); /* one poll serves the queue */
 	run_timers();
 	ck_assert_int_eq(r1.result, 2);
@@ -315,11 +362,11 @@ START_TEST(test_lp_status_line_in_short_reads)
 
 	ck_assert_int_eq(lp_open(&h), 0);
 	memset(buf, 0, sizeof(buf));
-	ck_assert_int_eq(lp_read(&h, NULL, buf, 7), 7);
+	ck_assert_int_eq(lp_read(&h, NULL, buf, 7, 0), 7);
 	set_state("offline"); /* the line was taken at the first read */
-	ck_assert_int_eq(lp_read(&h, NULL, buf + 7, 50), 28);
+	ck_assert_int_eq(lp_read(&h, NULL, buf + 7, 50, 0), 28);
 	ck_assert_str_eq(buf, "busy=0 select=1 paperout=0 error=0\n");
-	ck_assert_int_eq(lp_read(&h, NULL, buf, 50), 0);
+	ck_assert_int_eq(lp_read(&h, NULL, buf, 50, 0), 0);
 	lp_release(&h);
 }
 END_TEST
@@ -330,7 +377,7 @@ START_TEST(test_lp_open_is_exclusive)
 
 	ck_assert_int_eq(lp_open(&h1), 0);
 	ck_assert_int_eq(lp_open(&h2), -EBUSY);
-	ck_assert_ptr_null(h2.priv);
+	ck_assert_ptr_ne(sc.sc_holder, &h2);
 	lp_release(&h1);
 	ck_assert_int_eq(lp_open(&h2), 0);
 	lp_release(&h2);
@@ -353,14 +400,14 @@ START_TEST(test_lp_second_open_waits_and_gets_port_on_release)
 	ck_assert_int_eq(open_with(&h1, &r1), 0);
 	ck_assert_int_eq(open_with(&h2, &r2), DDM_SUSPEND);
 	ck_assert_int_eq(r2.replied, 0);
-	ck_assert_ptr_null(h2.priv);
+	ck_assert_ptr_ne(sc.sc_holder, &h2);
 	ck_assert_int_eq(live_timers(), 1);
 	ck_assert_uint_eq(delays[0], LP_OPEN_WAIT_MS * 1000);
 	ck_assert_uint_eq(LP_OPEN_WAIT_MS, 1000);
 	lp_release(&h1);
 	ck_assert_int_eq(r2.replied, 1);
 	ck_assert_int_eq(r2.result, 0);
-	ck_assert_ptr_nonnull(h2.priv);
+	ck_assert_ptr_eq(sc.sc_holder, &h2);
 	ck_assert_int_eq(live_timers(), 0); /* the bound is cancelled */
 	ck_assert_int_eq(sc.sc_open, 1);
 	ck_assert_int_eq(r1.replied, 0); /* answered by its own return */
@@ -386,7 +433,7 @@ START_TEST(test_lp_waiting_opens_are_served_in_order)
 	lp_release(&h2);
 	ck_assert_int_eq(r3.replied, 1);
 	ck_assert_int_eq(r3.result, 0);
-	ck_assert_ptr_nonnull(h3.priv);
+	ck_assert_ptr_eq(sc.sc_holder, &h3);
 	ck_assert_int_eq(live_timers(), 0);
 	lp_release(&h3);
 }
@@ -421,10 +468,10 @@ START_TEST(test_lp_busy_past_timeout_is_etimedout_and_sends_nothing)
 
 	sc.sc_timeout_ms = 40;
 	set_state("busy");
-	t0 = mono_us();
-	ck_assert_int_eq(lp_write(&h, &req, "abc", 3), DDM_SUSPEND);
+	t0 = fake_now_us();
+	ck_assert_int_eq(lp_write(&h, &req, "abc", 3, 0), DDM_SUSPEND);
 	run_timers();
-	ck_assert_int_ge(mono_us() - t0, 40000);
+	ck_assert_int_ge(fake_now_us() - t0, 40000);
 	ck_assert_int_eq(req.replied, 1);
 	ck_assert_int_eq(req.result, -ETIMEDOUT);
 	ck_assert_int_eq(strobes, 0);
@@ -440,12 +487,12 @@ START_TEST(test_lp_busy_part_way_gives_short_count_never_twice)
 	sc.sc_timeout_ms = 20;
 	hook_after = 2;
 	hook_state = "busy";
-	ck_assert_int_eq(lp_write(&h, &req, "abcd", 4), DDM_SUSPEND);
+	ck_assert_int_eq(lp_write(&h, &req, "abcd", 4, 0), DDM_SUSPEND);
 	run_timers();
 	ck_assert_int_eq(req.result, 2);
 	check_printed("ab");
 	set_state("ready");
-	ck_assert_int_eq(lp_write(&h, NULL, "cd", 2), 2);
+	ck_assert_int_eq(lp_write(&h, NULL, "cd", 2, 0), 2);
 	check_printed("cd");
 }
 END_TEST
@@ -455,7 +502,7 @@ START_TEST(test_lp_paper_out_is_enospc)
 	struct ddm_handle h = { .sc = &sc };
 
 	set_state("paperout");
-	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3), -ENOSPC);
+	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3, 0), -ENOSPC);
 	check_printed("");
 	ck_assert_int_eq(ndelays, 0);
 }
@@ -467,9 +514,9 @@ START_TEST(test_lp_paper_out_part_way_gives_short_count)
 
 	hook_after = 1;
 	hook_state = "paperout";
-	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3), 1);
+	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3, 0), 1);
 	check_printed("a");
-	ck_assert_int_eq(lp_write(&h, NULL, "bc", 2), -ENOSPC);
+	ck_assert_int_eq(lp_write(&h, NULL, "bc", 2, 0), -ENOSPC);
 }
 END_TEST
 
@@ -478,7 +525,7 @@ START_TEST(test_lp_offline_is_eio)
 	struct ddm_handle h = { .sc = &sc };
 
 	set_state("offline");
-	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3), -EIO);
+	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3, 0), -EIO);
 	check_printed("");
 }
 END_TEST
@@ -488,7 +535,7 @@ START_TEST(test_lp_printer_error_is_eio)
 	struct ddm_handle h = { .sc = &sc };
 
 	set_state("error");
-	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3), -EIO);
+	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3, 0), -EIO);
 	check_printed("");
 }
 END_TEST
@@ -499,8 +546,8 @@ START_TEST(test_lp_cancel_drops_suspended_write)
 	struct ddm_req r1 = { 0 }, r2 = { 0 };
 
 	set_state("busy");
-	ck_assert_int_eq(lp_write(&h, &r1, "ab", 2), DDM_SUSPEND);
-	ck_assert_int_eq(lp_write(&h, &r2, "cd", 2), DDM_SUSPEND);
+	ck_assert_int_eq(lp_write(&h, &r1, "ab", 2, 0), DDM_SUSPEND);
+	ck_assert_int_eq(lp_write(&h, &r2, "cd", 2, 0), DDM_SUSPEND);
 	lp_cancel(&h, &r1);
 	set_state("ready");
 	run_timers();
@@ -520,13 +567,13 @@ START_TEST(test_lp_waiting_open_gets_ebusy_after_bound)
 	uint64_t t0;
 
 	ck_assert_int_eq(open_with(&h1, NULL), 0);
-	t0 = mono_us();
+	t0 = fake_now_us();
 	ck_assert_int_eq(open_with(&h2, &r2), DDM_SUSPEND);
 	ck_assert_int_eq(run_timers(), 1);
-	ck_assert_uint_ge(mono_us() - t0, LP_OPEN_WAIT_MS * 1000);
+	ck_assert_uint_ge(fake_now_us() - t0, LP_OPEN_WAIT_MS * 1000);
 	ck_assert_int_eq(r2.replied, 1);
 	ck_assert_int_eq(r2.result, -EBUSY);
-	ck_assert_ptr_null(h2.priv);
+	ck_assert_ptr_ne(sc.sc_holder, &h2);
 	ck_assert_ptr_null(sc.sc_waiters);
 	ck_assert_int_eq(sc.sc_open, 1); /* h1 still holds the port */
 	lp_release(&h1);
@@ -551,11 +598,11 @@ START_TEST(test_lp_cancel_drops_waiting_open)
 	ck_assert_int_eq(r2.replied, 0);    /* libdriver answers -EINTR */
 	lp_release(&h1);
 	ck_assert_int_eq(r2.replied, 0);
-	ck_assert_ptr_null(h2.priv);
+	ck_assert_ptr_ne(sc.sc_holder, &h2);
 	ck_assert_int_eq(r3.replied, 1);
 	ck_assert_int_eq(r3.result, 0);
 	lp_cancel(&h3, &r3); /* no longer waiting: ignored */
-	ck_assert_ptr_nonnull(h3.priv);
+	ck_assert_ptr_eq(sc.sc_holder, &h3);
 	ck_assert_int_eq(sc.sc_open, 1);
 	lp_release(&h3);
 }
@@ -571,11 +618,11 @@ START_TEST(test_lp_write_fails_when_the_byte_cannot_be_stored)
 		return; /* mounting needs root */
 	dfd = attach_on_tinyfs();
 	tinyfs_fill(dfd);
-	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3), -ENOSPC);
+	ck_assert_int_eq(lp_write(&h, NULL, "abc", 3, 0), -ENOSPC);
 	check_printed("");
 	/* The same from the timer, for a write that had to wait. */
 	set_state("busy:10");
-	ck_assert_int_eq(lp_write(&h, &req, "abc", 3), DDM_SUSPEND);
+	ck_assert_int_eq(lp_write(&h, &req, "abc", 3, 0), DDM_SUSPEND);
 	run_timers();
 	ck_assert_int_eq(req.replied, 1);
 	ck_assert_int_eq(req.result, -ENOSPC);
@@ -595,13 +642,13 @@ START_TEST(test_lp_write_stopped_by_a_full_disk_gives_short_count)
 		return; /* mounting needs root */
 	dfd = attach_on_tinyfs();
 	/* lp0.out gets a page of its own; then the disk fills up. */
-	ck_assert_int_eq(lp_write(&h, NULL, "ab", 2), 2);
+	ck_assert_int_eq(lp_write(&h, NULL, "ab", 2, 0), 2);
 	tinyfs_fill(dfd);
 	buf = malloc(page);
 	ck_assert_ptr_nonnull(buf);
 	memset(buf, 'x', page);
-	ck_assert_int_eq(lp_write(&h, NULL, buf, page), page - 2);
-	ck_assert_int_eq(lp_write(&h, NULL, "y", 1), -ENOSPC);
+	ck_assert_int_eq(lp_write(&h, NULL, buf, page, 0), page - 2);
+	ck_assert_int_eq(lp_write(&h, NULL, "y", 1, 0), -ENOSPC);
 	free(buf);
 	detach_from_tinyfs(dfd);
 }
