@@ -78,9 +78,12 @@ buses = (
 	{ name = "isa0"; mode = "0755";
 	  devices = (
 		{ name = "null0"; driver = "ddm-null"; io = "sim"; mode = "0666"; },
-		{ name = "rtc0"; driver = "ddm-rtc"; io = "sim"; mode = "0644"; },
-		{ name = "lp0"; driver = "ddm-lp"; io = "sim"; mode = "0666"; },
-		{ name = "kbd0"; driver = "ddm-kbd"; io = "sim"; mode = "0644"; }
+		{ name = "rtc0"; driver = "ddm-rtc"; io = "sim"; mode = "0644";
+		  ports = [ "0x70-0x71" ]; },
+		{ name = "lp0"; driver = "ddm-lp"; io = "sim"; mode = "0666";
+		  ports = [ "0x378-0x37a" ]; },
+		{ name = "kbd0"; driver = "ddm-kbd"; io = "sim"; mode = "0644";
+		  ports = [ "0x60", "0x64" ]; }
 	  );
 	}
 );

@@ -38,10 +38,7 @@ KBD = """
 			{ name = "kbd0"; driver = "ddm-kbd"; io = "sim";
 			  ports = [ "0x60", "0x64" ]; mode = "0644"; }"""
 
-DEFAULT_DEVICES = """
-			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
-			  mode = "0644"; }
-"""
+DEFAULT_DEVICES = RTC
 
 
 def conf_text(devices=DEFAULT_DEVICES, extra=""):

@@ -51,7 +51,7 @@ def hostile_mount(*args, wait_evil=True):
     quoted = ", ".join(f'"{a}"' for a in args)
     devices = f"""
 			{{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
-			  mode = "0644"; }},
+			  ports = [ "0x70-0x71" ]; mode = "0644"; }},
 			{{ name = "evil0"; driver = "evil_driver.py";
 			  mode = "0666"; args = [ {quoted} ]; }}
 """

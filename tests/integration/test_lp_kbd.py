@@ -23,9 +23,12 @@ K_RAW = 0x00
 K_UNICODE = 0x03
 
 DEVICES = """
-			{ name = "kbd0"; driver = "ddm-kbd"; io = "sim"; mode = "0644"; },
-			{ name = "lp0"; driver = "ddm-lp"; io = "sim"; mode = "0666"; },
-			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim"; mode = "0644"; }
+			{ name = "kbd0"; driver = "ddm-kbd"; io = "sim"; mode = "0644";
+			  ports = [ "0x60", "0x64" ]; },
+			{ name = "lp0"; driver = "ddm-lp"; io = "sim"; mode = "0666";
+			  ports = [ "0x378-0x37a" ]; },
+			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim"; mode = "0644";
+			  ports = [ "0x70-0x71" ]; }
 """
 
 

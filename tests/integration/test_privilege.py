@@ -70,7 +70,7 @@ def test_driver_is_not_dumpable_so_nobody_cannot_ptrace_or_read_it():
     # of its own user
     with mounted(conf=conf_text("""
 			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
-			  mode = "0644"; user = "nobody"; }""")) as m:
+			  ports = [ "0x70-0x71" ]; mode = "0644"; user = "nobody"; }""")) as m:
         pid = m.driver_pid("isa0/rtc0")
         assert proc_uid(pid) == NOBODY, proc_uid(pid)
         # a non-dumpable process's /proc files belong to root
@@ -208,6 +208,7 @@ def test_nobody_can_list_and_status_but_not_restart():
 def test_conf_args_setting_io_are_refused_with_file_and_line():
     conf = conf_text(devices="""
 			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
+			  ports = [ "0x70-0x71" ];
 			  args = [ "--io=pio" ]; }
 """)
     line = conf.splitlines().index('\t\t\t  args = [ "--io=pio" ]; }') + 1

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 
-from ddmtest import (DDMFS, NOBODY, Mount, as_nobody, conf_text,
+from ddmtest import (DDMFS, LP, NOBODY, RTC, Mount, as_nobody, conf_text,
                      expect_errno, mounted, read_node, run, wait_until,
                      write_node)
 
@@ -345,18 +345,15 @@ def test_unknown_io_backend_and_overlapping_ports_are_refused():
 
 
 def test_missing_driver_binary_leaves_that_node_out():
-    devices = """
-			{ name = "rtc0"; driver = "ddm-rtc"; mode = "0644"; },
-			{ name = "ghost0"; driver = "ddm-no-such-driver"; },
-			{ name = "rtc1"; driver = "ddm-rtc"; mode = "0644"; }
-"""
+    devices = RTC + """,
+			{ name = "ghost0"; driver = "ddm-no-such-driver"; },""" + LP
     with mounted(conf=conf_text(devices)) as m:
-        m.wait_running("isa0/rtc1")
-        assert sorted(os.listdir(m.path("isa0"))) == ["rtc0", "rtc1"]
+        m.wait_running("isa0/lp0")
+        assert sorted(os.listdir(m.path("isa0"))) == ["lp0", "rtc0"]
         assert "ddm-no-such-driver" in m.logtext(), m.logtext()
         assert "ghost0" in m.logtext()
         parse_line(read_node(m.path("isa0/rtc0")))
-        parse_line(read_node(m.path("isa0/rtc1")))
+        assert read_node(m.path("isa0/lp0")).startswith(b"busy=0")
 
 
 def test_ddmctl_lists_nodes_in_stable_columns():
