@@ -204,7 +204,12 @@ control(char **out, const char *cmd, const char *path)
 	drv_wait_settled(d, strcmp(cmd, "stop") == 0 ? DRV_STOP_MS + 1000
 	                                             : DRV_OPEN_WAIT_MS);
 	st = d->state;
-	if (strcmp(cmd, "stop") == 0 ? st != DRV_STOPPED : st != DRV_RUNNING) {
+	if (st == DRV_MANUAL && strcmp(cmd, "stop") != 0) {
+		cat(out,
+		    "%s waits for a driver started by hand: %s --attach %s",
+		    d->path, d->cf.driver, d->path);
+	} else if (strcmp(cmd, "stop") == 0 ? st != DRV_STOPPED
+	                                    : st != DRV_RUNNING) {
 		cat(out, "%s: %s is %s", cmd, d->path, drv_state_name(st));
 		r = -EIO;
 	}
@@ -387,7 +392,61 @@ client_out(uid_t uid)
 struct client {
 	int fd;
 	uid_t uid;
+	pid_t pid;
 };
+
+/*
+ * "attach PATH" from a driver started by hand for a spawn = "manual"
+ * instance (a node path names its instance): root, or the instance's own
+ * user, gets its grants; anyone else an error.  Answers on fd.
+ */
+static void
+attach(int fd, const char *path, const struct client *c)
+{
+	char why[256] = "", msg[sizeof(why) + 8];
+	struct node *n;
+	struct drv *d = NULL;
+	int r = -ENOENT;
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	n = tree_find(path);
+	if (n != NULL && !n->is_dir && n->drv != NULL)
+		d = n->drv;
+	for (unsigned int i = 0; d == NULL && n != NULL && i < n->n_kids; i++)
+		if (n->kids[i]->drv != NULL &&
+		    strcmp(n->kids[i]->drv->path, path) == 0)
+			d = n->kids[i]->drv;
+	if (d == NULL) {
+		snprintf(why, sizeof(why), "no such node: %.200s", path);
+		goto unlock;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (!d->cf.manual) {
+		r = -EPERM;
+		snprintf(why, sizeof(why),
+		         "%s is started by ddmfs (its conf entry has no "
+		         "spawn = \"manual\")",
+		         d->path);
+	} else if (c->uid != 0 && c->uid != d->cf.run_uid) {
+		r = -EPERM;
+		snprintf(why, sizeof(why),
+		         "permission denied: uid %u is neither root nor the "
+		         "user of %s (uid %u)",
+		         (unsigned int)c->uid, d->path,
+		         (unsigned int)d->cf.run_uid);
+	} else {
+		r = proc_attach(d, fd, c->pid, why, sizeof(why));
+	}
+	pthread_mutex_unlock(&d->lock);
+unlock:
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	if (r == 0)
+		return;
+	logmsg("ctl: attach %s by pid %d (uid %u) refused: %s", path,
+	       (int)c->pid, (unsigned int)c->uid, why);
+	snprintf(msg, sizeof(msg), "ERR %s\n", why);
+	ctl_send_reply(fd, msg);
+}
 
 static void *
 serve(void *arg)
@@ -418,6 +477,8 @@ serve(void *arg)
 		                     "only)\n");
 	} else if (atomic_load(&stopping)) {
 		ctl_send_reply(c.fd, "ERR ddmfs is stopping or upgrading\n");
+	} else if (strncmp(line, "attach ", 7) == 0) {
+		attach(c.fd, line + 7, &c);
 	} else if (ctl_handle(line, c.uid, &reply) != -ENOMEM ||
 	           reply != NULL) {
 		ctl_send_reply(c.fd, reply);
@@ -489,7 +550,7 @@ accept_loop(void *arg)
 			close(fd);
 			client_out(cred.uid);
 		} else {
-			*c = (struct client){ fd, cred.uid };
+			*c = (struct client){ fd, cred.uid, cred.pid };
 			if (pthread_create(&t, &attr, serve, c) != 0) {
 				ctl_send_reply(fd, "ERR busy: no thread\n");
 				close(fd);

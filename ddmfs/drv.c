@@ -235,6 +235,8 @@ drv_state_name(enum drv_state s)
 		return "failed";
 	case DRV_STOPPING:
 		return "stopping";
+	case DRV_MANUAL:
+		return "manual";
 	default:
 		return "stopped";
 	}
@@ -370,6 +372,13 @@ failed_once(struct drv *d)
 {
 	int64_t ms;
 
+	if (d->cf.manual) {
+		/* a hand-started driver ended: wait for the next one */
+		d->state = DRV_MANUAL;
+		arm(d, TIMER_NONE, 0);
+		changed(d);
+		return;
+	}
 	if (d->up_ms != 0 && now() - d->up_ms >= DRV_STABLE_MS)
 		d->fails = 0;
 	d->fails++;
@@ -424,10 +433,18 @@ spawn(struct drv *d)
 	int r;
 
 	arm(d, TIMER_NONE, 0);
-	if (d->started_ms != 0)
-		d->restarts++;
 	d->adopting = false;
 	d->up_ms = 0; /* a failed spawn must not count the last run as up */
+	if (d->cf.manual) {
+		d->state = DRV_MANUAL;
+		logmsg("%s: waiting for a driver started by hand: %s --attach "
+		       "%s",
+		       d->path, d->cf.driver, d->path);
+		changed(d);
+		return;
+	}
+	if (d->started_ms != 0)
+		d->restarts++;
 	r = drv_sys->spawn(d, &p);
 	if (r < 0) {
 		d->started_ms = now();
@@ -437,6 +454,20 @@ spawn(struct drv *d)
 	d->proc = p;
 	logdbg("%s: started %s (pid %d)", d->path, d->cf.exe, (int)p.pid);
 	started(d, DRV_HELLO_MS);
+}
+
+int
+drv_attach(struct drv *d, const struct drv_proc *proc)
+{
+	if (d->state != DRV_MANUAL || d->removed)
+		return -EBUSY;
+	if (d->started_ms != 0)
+		d->restarts++;
+	d->proc = *proc;
+	logmsg("%s: driver %s (pid %d) started by hand attached", d->path,
+	       d->cf.driver, (int)proc->pid);
+	started(d, DRV_HELLO_MS);
+	return 0;
 }
 
 void

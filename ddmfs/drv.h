@@ -7,6 +7,9 @@
  *   too many quick failures in a row: failed, retried after
  *   DRV_FAILED_RETRY_MS;  ddmctl stop: stopping -> stopped;
  *   ddmctl restart: stopping -> starting;  ddmctl start: starting.
+ *   spawn = "manual": where a spawn would be, manual, until a driver
+ *   started by hand attaches (drv_attach()): starting; its exit goes
+ *   back to manual, with no backoff and no failure counted.
  *
  * Opens wait (queued, pend.h) while a driver is starting, dying, in
  * backoff or restarting; they fail with ENXIO when it is stopped or
@@ -68,6 +71,8 @@ enum drv_state {
 	DRV_BACKOFF,  /* waiting to be restarted */
 	DRV_FAILED,   /* failed too often; tried again later */
 	DRV_STOPPING, /* told to stop (or restart), waiting for the exit */
+	DRV_MANUAL,   /* spawn = "manual": waiting for a hand-started driver
+	               * to attach (ddmctl's socket, "attach NODE") */
 };
 
 enum drv_timer {
@@ -214,6 +219,9 @@ int64_t drv_tick(struct drv *d, int64_t now, struct drv_out *out);
 void drv_heard(struct drv *d, int64_t now);
 /* Counts a bogus message; more than DRV_BOGUS_MAX in a row: a fault. */
 void drv_bogus(struct drv *d, const char *what, struct drv_out *out);
+/* A driver started by hand attached to manual d, as proc (its socket is
+ * ddmfs's end): starting.  -EBUSY unless d waits for one. */
+int drv_attach(struct drv *d, const struct drv_proc *proc);
 /* Takes over an orphan of an earlier ddmfs that proc describes
  * (its socket already got DDM_ADOPT): starting, with DRV_ADOPT_MS. */
 void drv_adopt(struct drv *d, const struct drv_proc *proc, struct drv_out *out);

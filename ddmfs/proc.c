@@ -160,26 +160,50 @@ close_fd(int fd)
 		close(fd);
 }
 
-/* Starts d's driver (d->lock and the tree lock held). */
-static int
-sys_spawn(struct drv *d, struct drv_proc *ret)
+/* What a driver instance gets: its fds (ddmfs's copies) and argv. */
+struct grants {
+	int sv[2];                /* the socket: ddmfs's end, the driver's */
+	int cuse[CONF_NODES_MAX]; /* a /dev/cuse per node, under CUSE */
+	unsigned int n_cuse;
+	int devport, state;
+	bool sim; /* the sim dir (dfs.sim_fd) is given */
+	char **argv;
+};
+
+static void
+grants_close(struct grants *g)
 {
-	char why[512] = "", user[64];
+	spawn_argv_free(g->argv);
+	g->argv = NULL;
+	close_fd(g->sv[0]);
+	close_fd(g->sv[1]);
+	for (unsigned int i = 0; i < CONF_NODES_MAX; i++)
+		close_fd(g->cuse[i]);
+	close_fd(g->devport);
+	close_fd(g->state);
+}
+
+/*
+ * Opens what d's instance is granted and makes its argv (d->lock and the
+ * tree lock held): 0, or -errno with why.
+ */
+static int
+grants_open(struct drv *d, struct grants *g, char *why, size_t whylen)
+{
 	char nodes[CONF_NODES_MAX * (2 * CONF_NAME_MAX + 3)] = "";
 	const char *name = strchr(d->path, '/') + 1;
 	struct spawn_cuse sc = { 0 };
-	struct spawn_proc sp;
-	bool sim = strcmp(d->cf.io, "sim") == 0 && dfs.sim_fd >= 0;
-	int sv[2] = { -1, -1 }, cuse[CONF_NODES_MAX], devport, state, r;
-	char **argv = NULL;
 	size_t off = 0;
+	int r;
 
+	*g = (struct grants){ .sv = { -1, -1 }, .devport = -1, .state = -1 };
 	for (unsigned int i = 0; i < CONF_NODES_MAX; i++)
-		cuse[i] = -1;
+		g->cuse[i] = -1;
 	if (d->removed)
 		return -ENODEV;
-	if (sim && statedir_sim_own(dfs.sim_fd, name, d->cf.run_uid,
-	                            d->cf.run_gid) < 0)
+	g->sim = strcmp(d->cf.io, "sim") == 0 && dfs.sim_fd >= 0;
+	if (g->sim && statedir_sim_own(dfs.sim_fd, name, d->cf.run_uid,
+	                               d->cf.run_gid) < 0)
 		logmsg("%s: sim files of %s: cannot give them to its user: %s",
 		       d->path, name, strerror(errno));
 	for (unsigned int i = 0; i < d->cf.n_nodes; i++)
@@ -191,45 +215,59 @@ sys_spawn(struct drv *d, struct drv_proc *ret)
 		sc.min[i] = d->nodes[i] != NULL ? d->nodes[i]->rdev_min : 0;
 		sc.n = d->n_nodes;
 	}
-	r = open_grants(d, cuse, &devport, &state, why, sizeof(why));
+	g->n_cuse = sc.n;
+	r = open_grants(d, g->cuse, &g->devport, &g->state, why, whylen);
 	if (r < 0)
-		goto fail;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, g->sv) < 0) {
 		r = -errno;
-		snprintf(why, sizeof(why), "socketpair: %s", strerror(-r));
-		goto fail;
+		snprintf(why, whylen, "socketpair: %s", strerror(-r));
+		return r;
 	}
 	/* one node named after the instance is the default: no --nodes */
-	argv = spawn_argv(
+	g->argv = spawn_argv(
 	        d->cf.exe, d->path, d->cf.io, d->cf.ports, d->cf.n_ports,
 	        d->cf.args,
 	        d->cf.n_nodes == 1 && strcmp(d->cf.nodes[0], name) == 0 ? NULL
 	                                                                : nodes,
-	        sc.n > 0 ? &sc : NULL, sim, true, log_uses_syslog());
-	if (argv == NULL) {
-		r = -ENOMEM;
-		snprintf(why, sizeof(why), "out of memory");
-		goto fail;
+	        sc.n > 0 ? &sc : NULL, g->sim, true, log_uses_syslog());
+	if (g->argv == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Starts d's driver (d->lock and the tree lock held). */
+static int
+sys_spawn(struct drv *d, struct drv_proc *ret)
+{
+	char why[512] = "", user[64];
+	bool pio = strcmp(d->cf.io, "pio") == 0;
+	struct spawn_proc sp;
+	struct grants g;
+	int r;
+
+	r = grants_open(d, &g, why, sizeof(why));
+	if (r < 0)
+		goto fail;
 	r = spawn_start(
 	        &(struct spawn_req){
 	                .node = d->path,
 	                .exe = d->cf.exe,
-	                .argv = argv,
+	                .argv = g.argv,
 	                .user = user_name(d->cf.run_uid, user, sizeof(user)),
 	                .uid = d->cf.run_uid,
 	                .gid = d->cf.run_gid,
-	                .ports = strcmp(d->cf.io, "pio") == 0 ? d->cf.ports
-	                                                      : NULL,
-	                .n_ports = strcmp(d->cf.io, "pio") == 0 ? d->cf.n_ports
-	                                                        : 0,
-	                .sock = sv[1],
-	                .cuse = cuse[0],
-	                .cuse_more = cuse + 1,
-	                .n_cuse_more = sc.n > 1 ? sc.n - 1 : 0,
-	                .devport = devport,
-	                .sim = sim ? dfs.sim_fd : -1,
-	                .state = state,
+	                .ports = pio ? d->cf.ports : NULL,
+	                .n_ports = pio ? d->cf.n_ports : 0,
+	                .sock = g.sv[1],
+	                .cuse = g.cuse[0],
+	                .cuse_more = g.cuse + 1,
+	                .n_cuse_more = g.n_cuse > 1 ? g.n_cuse - 1 : 0,
+	                .devport = g.devport,
+	                .sim = g.sim ? dfs.sim_fd : -1,
+	                .state = g.state,
 	                .syslog = log_uses_syslog(),
 	                .nofile = &dfs.nofile,
 	        },
@@ -238,24 +276,110 @@ sys_spawn(struct drv *d, struct drv_proc *ret)
 		goto fail;
 	ret->pid = sp.pid;
 	ret->pidfd = sp.pidfd;
-	ret->sock = sv[0];
-	sv[0] = -1;
+	ret->sock = g.sv[0];
+	g.sv[0] = -1;
 	if (records_start_time(sp.pid, &ret->start_time) < 0)
 		ret->start_time = 0;
-	r = 0;
-	goto close_fds;
+	grants_close(&g);
+	return 0;
 
 fail:
 	logmsg("%s: cannot start driver %s: %s", d->path, d->cf.driver, why);
-close_fds:
-	spawn_argv_free(argv);
-	close_fd(sv[0]);
-	close_fd(sv[1]);
-	for (unsigned int i = 0; i < CONF_NODES_MAX; i++)
-		close_fd(cuse[i]);
-	close_fd(devport);
-	close_fd(state);
+	grants_close(&g);
 	return r;
+}
+
+/*
+ * Sends "OK fds=N,... ARGV..." (tab-separated) and fds on conn: the argv
+ * ddmfs would have started the driver with, and the fds that stand for
+ * the numbers in it, in the order fds= names them.
+ */
+static int
+send_attach(int conn, const struct grants *g)
+{
+	int fds[6 + CONF_NODES_MAX], nums[6 + CONF_NODES_MAX], n = 0;
+	char buf[4096], cbuf[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { buf, 0 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	size_t off;
+
+#define GIVE(fd, num)                                                          \
+	do {                                                                   \
+		if ((fd) >= 0) {                                               \
+			fds[n] = (fd);                                         \
+			nums[n++] = (num);                                     \
+		}                                                              \
+	} while (0)
+	GIVE(g->sv[1], SPAWN_SOCK_FD);
+	GIVE(g->cuse[0], SPAWN_CUSE_FD);
+	GIVE(g->devport, SPAWN_DEVPORT_FD);
+	GIVE(g->sim ? dfs.sim_fd : -1, SPAWN_SIM_FD);
+	GIVE(g->state, SPAWN_STATE_FD);
+	for (unsigned int i = 1; i < g->n_cuse; i++)
+		GIVE(g->cuse[i], SPAWN_CUSE_MORE + (int)i - 1);
+#undef GIVE
+	off = (size_t)snprintf(buf, sizeof(buf), "OK fds=");
+	for (int i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%d",
+		                        i > 0 ? "," : "", nums[i]);
+	for (size_t i = 1; g->argv[i] != NULL && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "\t%s",
+		                        g->argv[i]);
+	if (off + 1 >= sizeof(buf))
+		return -E2BIG;
+	buf[off++] = '\n';
+	iov.iov_len = off;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
+	if (sendmsg(conn, &mh, MSG_NOSIGNAL) != (ssize_t)off)
+		return errno != 0 ? -errno : -EIO;
+	return 0;
+}
+
+int
+proc_attach(struct drv *d, int conn, pid_t pid, char *why, size_t whylen)
+{
+	struct drv_proc p = { .pid = pid, .pidfd = -1, .sock = -1 };
+	struct grants g;
+	int r;
+
+	if (d->state != DRV_MANUAL) {
+		snprintf(why, whylen, "%s is %s, not waiting for a driver",
+		         d->path, drv_state_name(d->state));
+		return -EBUSY;
+	}
+	p.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p.pidfd < 0) {
+		snprintf(why, whylen, "pidfd_open(%d): %s", (int)pid,
+		         strerror(errno));
+		return -errno;
+	}
+	r = grants_open(d, &g, why, whylen);
+	if (r == 0) {
+		r = send_attach(conn, &g);
+		if (r < 0)
+			snprintf(why, whylen, "cannot send its fds: %s",
+			         strerror(-r));
+	}
+	if (r < 0) {
+		grants_close(&g);
+		close(p.pidfd);
+		return r;
+	}
+	p.sock = g.sv[0];
+	g.sv[0] = -1;
+	grants_close(&g);
+	if (records_start_time(pid, &p.start_time) < 0)
+		p.start_time = 0;
+	fcntl(p.pidfd, F_SETFD, FD_CLOEXEC);
+	return drv_attach(d, &p);
 }
 
 static void

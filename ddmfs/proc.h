@@ -27,6 +27,14 @@ struct conf;
  * thread runs).  0, or -errno (logged).
  */
 int proc_sim(const struct conf *c);
+/*
+ * ctl "attach": gives manual d's grants to process pid, a driver started
+ * by hand, over its connection conn ("OK fds=... ARGV", with the fds),
+ * and waits for its HELLO (d->lock and the tree lock held).  0, or -errno
+ * with why; on failure nothing is sent.
+ */
+struct drv;
+int proc_attach(struct drv *d, int conn, pid_t pid, char *why, size_t whylen);
 /* Kills every recorded driver process still alive that no driver object
  * claims (after a failed start-up, say). */
 void proc_kill_orphans(void);

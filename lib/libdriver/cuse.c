@@ -421,7 +421,7 @@ cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
           struct ddm_transport **ret)
 {
 	struct cuse_ctl *ctl;
-	struct cuse *c;
+	struct cuse *c = NULL;
 	unsigned int i;
 	int err;
 

@@ -105,8 +105,13 @@ usage(const char *prog, const struct ddm_driver_ops *ops)
 	       "  --devport-fd=N  an open /dev/port, for --io=devport\n"
 	       "  --sim-fd=N      an open dir for the sim files, for --io=sim\n"
 	       "  --state-fd=N    an open dir, the driver's own state\n"
-	       "  --syslog        log to syslog, not stderr\n",
-	       prog);
+	       "  --syslog        log to syslog, not stderr\n"
+	       "Started by hand (conf: spawn = \"manual\"), for gdb or "
+	       "valgrind:\n"
+	       "  %s --attach BUS/NAME [DRIVER OPTIONS]\n"
+	       "  asks ddmfs ($DDMFS_STATE_DIR/ctl.sock, default\n"
+	       "  /var/lib/ddmfs) for what the conf grants the instance\n",
+	       prog, prog);
 	if (ops != NULL && ops->kinds != NULL) {
 		printf("Kinds of node:");
 		for (k = ops->kinds; k->name != NULL; k++)
@@ -328,6 +333,14 @@ unknown:
 	return -1;
 }
 
+static void
+free_argv(char **argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}
+
 static bool
 good_name(const char *s)
 {
@@ -415,8 +428,12 @@ setup_nodes(struct ddm_dev *dev, const struct args *a)
 			        dev->prog, items[i]);
 			return -1;
 		}
-		snprintf(dev->paths[i], sizeof(dev->paths[i]), "%.*s%s",
-		         (int)blen, a->vals[K_NODE], items[i]);
+		if (blen + strlen(items[i]) >= sizeof(dev->paths[i])) {
+			fprintf(stderr, "%s: node path too long\n", dev->prog);
+			return -1;
+		}
+		memcpy(dev->paths[i], a->vals[K_NODE], blen);
+		strcpy(dev->paths[i] + blen, items[i]);
 		*nd = (struct ddm_node){ .name = dev->paths[i] + blen,
 			                 .path = dev->paths[i],
 			                 .index = (unsigned int)i,
@@ -591,7 +608,8 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	const char *why;
 	struct args a;
 	unsigned int n_opts = 0;
-	int err, status = 1;
+	char **attached = NULL; /* --attach: the command line ddmfs gave */
+	int err, status = 1, n;
 
 	/* first of all: no ptrace or /proc access by other processes of
 	 * this user, which would inherit the granted ports */
@@ -616,6 +634,23 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 		usage(prog, &dev.ops);
 		free(dev.opts);
 		return 0;
+	}
+	if (a.vals[K_ATTACH] != NULL) {
+		if (a.vals[K_DDM_FD] != NULL) {
+			fprintf(stderr,
+			        "%s: --attach is for a driver started "
+			        "by hand, not by ddmfs (--ddm-fd)\n",
+			        prog);
+			goto usage_error;
+		}
+		n = attach_args(prog, a.vals[K_ATTACH], argc, argv, &attached);
+		if (n < 0) {
+			free(dev.opts);
+			return 1;
+		}
+		memset(dev.opts, 0, (n_opts + 1) * sizeof(*dev.opts));
+		if (parse_args(prog, n, attached, &dev.ops, dev.opts, &a) < 0)
+			goto usage_error;
 	}
 	if (check_args(prog, &a) < 0)
 		goto usage_error;
@@ -705,6 +740,7 @@ close_state:
 	if (dev.state_fd >= 0)
 		close(dev.state_fd);
 	free(dev.opts);
+	free_argv(attached);
 #ifdef DDM_SANITIZERS
 	/* LeakSanitizer's check at exit ptraces this process: let it */
 	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
@@ -713,6 +749,7 @@ close_state:
 
 usage_error:
 	free(dev.opts);
+	free_argv(attached);
 	return EXIT_USAGE;
 }
 

@@ -190,6 +190,17 @@ void loop_quit(struct ddm_dev *dev, int status);
 int loop_watch_transport(struct ddm_dev *dev, struct ddm_transport *tp);
 void loop_unwatch_transport(struct ddm_dev *dev, struct ddm_transport *tp);
 
+/* attach.c */
+/*
+ * --attach node: asks ddmfs for the instance and makes the command line
+ * it would have started the driver with (its fds renumbered to the ones
+ * received), followed by argv's own driver options, in *ret_argv
+ * (NULL-terminated, to free with its strings).  Returns its length, or
+ * -1 after printing why.
+ */
+int attach_args(const char *prog, const char *node, int argc, char **argv,
+                char ***ret_argv);
+
 /* orphan.c */
 /*
  * ddmfs hung up *sock: makes a fresh socketpair, puts one end at
