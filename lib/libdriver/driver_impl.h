@@ -190,6 +190,62 @@ void loop_quit(struct ddm_dev *dev, int status);
 int loop_watch_transport(struct ddm_dev *dev, struct ddm_transport *tp);
 void loop_unwatch_transport(struct ddm_dev *dev, struct ddm_transport *tp);
 
+/* args.c */
+/* The options ddmfs sets, in the order of ddm_reserved_options. */
+enum key {
+	K_IO,
+	K_NODE,
+	K_NODES,
+	K_PORTS,
+	K_DDM_FD,
+	K_CUSE_FD,
+	K_CUSE_DEV,
+	K_DEVPORT_FD,
+	K_SIM_FD,
+	K_STATE_FD,
+	K_SYSLOG,
+	K_ATTACH,
+	NKEYS
+};
+
+struct args {
+	const char *vals[NKEYS]; /* as given; NULL: not given */
+	const char *io;
+	int fd;
+	int cuse_fd[DDM_NODES_MAX]; /* [0] -1: the socket transport */
+	unsigned int n_cuse_fd;
+	unsigned int major[DDM_NODES_MAX], minor[DDM_NODES_MAX];
+	unsigned int n_cuse_dev; /* --cuse-dev; 0:0 lets the kernel pick */
+	int devport_fd;          /* --devport-fd, -1: none */
+	int sim_fd;              /* --sim-fd, -1: none */
+	int state_fd;            /* --state-fd, -1: none */
+	bool syslog;
+	bool help;
+};
+
+/* "rtc0" for "isa0/rtc0". */
+const char *args_basename(const char *path);
+void args_usage(const char *prog, const struct ddm_driver_ops *ops);
+/* The index of option key (klen bytes) in NULL-terminated list, or -1. */
+int args_find_key(const char *const *list, const char *key, size_t klen);
+/*
+ * Takes "--key=value" and "--key value", each key at most once: ddmfs's
+ * options into ret, the driver's own (ops->options) into opts.  0, or -1
+ * after printing why.
+ */
+int args_parse(const char *prog, int argc, char **argv,
+               const struct ddm_driver_ops *ops, const char **opts,
+               struct args *ret);
+/* Checks what a driver needs from ddmfs (its socket, node, fds). */
+int args_check(const char *prog, const struct args *a);
+/* Fills dev's nodes from --node and --nodes, with their kinds. */
+int args_nodes(struct ddm_dev *dev, const struct args *a);
+/* Checks --cuse-fd and --cuse-dev against n_nodes. */
+int args_check_cuse(const char *prog, const struct args *a,
+                    unsigned int n_nodes);
+/* Frees a NULL-terminated argv and its strings; NULL is fine. */
+void args_free_argv(char **argv);
+
 /* attach.c */
 /*
  * --attach node: asks ddmfs for the instance and makes the command line
