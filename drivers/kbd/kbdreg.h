@@ -23,6 +23,9 @@
 #ifndef KBDREG_H
 #define KBDREG_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* clang-format off */
 #define kbd_data        0       /* offset in the data region (0x60) */
 
@@ -78,5 +81,25 @@
 #define  SC_OVERRUN     0xff    /* keyboard buffer overrun or error */
 #define  SC_ERROR       0x00    /* key detection error */
 /* clang-format on */
+
+/* The keymap (kbdmap.c): set-1 scancodes to text. */
+/* The scancode translator's state: prefixes and modifiers seen so far. */
+struct kbd_xlate {
+	uint8_t kx_e0;        /* an 0xe0 prefix is pending */
+	uint8_t kx_e1;        /* bytes of a Pause sequence still to swallow */
+	uint8_t kx_mods;      /* MOD_* held */
+	uint8_t kx_caps;      /* Caps Lock on */
+	uint8_t kx_caps_down; /* Caps Lock key held (no toggle on repeat) */
+};
+
+/* Longest text one scancode can give (ESC [ 1 5 ~). */
+#define KBD_XLATE_MAX 8
+
+/*
+ * Feeds one scancode byte b through kx; writes its text (at most
+ * KBD_XLATE_MAX bytes, not NUL-terminated) to out and returns its length,
+ * 0 for a byte that gives none.
+ */
+size_t kbd_xlate(struct kbd_xlate *kx, uint8_t b, char *out);
 
 #endif /* KBDREG_H */

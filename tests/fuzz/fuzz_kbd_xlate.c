@@ -1,7 +1,7 @@
 /*
  * fuzz_kbd_xlate.c: libFuzzer target for the keyboard driver's set-1
- * scancode translator, kbd_xlate() in drivers/kbd/kbd.c, reached by
- * including the driver's source as tests/unit/check_kbd.c does.  Any byte
+ * scancode translator, kbd_xlate() in drivers/kbd/kbdmap.c, the keymap on
+ * its own (no driver, no libdriver).  Any byte
  * sequence must give at most KBD_XLATE_MAX bytes of text per byte (the
  * output buffer is exactly that big, so ASan catches an overrun) and keep
  * the translator's state in range.
@@ -9,9 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define main kbd_main_unused
-#include "kbd.c"
-#undef main
+#include "kbdmap.c"
 
 #define CHECK(x)                                                               \
 	do {                                                                   \

@@ -154,6 +154,7 @@ fake_log(struct ddm_dev *dev, const char *fmt, ...)
 #define ddm_log              fake_log
 #define main                 kbd_main_unused
 #include "kbd.c"
+#include "kbdmap.c"
 #undef main
 
 static struct io *sim;
