@@ -193,7 +193,8 @@ on_pipe(struct ddm_dev *dev, int fd, unsigned int events, void *r)
 }
 
 static ssize_t
-t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size, off_t off)
+t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
+       off_t off)
 {
 	struct ddm_dev *dev = tsc.dev;
 
@@ -227,7 +228,8 @@ t_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size, off_t of
 }
 
 static ssize_t
-t_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size, off_t off)
+t_write(struct ddm_handle *h, struct ddm_req *r, const void *buf, size_t size,
+        off_t off)
 {
 	if (size == 6 && memcmp(buf, "notify", 6) == 0) {
 		tsc.ready = POLLIN;
@@ -1374,6 +1376,141 @@ START_TEST(test_bad_options_and_backend_exit_2)
 }
 END_TEST
 
+/* An instance of two nodes: a stream and a 16-byte seekable one. */
+enum { K_CLOCK, K_MEM };
+
+static const struct ddm_kind m_kinds[] = {
+	{ .name = "clock" },
+	{ .name = "mem", .flags = DDM_SEEKABLE, .size = 16 },
+	{ 0 },
+};
+
+static const char *const m_options[] = { "period-ms", "label", NULL };
+
+static struct ddm_dev *m_dev;
+
+static int
+m_init(struct ddm_dev *dev, void *sc)
+{
+	m_dev = dev;
+	return 0;
+}
+
+/* mem: bytes "0123456789abcdef" from off; clock: what it knows, as text */
+static ssize_t
+m_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
+       off_t off)
+{
+	static const char mem[] = "0123456789abcdef";
+	const char *opt = ddm_option(m_dev, "period-ms");
+	int n;
+
+	if (h->node->kind == K_MEM) {
+		if (off >= 16)
+			return 0;
+		n = (int)(16 - off) < (int)size ? (int)(16 - off) : (int)size;
+		memcpy(buf, mem + off, (size_t)n);
+		return n;
+	}
+	n = snprintf(buf, size, "%s %u %lld %s %s %u", h->node->name,
+	             h->node->index, (long long)off, opt != NULL ? opt : "-",
+	             ddm_option(m_dev, "label") != NULL ? "label" : "-",
+	             ddm_node_count(m_dev));
+	return n < (int)size ? n : (int)size;
+}
+
+static const struct ddm_driver_ops m_ops = {
+	.init = m_init,
+	.read = m_read,
+	.kinds = m_kinds,
+	.options = m_options,
+};
+
+START_TEST(test_an_instance_serves_its_nodes_offsets_and_options)
+{
+	static const char *const args[] = { "--node=test0/dev0",
+		                            "--nodes=dev0,mem0:mem",
+		                            "--period-ms",
+		                            "300",
+		                            "FD",
+		                            NULL };
+	struct ddm_hello_node hn[2];
+	struct ddm_msg m;
+	char buf[64];
+	size_t len;
+	struct peer p;
+
+	peer_spawn(&p, &m_ops, sizeof(m_ops), args, true);
+	ck_assert_uint_eq(xrecv(p.fd, &m, hn), sizeof(hn));
+	ck_assert_uint_eq(m.op, DDM_HELLO);
+	ck_assert_uint_eq(hn[0].flags, 0);
+	ck_assert_uint_eq(hn[0].size, 0);
+	ck_assert_uint_eq(hn[1].flags, DDM_NODE_SEEKABLE);
+	ck_assert_uint_eq(hn[1].size, 16);
+	/* the stream node: its name, index, offset always 0, the options */
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 1, 10, O_RDONLY, 0), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 2, 10, 0, 60, 5, NULL, 0, buf, &len),
+	        (long)strlen("dev0 0 0 300 - 2"));
+	ck_assert_str_eq(buf, "dev0 0 0 300 - 2");
+	/* the seekable node: reads at offsets, 0 bytes at the end */
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 3, 11, O_RDONLY, 1), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 4, 11, 0, 4, 10, NULL, 0, buf, &len), 4);
+	ck_assert_str_eq(buf, "abcd");
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 5, 11, 0, 8, 14, NULL, 0, buf, &len), 2);
+	ck_assert_int_eq(
+	        call(p.fd, DDM_READ, 6, 11, 0, 8, 16, NULL, 0, buf, &len), 0);
+	/* no third node; an offset no off_t holds */
+	ck_assert_int_eq(rpc(p.fd, DDM_OPEN, 7, 12, O_RDONLY, 2), -ENXIO);
+	ck_assert_int_eq(call(p.fd, DDM_READ, 8, 11, 0, 8, 1ull << 63, NULL, 0,
+	                      buf, &len),
+	                 -EINVAL);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_bad_nodes_and_driver_options_exit_2)
+{
+	static const char *const no_value[] = { "--node=a/b", "FD",
+		                                "--period-ms", NULL };
+	static const char *const no_value2[] = { "--node=a/b", "FD", "--label",
+		                                 "--period-ms=1", NULL };
+	static const char *const twice[] = { "--node=a/b", "FD", "--label=x",
+		                             "--label=y", NULL };
+	static const char *const kind[] = { "--node=a/b", "FD",
+		                            "--nodes=b,c:nosuch", NULL };
+	static const char *const same[] = { "--node=a/b", "FD",
+		                            "--nodes=b,b:mem", NULL };
+	static const char *const third[] = { "--node=a/b", "FD",
+		                             "--nodes=b,c,d", NULL };
+	static const char *const bad[] = { "--node=a/b", "FD", "--nodes=b,C0",
+		                           NULL };
+	struct peer p;
+
+	ck_assert_int_eq(run_args(&p, &m_ops, no_value, true), 2);
+	ck_assert_str_eq(p.err,
+	                 "ddm-test: option '--period-ms' needs a value\n");
+	ck_assert_int_eq(run_args(&p, &m_ops, no_value2, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: option '--label' needs a value\n");
+	ck_assert_int_eq(run_args(&p, &m_ops, twice, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: --label given twice\n");
+	ck_assert_int_eq(run_args(&p, &m_ops, kind, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: node 'c': unknown kind 'nosuch' "
+	                        "(see --help)\n");
+	ck_assert_int_eq(run_args(&p, &m_ops, same, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: node 'b' given twice\n");
+	ck_assert_int_eq(run_args(&p, &m_ops, third, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: node 'd': say its kind "
+	                        "(NAME:KIND); see --help\n");
+	ck_assert_int_eq(run_args(&p, &m_ops, bad, true), 2);
+	ck_assert_str_eq(p.err, "ddm-test: bad node name 'C0'\n");
+}
+END_TEST
+
 START_TEST(test_bad_cuse_options_exit_2)
 {
 	static const char *const dev_alone[] = { "--node=a/b", "FD",
@@ -1632,6 +1769,8 @@ proto_suite(void)
 	tcase_add_test(core, test_pack_unpack_round_trips_header_and_payload);
 	tcase_add_test(core, test_hello_comes_first_with_protocol_version);
 	tcase_add_test(core,
+	               test_an_instance_serves_its_nodes_offsets_and_options);
+	tcase_add_test(core,
 	               test_open_read_write_poll_flush_release_reply_with_ids);
 	tcase_add_test(core,
 	               test_open_gives_handle_flags_caller_and_node_names);
@@ -1687,6 +1826,7 @@ proto_suite(void)
 	tcase_add_test(limits, test_many_handles_stay_distinct);
 	tcase_add_test(limits, test_missing_ddm_fd_or_node_exits_2);
 	tcase_add_test(limits, test_bad_options_and_backend_exit_2);
+	tcase_add_test(limits, test_bad_nodes_and_driver_options_exit_2);
 	tcase_add_test(limits, test_bad_cuse_options_exit_2);
 	tcase_add_test(limits, test_failing_init_exits_1_without_hello);
 	tcase_add_test(limits, test_option_given_twice_exits_2_naming_it);
