@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "ddm_proto.h"
 #include "fuseio.h"
 #include "idmap.h"
 #include "log.h"
@@ -277,7 +278,7 @@ kern_reply_err(uint64_t unique, int err)
 {
 	struct iovec iov[1];
 
-	if (err > 0 || err <= -1000)
+	if (err > 0 || err < DDM_ERRNO_MIN)
 		err = -EIO;
 	return kern_write(unique, err, iov, 1);
 }

@@ -22,7 +22,6 @@
 #include "fwd.h"
 #include "log.h"
 
-#define FUSE_ERRNO_MAX 999 /* libfuse refuses errors from -1000 down */
 
 static int64_t
 now(void)
@@ -34,7 +33,7 @@ now(void)
 static int
 fuse_err(int err)
 {
-	return err < 0 && err >= -FUSE_ERRNO_MAX ? -err : EIO;
+	return err < 0 && err >= DDM_ERRNO_MIN ? -err : EIO;
 }
 
 /* Frees p once it is answered. */
