@@ -615,22 +615,3 @@ proc_adopt_all(void)
 	records_free(rs, n);
 	return adopted;
 }
-
-void
-proc_kill_orphans(void)
-{
-	struct record *rs = NULL;
-	size_t n = 0;
-
-	if (records_load(dfs.state_fd, &rs, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		int fd = open_orphan(rs[i].pid, rs[i].start);
-
-		if (fd < 0)
-			continue;
-		kill_orphan(rs[i].node, fd, rs[i].pid, "ddmfs did not start");
-		close(fd);
-	}
-	records_free(rs, n);
-}

@@ -35,8 +35,5 @@ int proc_sim(const struct conf *c);
  */
 struct drv;
 int proc_attach(struct drv *d, int conn, pid_t pid, char *why, size_t whylen);
-/* Kills every recorded driver process still alive that no driver object
- * claims (after a failed start-up, say). */
-void proc_kill_orphans(void);
 
 #endif /* DDMFS_PROC_H */
