@@ -263,6 +263,24 @@ node_owner(const struct conf_bus *bus, const struct conf_device *d,
 	return NULL;
 }
 
+/* Refuses name, at s, if an earlier device of bus already has it. */
+static int
+check_node_free(struct conf_ld *l, const config_setting_t *s,
+                const struct conf_bus *bus, const struct conf_device *d,
+                const char *name)
+{
+	const struct conf_device *o;
+	unsigned int line;
+
+	o = node_owner(bus, d, name, &line);
+	if (o == NULL)
+		return 0;
+	return conf_fail(l, s,
+	                 "node \"%s/%s\" is already a node of device \"%s\" "
+	                 "(line %u)",
+	                 bus->name, name, o->name, line);
+}
+
 /* Reads one { name = ...; } of nodes into n (defaults from d). */
 static int
 load_node(struct conf_ld *l, const config_setting_t *grp,
@@ -270,8 +288,6 @@ load_node(struct conf_ld *l, const config_setting_t *grp,
           struct conf_node *n)
 {
 	const config_setting_t *s = NULL;
-	const struct conf_device *o;
-	unsigned int line;
 	const char *v = NULL;
 	int r;
 
@@ -293,13 +309,9 @@ load_node(struct conf_ld *l, const config_setting_t *grp,
 			                 "node \"%s\" given twice in device "
 			                 "\"%s/%s\" (first at line %u)",
 			                 n->name, bus->name, d->name, m->line);
-	o = node_owner(bus, d, n->name, &line);
-	if (o != NULL)
-		return conf_fail(l, s,
-		                 "node \"%s/%s\" is already a node of device "
-		                 "\"%s\" (line %u)",
-		                 bus->name, n->name, o->name, line);
-	r = conf_get_str(l, grp, "kind", NULL, &s, &v);
+	r = check_node_free(l, s, bus, d, n->name);
+	if (r == 0)
+		r = conf_get_str(l, grp, "kind", NULL, &s, &v);
 	if (r < 0)
 		return r;
 	if (v != NULL) {
@@ -328,8 +340,6 @@ get_nodes(struct conf_ld *l, const config_setting_t *grp,
           const struct conf_bus *bus, struct conf_device *d)
 {
 	const config_setting_t *s = NULL;
-	const struct conf_device *o;
-	unsigned int line;
 	int r, n = 0;
 
 	r = conf_get_list(l, grp, "nodes", "{ ... } groups", &s, &n);
@@ -341,12 +351,9 @@ get_nodes(struct conf_ld *l, const config_setting_t *grp,
 		return conf_fail(l, s, "a device has at most %d nodes",
 		                 CONF_NODES_MAX);
 	if (n == 0) {
-		o = node_owner(bus, d, d->name, &line);
-		if (o != NULL)
-			return conf_fail(l, grp,
-			                 "node \"%s/%s\" is already a node of "
-			                 "device \"%s\" (line %u)",
-			                 bus->name, d->name, o->name, line);
+		r = check_node_free(l, grp, bus, d, d->name);
+		if (r < 0)
+			return r;
 		d->nodes[0] = (struct conf_node){ .mode = d->mode,
 			                          .uid = d->uid,
 			                          .gid = d->gid,

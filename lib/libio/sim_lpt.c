@@ -374,27 +374,15 @@ lpt_set_state(void *m, const char *state)
 	return set_cond(m, state, strlen(state));
 }
 
-const struct sim_model_ops sim_lpt_ops = {
-	.name = "lpt",
-	.base = LPT_BASE,
-	.len = LPT_LEN,
-	.create = lpt_create,
-	.destroy = lpt_destroy,
-	.read = lpt_read,
-	.write = lpt_write,
-	.take = lpt_take,
-	.set_state = lpt_set_state,
-};
+/* The model at LPT1's address and, the same, at LPT2's (QEMU's second
+ * -parallel). */
+#define LPT_MODEL(model_name, at)                                              \
+	{                                                                      \
+		.name = model_name, .base = at, .len = LPT_LEN,                \
+		.create = lpt_create, .destroy = lpt_destroy,                  \
+		.read = lpt_read, .write = lpt_write, .take = lpt_take,        \
+		.set_state = lpt_set_state,                                    \
+	}
 
-/* The same port at LPT2's address (QEMU's second -parallel). */
-const struct sim_model_ops sim_lpt2_ops = {
-	.name = "lpt2",
-	.base = LPT2_BASE,
-	.len = LPT_LEN,
-	.create = lpt_create,
-	.destroy = lpt_destroy,
-	.read = lpt_read,
-	.write = lpt_write,
-	.take = lpt_take,
-	.set_state = lpt_set_state,
-};
+const struct sim_model_ops sim_lpt_ops = LPT_MODEL("lpt", LPT_BASE);
+const struct sim_model_ops sim_lpt2_ops = LPT_MODEL("lpt2", LPT2_BASE);
