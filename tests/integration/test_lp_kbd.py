@@ -96,6 +96,27 @@ def test_printf_hello_reaches_lp0_out_exactly():
         assert lp_out(m) == b"hello\n"
 
 
+def test_one_ddm_lp_binary_drives_lp0_and_lp1_at_their_ports():
+    devices = DEVICES.rstrip() + """,
+			{ name = "lp1"; driver = "ddm-lp"; io = "sim"; mode = "0666";
+			  ports = [ "0x278-0x27a" ]; }
+"""
+    with mounted(conf=conf_text(devices)) as m:
+        m.wait_running("isa0/lp1")
+        write_node(m.path("isa0/lp1"), b"to lp1\n")
+        write_node(m.path("isa0/lp0"), b"to lp0\n")
+        with open(sim(m, "lp1.out"), "rb") as f:
+            assert f.read() == b"to lp1\n"
+        assert lp_out(m) == b"to lp0\n"
+        p0, p1 = m.driver_pid("isa0/lp0"), m.driver_pid("isa0/lp1")
+        assert p0 != p1
+        assert os.readlink(f"/proc/{p0}/exe") == \
+            os.readlink(f"/proc/{p1}/exe")
+        assert "--ports=0x278-0x27a" in \
+            open(f"/proc/{p1}/cmdline").read().split("\0")
+        assert read_node(m.path("isa0/lp1")).startswith(b"busy=0 select=1")
+
+
 def test_1mib_write_arrives_complete():
     with lp_kbd_mount() as m:
         m.wait_running("isa0/lp0")
@@ -287,6 +308,7 @@ if __name__ == "__main__":
     sys.exit(run([
         test_tree_has_kbd0_lp0_rtc0,
         test_printf_hello_reaches_lp0_out_exactly,
+        test_one_ddm_lp_binary_drives_lp0_and_lp1_at_their_ports,
         test_1mib_write_arrives_complete,
         test_busy_printer_times_out_without_duplicating,
         test_paper_out_and_offline_are_reported,
