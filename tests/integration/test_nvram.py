@@ -238,6 +238,40 @@ def test_a_user_cannot_open_nvram0_but_reads_rtc0():
         assert near(parse_line(r.stdout.encode()), utcnow(), 2)
 
 
+def test_reload_adds_nvram0_to_the_instance_then_removes_both():
+    only_rtc = """
+			{ name = "rtc0"; driver = "ddm-rtc"; io = "sim";
+			  ports = [ "0x70-0x71" ]; mode = "0644"; }"""
+    with mounted(conf=conf_text(only_rtc)) as m:
+        assert sorted(os.listdir(m.path("isa0"))) == ["rtc0"]
+        old = m.driver_pid("isa0/rtc0")
+        with open(m.conf, "w") as f:
+            f.write(conf_text(DEVICES))
+        r = m.ctl("reload")
+        assert "reload: isa0/nvram0 added" in r.stdout, r.stdout
+        m.wait_running("isa0/nvram0")
+        # a new node list is a new instance: one process for both
+        assert sorted(os.listdir(m.path("isa0"))) == ["nvram0", "rtc0"]
+        pid = m.driver_pid("isa0/rtc0")
+        assert pid != old and m.driver_pid("isa0/nvram0") == pid
+        assert os.stat(m.path("isa0/nvram0")).st_size == NVRAM_SIZE
+        fd = open_nvram(m, os.O_RDONLY)
+        try:
+            assert len(os.pread(fd, 4, 0)) == 4
+            with open(m.conf, "w") as f:
+                f.write(conf_text(""))
+            r = m.ctl("reload")
+            assert "reload: isa0/rtc0 removed" in r.stdout, r.stdout
+            assert "reload: isa0/nvram0 removed" in r.stdout, r.stdout
+            assert os.listdir(m.path("isa0")) == []
+            # the open handle of the removed node: ENODEV
+            expect_errno(errno.ENODEV, os.pread, fd, 4, 0)
+        finally:
+            os.close(fd)
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}"),
+                   what="the removed instance's driver to exit")
+
+
 if __name__ == "__main__":
     sys.exit(run([
         test_nvram0_is_114_bytes_and_0600_beside_rtc0_0644,
@@ -249,4 +283,5 @@ if __name__ == "__main__":
         test_values_survive_a_driver_restart_and_a_remount,
         test_rtc0_reads_and_sets_the_time_while_nvram0_is_open,
         test_a_user_cannot_open_nvram0_but_reads_rtc0,
+        test_reload_adds_nvram0_to_the_instance_then_removes_both,
     ]))
