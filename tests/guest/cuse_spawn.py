@@ -36,6 +36,8 @@ import time
 
 # struct ddm_msg from lib/libdriver/ddm_proto.h: 64 bytes, no padding.
 DDM_MSG = struct.Struct("<IHHQQiIQQIIII")
+# struct ddm_hello_node: HELLO's payload holds one per node of the instance
+HELLO_NODE = struct.Struct("<IIQ")
 DDM_MAGIC = 0x444D3144
 DDM_HELLO = 1
 DDM_ADOPT = 13
@@ -54,7 +56,8 @@ def fail(msg):
 
 
 def wait_hello(sock, proc, timeout):
-    """Returns the HELLO header fields as a tuple, or fails."""
+    """Returns the HELLO header fields as a tuple, or fails.  Its payload
+    (len, the last field) is a whole number of node records."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
@@ -65,9 +68,13 @@ def wait_hello(sock, proc, timeout):
             pkt = sock.recv(65536 + DDM_MSG.size)
             if len(pkt) == 0:
                 fail(f"driver hung up before HELLO (status {proc.wait()})")
-            if len(pkt) != DDM_MSG.size:
+            if len(pkt) < DDM_MSG.size:
                 fail(f"HELLO packet of {len(pkt)} bytes")
-            return DDM_MSG.unpack(pkt)
+            f = DDM_MSG.unpack_from(pkt)
+            extra = len(pkt) - DDM_MSG.size
+            if f[-1] != extra or extra % HELLO_NODE.size:
+                fail(f"HELLO payload of {extra} bytes, len {f[-1]}")
+            return f
         if proc.poll() is not None:
             fail(f"driver exited before HELLO (status {proc.returncode})")
 
