@@ -4,7 +4,8 @@
 #
 # Usage: tests/guest/boot.sh [options] [--] SCRIPT [ARGS...]
 #   --rtc-base=ISO     pin the guest RTC (-rtc base=2026-11-21T12:34:56)
-#   --parallel=FILE    parallel port 0x378 output goes to FILE
+#   --parallel=FILE    parallel port output goes to FILE; repeatable: the
+#                      first is LPT1 (0x378), the second LPT2 (0x278)
 #   --qmp=SOCK         QMP server on the unix socket SOCK (see qmp.py)
 #   --device=DEV       extra -device DEV (e.g. edu), repeatable
 #   --timeout=SECS     kill QEMU and fail after SECS (default 300)
@@ -37,7 +38,7 @@ CMDLINE_MAX_BYTES=2048
 KILL_GRACE_SECS=5
 
 rtc_base=
-parallel=
+parallels=()
 qmp=
 log=
 append=
@@ -80,7 +81,7 @@ hidden() {
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rtc-base=*) rtc_base=${1#*=} ;;
-	--parallel=*) parallel=${1#*=} ;;
+	--parallel=*) parallels+=("${1#*=}") ;;
 	--qmp=*) qmp=${1#*=} ;;
 	--device=*) devices+=("${1#*=}") ;;
 	--timeout=*) timeout_secs=${1#*=} ;;
@@ -143,7 +144,9 @@ qemu=(qemu-system-x86_64 -accel tcg -m "$mem" -smp "$smp" -nographic
 	-kernel "$VMLINUZ" -initrd "$cache/initramfs.cpio.gz" -append "$cmdline"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
 [ -n "$rtc_base" ] && qemu+=(-rtc "base=$rtc_base")
-[ -n "$parallel" ] && qemu+=(-parallel "file:$parallel")
+for p in "${parallels[@]}"; do
+	qemu+=(-parallel "file:$p")
+done
 [ -n "$qmp" ] && qemu+=(-qmp "unix:$qmp,server=on,wait=off")
 for d in "${devices[@]}"; do
 	qemu+=(-device "$d")

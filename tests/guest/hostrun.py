@@ -4,19 +4,26 @@
 Usage: hostrun.py fuse|cuse|env   (pio-fuse.py, pio-cuse.py and
                                    guest-env.py call main())
 
-Boots one QEMU guest through boot.sh (pinned RTC, parallel port to a file,
+Boots one QEMU guest through boot.sh (pinned RTC, two parallel ports to files,
 QMP socket) running guest-ddmfs.sh TRANSPORT (or, for env, guest-env.sh:
 smoke.sh and cuse-libdriver.sh), and reads its console as it streams.  Guest TAP lines are renumbered into one TAP stream, together with
 the host's own checks; other console lines become TAP comments.  A guest
 line "DDM-HOST: ID VERB ARGS..." asks the host to act:
 
     send-key KEY...        type the keys over QMP (qmp.py key syntax)
+    mouse-move DX,DY...    move the PS/2 mouse over QMP (input-send-event,
+                           rel axes, QEMU's sense: y grows downwards), one
+                           event batch (so one PS/2 packet) per argument
+    mouse-click BUTTON...  press and release each button (left, right,
+                           middle), one batch for the press, one for the
+                           release
     rtc-is ISO [WHY...]    check QEMU's RTC (QMP qom-get /machine rtc-time)
                            is ISO within CLOCK_SLACK_S; prints a TAP line
 
 and the host then creates the file ID ("ok" or "fail: why") in an ack
 directory the guest sees over 9p.  The run directory (console log, ack
-files, the parallel-port file) is $DDM_BUILDDIR/tests/guest/run-NAME,
+files, the files of the two parallel ports, lp0.out at 0x378 and lp1.out
+at 0x278) is $DDM_BUILDDIR/tests/guest/run-NAME,
 outside /tmp, which the guest hides.  Every "1..N" plan the guest prints
 adds to the number of guest results expected.
 
@@ -56,10 +63,13 @@ BOOT_TIMEOUT_S = 300
 CLOCK_SLACK_S = 3
 # Pause between the key strokes of one send-key request, in seconds.
 KEY_GAP_S = 0.05
+# Pause between the mouse event batches of one request, in seconds.
+MOUSE_GAP_S = 0.05
 
 TAP_RE = re.compile(r"^(not ok|ok)\b\s*\d*\s*(?:-\s*)?(.*)$")
 PLAN_RE = re.compile(r"^1\.\.(\d+)")
 HOST_RE = re.compile(r"^DDM-HOST: (\S+) (\S+) ?(.*)$")
+TODO_RE = re.compile(r"#\s*TODO\b", re.IGNORECASE)
 
 
 class Tap:
@@ -71,8 +81,11 @@ class Tap:
         self.failed = 0
 
     def result(self, ok, name):
+        """One test point; a guest's "# TODO why" directive in name makes
+        a failure expected and a pass the failure (the TAP driver's XFAIL
+        and XPASS)."""
         self.n += 1
-        if not ok:
+        if ok == (TODO_RE.search(name) is not None):
             self.failed += 1
         print(f"{'ok' if ok else 'not ok'} {self.n} - {self.prefix}{name}",
               flush=True)
@@ -107,10 +120,45 @@ def send_keys(sock, keys):
         q.close()
 
 
+def send_events(sock, batches):
+    """Each batch (a list of QMP InputEvents) in one input-send-event: QEMU
+    syncs the mouse after each, which sends a PS/2 packet."""
+    q = qmp.QMP(sock)
+    try:
+        for i, events in enumerate(batches):
+            if i:
+                time.sleep(MOUSE_GAP_S)
+            q.execute("input-send-event", {"events": events})
+    finally:
+        q.close()
+
+
+def mouse_moves(args):
+    """['10,-5', ...] -> one batch of rel x, rel y events per argument."""
+    batches = []
+    for a in args:
+        dx, dy = (int(v) for v in a.split(","))
+        batches.append([{"type": "rel", "data": {"axis": axis, "value": v}}
+                        for axis, v in (("x", dx), ("y", dy))])
+    return batches
+
+
+def mouse_clicks(args):
+    """['left', ...] -> a press batch and a release batch per button."""
+    return [[{"type": "btn", "data": {"down": down, "button": b}}]
+            for b in args for down in (True, False)]
+
+
 def act(tap, sock, verb, args):
     """Carries out one guest request; returns the acknowledgement text."""
     if verb == "send-key" and args:
         send_keys(sock, args)
+        return "ok"
+    if verb == "mouse-move" and args:
+        send_events(sock, mouse_moves(args))
+        return "ok"
+    if verb == "mouse-click" and args:
+        send_events(sock, mouse_clicks(args))
         return "ok"
     if verb == "rtc-is" and args:
         want = calendar.timegm(time.strptime(args[0], "%Y-%m-%dT%H:%M:%S"))
@@ -179,12 +227,15 @@ def main(name):
     ack_dir = os.path.join(run_dir, "ack")
     os.makedirs(ack_dir)
     lp_out = os.path.join(run_dir, "lp0.out")
-    open(lp_out, "wb").close()
+    lp1_out = os.path.join(run_dir, "lp1.out")
+    for f in (lp_out, lp1_out):
+        open(f, "wb").close()
     sock = f"/tmp/ddm-qmp.{os.getpid()}.{name}"
     cmd = [BOOT, f"--rtc-base={RTC_BASE}", f"--parallel={lp_out}",
-           f"--qmp={sock}", f"--timeout={BOOT_TIMEOUT_S}",
+           f"--parallel={lp1_out}", f"--qmp={sock}", f"--timeout={BOOT_TIMEOUT_S}",
            f"--env=DDM_BUILD={BUILD}", f"--env=DDM_CONF={CONF}",
            f"--env=DDM_ACK_DIR={ack_dir}", f"--env=DDM_LP_OUT={lp_out}",
+           f"--env=DDM_LP1_OUT={lp1_out}",
            f"--env=DDM_RTC_DATE={RTC_BASE[:10]}",
            "--", script, name]
     tap.comment(" ".join(cmd))
