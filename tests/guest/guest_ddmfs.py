@@ -19,13 +19,22 @@ Environment (set by hostrun.py through boot.sh --env):
   DDM_BUILD    the build tree (ddmfs/ddmfs, ddmfs/ddmctl, the drivers)
   DDM_CONF     the pio conf to start from
   DDM_ACK_DIR  where the host's acknowledgements appear
-  DDM_LP_OUT   the file QEMU's parallel port writes to (-parallel file:)
+  DDM_LP_OUT   the file QEMU's first parallel port (0x378) writes to
+  DDM_LP1_OUT  the file its second parallel port (0x278) writes to
+
+The tree has the shipped conf's nodes: the ddm-kbd instance kbd0 serves
+kbd0 and aux0 (the PS/2 mouse), the ddm-rtc instance rtc0 serves rtc0 and
+nvram0 (the CMOS bytes), and one ddm-lp binary runs twice, as lp0 and lp1.
+nvram0 is checked against the chip itself through /dev/port and against
+the kernel's nvram driver (/dev/nvram, nvram.ko of the guest kernel).
 """
 
+import ctypes
 import errno
 import fcntl
 import os
 import re
+import select
 import signal
 import stat
 import struct
@@ -44,13 +53,20 @@ BUILD = os.environ.get("DDM_BUILD", "")
 CONF = os.environ.get("DDM_CONF", "")
 ACK_DIR = os.environ.get("DDM_ACK_DIR", "")
 LP_OUT = os.environ.get("DDM_LP_OUT", "")
+LP1_OUT = os.environ.get("DDM_LP1_OUT", "")
 DDMFS = os.path.join(BUILD, "ddmfs", "ddmfs")
 DDMCTL = os.path.join(BUILD, "ddmfs", "ddmctl")
 MNT = "/ddm"
 WORK = "/tmp/ddm-guest"
 STATE = os.path.join(WORK, "state")
 NOBODY = 65534
-NODES = ("kbd0", "lp0", "rtc0")
+NODES = ("aux0", "kbd0", "lp0", "lp1", "nvram0", "rtc0")
+# each instance's nodes, the instance's own name first
+INSTANCES = {"kbd0": ("kbd0", "aux0"), "lp0": ("lp0",), "lp1": ("lp1",),
+             "rtc0": ("rtc0", "nvram0")}
+HERE = os.path.dirname(os.path.abspath(__file__))
+# the guest kernel, as fetch-kernel.sh recorded it (MODDIR=...)
+KERNEL_ENV = os.path.join(HERE, "cache", "kernel.env")
 
 # How long ddmfs may take to mount and start its drivers, in seconds.
 MOUNT_TIMEOUT_S = 20
@@ -75,6 +91,28 @@ KDSKBMODE = 0x4B45
 K_RAW = 0
 LP_IDLE_STATUS = 0xD9  # QEMU's parallel port status when idle
 LP_IDLE_LINE = b"busy=0 select=1 paperout=0 error=0\n"
+NVRAM_SIZE = 114  # CMOS registers 14..127, as Linux /dev/nvram
+NVRAM_FIRST = 14
+# The PC checksum Linux's nvram driver checks (pc_nvram_read): the sum of
+# nvram bytes 2..31, big-endian in bytes 32 and 33.  QEMU leaves it unset.
+CKS_FIRST, CKS_LAST, CKS_AT = 2, 31, 32
+# Free bytes the tests write (outside the checksummed range and the
+# century, register 0x32 = byte 36).
+NVRAM_PROBE = 60
+NVRAM_PROBE2 = 61
+CMOS_INDEX, CMOS_DATA = 0x70, 0x71
+SYS_FINIT_MODULE = 313  # x86_64
+MOUSE_TIMEOUT_S = 10
+# QMP moves (QEMU's sense: y grows downwards; PS/2's: upwards) and the
+# PS/2 packets QEMU's mouse gives for them: bit 3 always set, bit 4 the
+# sign of x, bit 5 the sign of y, bits 6 and 7 overflow (QEMU clamps
+# instead), bits 0-2 the buttons.
+MOVES = (("10,-5", bytes([0x08, 0x0a, 0x05])),
+         ("-30,12", bytes([0x38, 0xe2, 0xf4])),
+         ("3,4", bytes([0x28, 0x03, 0xfc])))
+# a move larger than one packet holds: QEMU splits it (127 at most each)
+BIG_MOVE = ("200,0", 200, 0)
+CLICK = bytes([0x09, 0x00, 0x00, 0x08, 0x00, 0x00])  # left down, up
 KEYS = ("h", "i", "shift-a")
 KEYS_TEXT = b"hiA"
 KEYS_RAW = bytes.fromhex("23 a3 17 97 2a 1e 9e aa")
@@ -167,7 +205,7 @@ def test_ddmfs_mounts_the_pio_tree_on_ddm():
     wait_until(lambda: os.path.ismount(MNT) or ddmfs_proc.poll() is not None,
                MOUNT_TIMEOUT_S, "the mount")
     assert ddmfs_proc.poll() is None, f"ddmfs exited {ddmfs_proc.returncode}"
-    for n in NODES:
+    for n in INSTANCES:
         wait_until(lambda: status(n).get("state") == "running",
                    MOUNT_TIMEOUT_S, f"isa0/{n} to run")
     assert sorted(os.listdir(os.path.join(MNT, "isa0"))) == list(NODES)
@@ -216,6 +254,22 @@ def test_raw_dev_nodes_are_root_only():
         assert st.st_uid == 0 and st.st_gid == 0, (st.st_uid, st.st_gid)
         r = as_nobody("head", "-c", "1", raw_node(n))
         assert r.returncode != 0 and "Permission denied" in r.stderr, r
+
+
+def test_nodes_of_one_instance_share_its_driver_and_each_has_a_device():
+    for inst, nodes in INSTANCES.items():
+        st = {n: status(n) for n in nodes}
+        assert len({s["pid"] for s in st.values()}) == 1, st
+        assert len({s["driver"] for s in st.values()}) == 1, st
+        if transport != "cuse":
+            continue
+        # under CUSE each node is a char device of its own
+        rdevs = {n: os.stat(raw_node(n)).st_rdev for n in nodes}
+        assert len(set(rdevs.values())) == len(nodes), rdevs
+        for n in nodes:
+            assert os.stat(node(n)).st_rdev == rdevs[n], n
+    pids = {inst: status(inst)["pid"] for inst in INSTANCES}
+    assert len(set(pids.values())) == len(INSTANCES), pids
 
 
 def test_cat_rtc0_is_qemus_rtc_time():
@@ -313,6 +367,203 @@ def test_second_open_of_lp0_is_ebusy():
     os.close(os.open(node("lp0"), os.O_WRONLY))
 
 
+def test_lp1_is_the_same_ddm_lp_binary_on_the_second_port():
+    s0, s1 = status("lp0"), status("lp1")
+    assert s0["driver"] == s1["driver"] == "ddm-lp", (s0, s1)
+    assert s0["pid"] != s1["pid"], (s0, s1)
+    exe0 = os.readlink(f"/proc/{s0['pid']}/exe")
+    exe1 = os.readlink(f"/proc/{s1['pid']}/exe")
+    assert exe0 == exe1 and os.path.basename(exe0) == "ddm-lp", (exe0, exe1)
+    # QEMU's second port answers at 0x278 like the first at 0x378
+    line = read_node(node("lp1"))
+    assert line == LP_IDLE_LINE, line
+
+
+def test_lp1_bytes_reach_the_second_parallel_file_only():
+    b0, b1 = lp_size(), os.stat(LP1_OUT).st_size
+    run(["sh", "-c", f"printf 'second port\\n' > {node('lp1')}"])
+    wait_until(lambda: os.stat(LP1_OUT).st_size >= b1 + 12, LP_TIMEOUT_S,
+               f"12 new bytes in {LP1_OUT}")
+    run(["sh", "-c", f"printf 'first\\n' > {node('lp0')}"])
+    wait_until(lambda: lp_size() >= b0 + 6, LP_TIMEOUT_S,
+               f"6 new bytes in {LP_OUT}")
+    time.sleep(0.2)  # nothing more may follow
+    with open(LP1_OUT, "rb") as f:
+        f.seek(b1)
+        got1 = f.read()
+    with open(LP_OUT, "rb") as f:
+        f.seek(b0)
+        got0 = f.read()
+    assert got1 == b"second port\n", got1
+    assert got0 == b"first\n", got0
+
+
+def cmos_port():
+    """The CMOS bytes 14..127 read from the chip through /dev/port."""
+    fd = os.open("/dev/port", os.O_RDWR)
+    try:
+        out = bytearray()
+        for reg in range(NVRAM_FIRST, NVRAM_FIRST + NVRAM_SIZE):
+            os.pwrite(fd, bytes([reg]), CMOS_INDEX)
+            out += os.pread(fd, 1, CMOS_DATA)
+        return bytes(out)
+    finally:
+        os.close(fd)
+
+
+def nvram0_image():
+    """All of nvram0, in one read of a fresh open (a read to EOF would not
+    end on CUSE if the offset were lost)."""
+    fd = os.open(node("nvram0"), os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def nvram0_pwrite(data, off):
+    fd = os.open(node("nvram0"), os.O_RDWR)
+    try:
+        return os.pwrite(fd, data, off)
+    finally:
+        os.close(fd)
+
+
+def nvram0_pread(n, off):
+    fd = os.open(node("nvram0"), os.O_RDONLY)
+    try:
+        return os.pread(fd, n, off)
+    finally:
+        os.close(fd)
+
+
+def pc_checksum(img):
+    s = sum(img[CKS_FIRST:CKS_LAST + 1]) & 0xFFFF
+    return bytes([s >> 8, s & 0xFF])
+
+
+nvram_saved = None  # nvram0 as first read, restored at the end
+
+
+def test_nvram0_is_the_cmos_bytes_the_chip_gives_through_dev_port():
+    global nvram_saved
+    img = nvram0_image()
+    assert len(img) == NVRAM_SIZE, len(img)
+    if transport == "fuse":
+        assert os.stat(node("nvram0")).st_size == NVRAM_SIZE
+    port = cmos_port()
+    assert img == port, f"nvram0 {img.hex()} vs /dev/port {port.hex()}"
+    # the century (register 0x32) is the clock's, BCD
+    assert img[0x32 - NVRAM_FIRST] == 0x20, img.hex()
+    nvram_saved = img
+
+
+def cmos_image_except(img, off):
+    return img[:off] + img[off + 1:]
+
+
+def load_nvram_ko():
+    """Loads the guest kernel's nvram.ko (finit_module: the guest's root
+    is the host's, which need not have insmod) and waits for /dev/nvram."""
+    if os.path.exists("/dev/nvram"):
+        return
+    moddir = None
+    with open(KERNEL_ENV) as f:
+        for line in f:
+            if line.startswith("MODDIR="):
+                moddir = line.strip().split("=", 1)[1]
+    assert moddir, f"no MODDIR in {KERNEL_ENV}"
+    ko = os.path.join(moddir, "kernel", "drivers", "char", "nvram.ko")
+    fd = os.open(ko, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syscall(SYS_FINIT_MODULE, fd, b"", 0) != 0:
+            e = ctypes.get_errno()
+            assert e == errno.EEXIST, f"finit_module {ko}: {os.strerror(e)}"
+    finally:
+        os.close(fd)
+    wait_until(lambda: os.path.exists("/dev/nvram"), CMD_TIMEOUT_S,
+               "/dev/nvram to appear")
+
+
+def dev_nvram():
+    """All of /dev/nvram (the kernel checks the PC checksum first: EIO)."""
+    fd = os.open("/dev/nvram", os.O_RDONLY)
+    try:
+        return os.pread(fd, 4096, 0)
+    finally:
+        os.close(fd)
+
+
+def test_nvram0_equals_dev_nvram_once_nvram0_sets_the_pc_checksum():
+    load_nvram_ko()
+    img = bytearray(nvram0_image())
+    cks = pc_checksum(img)
+    if img[CKS_AT:CKS_AT + 2] != cks:
+        # QEMU leaves the checksum unset: the kernel refuses to read
+        expect_errno(errno.EIO, dev_nvram)
+        img[CKS_AT:CKS_AT + 2] = cks
+        # the whole image, at offset 0 (CUSE carries no offsets)
+        assert nvram0_pwrite(bytes(img), 0) == NVRAM_SIZE
+    kern = dev_nvram()
+    assert kern == bytes(img) == cmos_port(), \
+        f"/dev/nvram {kern.hex()} vs nvram0 {img.hex()}"
+
+
+def test_a_byte_written_through_dev_nvram_shows_in_nvram0():
+    load_nvram_ko()
+    img = nvram0_image()
+    b = img[NVRAM_PROBE2] ^ 0xC3
+    try:
+        fd = os.open("/dev/nvram", os.O_RDWR)
+        try:
+            assert os.pwrite(fd, bytes([b]), NVRAM_PROBE2) == 1
+        finally:
+            os.close(fd)
+        got = nvram0_image()
+        assert got[NVRAM_PROBE2] == b, got.hex()
+        assert cmos_image_except(got, NVRAM_PROBE2) == \
+            cmos_image_except(img, NVRAM_PROBE2), got.hex()
+    finally:
+        assert nvram0_pwrite(img, 0) == NVRAM_SIZE
+    assert dev_nvram() == img
+
+
+def test_nvram0_pread_gives_the_byte_at_that_offset():
+    img = cmos_port()
+    for off in (1, 0x32 - NVRAM_FIRST, NVRAM_PROBE, NVRAM_SIZE - 1):
+        got = nvram0_pread(1, off)
+        assert got == img[off:off + 1], \
+            f"pread at {off}: {got.hex()}, the chip has {img[off]:02x}"
+    assert nvram0_pread(8, NVRAM_SIZE - 4) == img[-4:]
+    assert nvram0_pread(8, NVRAM_SIZE) == b""
+
+
+def test_nvram0_pwrite_at_an_offset_reaches_the_chip_and_dev_nvram():
+    load_nvram_ko()
+    before = nvram0_image()
+    new = before[NVRAM_PROBE] ^ 0xA5
+    try:
+        assert nvram0_pwrite(bytes([new]), NVRAM_PROBE) == 1
+        after = cmos_port()
+        assert after[NVRAM_PROBE] == new, after.hex()
+        # and no other byte
+        assert cmos_image_except(after, NVRAM_PROBE) == \
+            cmos_image_except(before, NVRAM_PROBE), after.hex()
+        assert dev_nvram() == after
+        assert nvram0_pread(1, NVRAM_PROBE) == bytes([new])
+    finally:
+        assert nvram0_pwrite(before, 0) == NVRAM_SIZE
+    assert cmos_port() == before
+
+
+def test_nvram0_restores_the_cmos_bytes_as_they_were():
+    assert nvram_saved is not None, "the first nvram0 test did not run"
+    assert nvram0_pwrite(nvram_saved, 0) == NVRAM_SIZE
+    assert cmos_port() == nvram_saved
+    assert nvram0_image() == nvram_saved
+
+
 def has_open(pid, path):
     """True once process pid holds path open."""
     d = f"/proc/{pid}/fd"
@@ -363,6 +614,78 @@ def test_k_raw_handle_gets_set1_scancodes():
     finally:
         os.close(fd)
     assert got == KEYS_RAW, got.hex(" ")
+
+
+def read_packets(fd, n, what):
+    """n whole PS/2 packets from aux0 within MOUSE_TIMEOUT_S; no read may
+    give part of one."""
+    out = b""
+    deadline = time.monotonic() + MOUSE_TIMEOUT_S
+    while len(out) < 3 * n:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{what}: got only {out.hex(' ')}"
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            continue
+        chunk = os.read(fd, 3 * n - len(out))
+        assert chunk, f"{what}: EOF after {out.hex(' ')}"
+        assert len(chunk) % 3 == 0, f"{what}: part packet {chunk.hex(' ')}"
+        out += chunk
+    return out
+
+
+def check_packet(p, what):
+    """A PS/2 packet's first byte agrees with its deltas; gives (dx, dy)."""
+    assert p[0] & 0x08, f"{what}: bit 3 clear in {p.hex(' ')}"
+    assert not p[0] & 0xC0, f"{what}: overflow in {p.hex(' ')}"
+    dx = p[1] - 256 if p[0] & 0x10 else p[1]
+    dy = p[2] - 256 if p[0] & 0x20 else p[2]
+    return dx, dy
+
+
+def assert_quiet(fd, what):
+    """Nothing more to read on fd: poll says so for a while.  (Not a
+    non-blocking read: the drivers take O_NONBLOCK from the open only.)"""
+    r, _, _ = select.select([fd], [], [], 0.3)
+    if r:
+        extra = os.read(fd, 64)
+        raise AssertionError(f"{what}: unexpected {extra.hex(' ')}")
+
+
+def test_mouse_moves_come_out_of_aux0_while_keys_go_to_kbd0():
+    aux = os.open(node("aux0"), os.O_RDONLY)
+    kbd = os.open(node("kbd0"), os.O_RDONLY)
+    try:
+        fcntl.ioctl(kbd, KDSKBMODE, K_RAW)  # exact bytes: no mouse bytes
+        for move, want in MOVES:
+            ack = ask_host("mouse-move", move)
+            assert ack == "ok", ack
+            got = read_packets(aux, 1, f"move {move}")
+            dx, dy = check_packet(got, move)
+            mx, my = (int(v) for v in move.split(","))
+            assert (dx, dy) == (mx, -my), (move, got.hex(" "))
+            assert got == want, f"move {move}: {got.hex(' ')}"
+        move, sx, sy = BIG_MOVE
+        ack = ask_host("mouse-move", move)
+        assert ack == "ok", ack
+        got = read_packets(aux, 2, f"move {move}")
+        deltas = [check_packet(got[i:i + 3], move) for i in (0, 3)]
+        assert deltas == [(127, 0), (sx - 127, sy)], got.hex(" ")
+        ack = ask_host("mouse-click", "left")
+        assert ack == "ok", ack
+        got = read_packets(aux, 2, "left click")
+        assert got == CLICK, got.hex(" ")
+        # the keyboard still works beside the mouse, and neither leaks
+        # into the other
+        ack = ask_host("send-key", *KEYS)
+        assert ack == "ok", ack
+        got = read_n(kbd, len(KEYS_RAW), "kbd0 after the mouse")
+        assert got == KEYS_RAW, got.hex(" ")
+        assert_quiet(kbd, "kbd0")
+        assert_quiet(aux, "aux0")
+    finally:
+        os.close(aux)
+        os.close(kbd)
 
 
 def test_rtc0_reads_bypass_ddmfs_on_cuse_only():
@@ -434,7 +757,7 @@ def start_ddmfs():
             f"ddmfs exited {ddmfs_proc.returncode}"
         return r.returncode == 0 and "state: running" in r.stdout
 
-    for n in NODES:
+    for n in INSTANCES:
         wait_until(lambda: running(n), MOUNT_TIMEOUT_S,
                    f"isa0/{n} to run again")
 
@@ -480,6 +803,7 @@ TESTS = [
     test_ls_l_shows_the_leaf_type_of_the_transport,
     test_leaf_rdev_is_the_drivers_raw_device,
     test_raw_dev_nodes_are_root_only,
+    test_nodes_of_one_instance_share_its_driver_and_each_has_a_device,
     test_cat_rtc0_is_qemus_rtc_time,
     test_hwclock_show_agrees_with_cat,
     test_hwclock_set_changes_qemus_clock,
@@ -489,8 +813,17 @@ TESTS = [
     test_lpgetstatus_gives_the_status_byte_on_cuse_only,
     test_printf_hello_reaches_the_parallel_file_exactly,
     test_second_open_of_lp0_is_ebusy,
+    test_lp1_is_the_same_ddm_lp_binary_on_the_second_port,
+    test_lp1_bytes_reach_the_second_parallel_file_only,
     test_typed_keys_come_out_of_cat_kbd0_as_text,
     test_k_raw_handle_gets_set1_scancodes,
+    test_mouse_moves_come_out_of_aux0_while_keys_go_to_kbd0,
+    test_nvram0_is_the_cmos_bytes_the_chip_gives_through_dev_port,
+    test_nvram0_equals_dev_nvram_once_nvram0_sets_the_pc_checksum,
+    test_a_byte_written_through_dev_nvram_shows_in_nvram0,
+    test_nvram0_pread_gives_the_byte_at_that_offset,
+    test_nvram0_pwrite_at_an_offset_reaches_the_chip_and_dev_nvram,
+    test_nvram0_restores_the_cmos_bytes_as_they_were,
     test_rtc0_reads_bypass_ddmfs_on_cuse_only,
     test_chmod_0600_gives_nobody_eacces,
     test_chown_nobody_lets_nobody_read,
@@ -498,6 +831,23 @@ TESTS = [
     test_kill_9_of_ddmfs_then_a_new_one_adopts_the_drivers,
     test_sigterm_unmounts_ddm_cleanly,
 ]
+
+
+# Known failures, per transport: the test still runs, and reports TAP
+# "not ok ... # TODO why" (an expected failure), or "ok ... # TODO why"
+# (an unexpected pass, which the TAP driver flags) once fixed.
+TODO = {
+    "cuse": {
+        # The kernel's CUSE passes offset 0 with every read and write
+        # (cuse_read_iter and cuse_write_iter keep pos at 0) and ignores
+        # lseek (noop_llseek), while libdriver offers seekable nodes over
+        # CUSE as seekable: pread and pwrite at N give and set byte 0.
+        test_nvram0_pread_gives_the_byte_at_that_offset:
+            "CUSE carries no file offsets: pread at N reads byte 0",
+        test_nvram0_pwrite_at_an_offset_reaches_the_chip_and_dev_nvram:
+            "CUSE carries no file offsets: pwrite at N writes byte 0",
+    },
+}
 
 
 def main():
@@ -509,15 +859,21 @@ def main():
     failed = 0
     for i, t in enumerate(TESTS, 1):
         start = time.monotonic()
+        todo = TODO.get(transport, {}).get(t)
+        tail = f" # TODO {todo}" if todo else ""
         try:
             t()
         except Exception:  # report it and go on with the next test
-            failed += 1
-            print(f"not ok {i} - {t.__name__}")
+            if not todo:
+                failed += 1
+            print(f"not ok {i} - {t.__name__}{tail}")
             for line in traceback.format_exc().splitlines():
                 print("# " + line)
         else:
-            print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)")
+            if todo:
+                failed += 1  # fixed: drop it from TODO
+            print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)"
+                  f"{tail}")
         sys.stdout.flush()
     if ddmfs_proc is not None and ddmfs_proc.poll() is None:
         ddmfs_proc.kill()
