@@ -22,7 +22,6 @@
 #include "fwd.h"
 #include "log.h"
 
-
 static int64_t
 now(void)
 {
@@ -383,6 +382,7 @@ fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t off)
 		return;
 	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
 	msg_for(p, &m);
+	m.arg0 = (uint32_t)fi->flags;
 	m.arg1 = p->size;
 	m.arg2 = off >= 0 ? (uint64_t)off : 0;
 	send_new(d, p, &m, NULL, 0);
@@ -400,6 +400,7 @@ fwd_write(fuse_req_t req, struct fuse_file_info *fi, const void *buf,
 		return;
 	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
 	msg_for(p, &m);
+	m.arg0 = (uint32_t)fi->flags;
 	m.arg1 = off >= 0 ? (uint64_t)off : 0;
 	send_new(d, p, &m, buf, p->size);
 }

@@ -165,13 +165,12 @@ reply_open(struct creq *cr)
 	struct cuse *c = cr->c;
 	struct copen *co = cr->co;
 	struct fuse_file_info fi = { .fh = (uintptr_t)co };
-	const struct ddm_kind *kinds = c->t.dev->ops.kinds;
 	int err;
 
+	/* nonseekable even for a seekable node: CUSE carries no offsets, so
+	 * pread, pwrite and lseek give ESPIPE instead of byte 0's data */
 	fi.direct_io = 1;
-	fi.nonseekable =
-	        kinds == NULL ||
-	        !(kinds[c->t.dev->nodes[c->t.node].kind].flags & DDM_SEEKABLE);
+	fi.nonseekable = 1;
 	co->next = c->opens;
 	if (c->opens != NULL)
 		c->opens->prev = co;
@@ -204,9 +203,13 @@ cuse_send_reply(struct ddm_transport *t, uint64_t id, void *tctx, long result,
 		err = reply_open(cr);
 		break;
 	case DDM_READ:
+		if (cr->at != NULL)
+			cr->at->pos += len;
 		err = fuse_reply_buf(cr->req, data, len);
 		break;
 	case DDM_WRITE:
+		if (cr->at != NULL)
+			cr->at->pos += (uint64_t)result;
 		err = fuse_reply_write(cr->req, (size_t)result);
 		break;
 	case DDM_IOCTL:

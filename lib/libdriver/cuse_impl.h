@@ -20,7 +20,10 @@
 /* One open file of the device; its address is the fh the kernel echoes. */
 struct copen {
 	struct fuse_pollhandle *ph; /* the newest poll that asked for notify */
-	struct copen *prev, *next;  /* cuse.opens, or cuse.dead (next only) */
+	uint64_t pos; /* where the next read or write is: the kernel gives a
+	               * CUSE device no offset, so a seekable node is served
+	               * sequentially from here */
+	struct copen *prev, *next; /* cuse.opens, or cuse.dead (next only) */
 };
 
 /* One request in flight: the transport cookie (ddm_rq.tctx). */
@@ -30,6 +33,7 @@ struct creq {
 	enum ddm_op op;
 	uint64_t id;
 	struct copen *co; /* open: the file being opened */
+	struct copen *at; /* read, write: the file whose position moves */
 };
 
 /* What the CUSE devices of one instance share: the ddm socket. */

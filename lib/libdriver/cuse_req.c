@@ -6,12 +6,12 @@
  * answer in cuse.c.
  *
  *   CUSE op   ddm request   answer (cuse.c)
- *   open      DDM_OPEN      fuse_reply_open (direct_io; nonseekable unless
- *                           the node is seekable), maybe later: the hook
- *                           may suspend an open
+ *   open      DDM_OPEN      fuse_reply_open (direct_io, nonseekable), maybe
+ *                           later: the hook may suspend an open
  *   release   DDM_RELEASE   fuse_reply_err(0) here, at once
- *   read      DDM_READ      fuse_reply_buf
- *   write     DDM_WRITE     fuse_reply_write
+ *   read      DDM_READ      fuse_reply_buf; a seekable node is read from
+ *                           the file's own position (CUSE has no offsets)
+ *   write     DDM_WRITE     fuse_reply_write; the same
  *   ioctl     DDM_IOCTL     fuse_reply_ioctl, after a retry for the data
  *   poll      DDM_POLL      fuse_reply_poll; notify by the stored pollhandle
  *   flush     DDM_FLUSH     fuse_reply_err
@@ -151,15 +151,37 @@ on_interrupt(fuse_req_t req, void *data)
 
 /*
  * Queues a request that a hook may suspend (co as for enqueue()), and hears
- * its interrupts.
+ * its interrupts: its cookie, or NULL (answered already).
  */
-static void
+static struct creq *
 enqueue_slow(fuse_req_t req, struct ddm_rq *rq, struct copen *co)
 {
 	struct creq *cr = enqueue(req, rq, co);
 
 	if (cr != NULL)
 		fuse_req_interrupt_func(req, on_interrupt, cr);
+	return cr;
+}
+
+/*
+ * Queues a read or write of open file fi: the kernel gives a CUSE device
+ * no file offset (it sends 0 and ignores lseek), so the offset is the
+ * file's own position, which the answer moves on (cuse.c).
+ */
+static void
+enqueue_rw(fuse_req_t req, struct ddm_rq *rq, struct fuse_file_info *fi)
+{
+	struct copen *co = cuse_copen(fi->fh);
+	struct creq *cr;
+
+	rq->arg0 = (uint32_t)fi->flags;
+	if (rq->op == DDM_READ)
+		rq->arg2 = co->pos;
+	else
+		rq->arg1 = co->pos;
+	cr = enqueue_slow(req, rq, NULL);
+	if (cr != NULL)
+		cr->at = co;
 }
 
 static void
@@ -194,25 +216,24 @@ on_release(fuse_req_t req, struct fuse_file_info *fi)
 static void
 on_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	enqueue_slow(req,
-	             &(struct ddm_rq){ .op = DDM_READ,
-	                               .fh = fi->fh,
-	                               .arg1 = size,
-	                               .arg2 = (uint64_t)off },
-	             NULL);
+	(void)off; /* always 0 under CUSE */
+	enqueue_rw(
+	        req,
+	        &(struct ddm_rq){ .op = DDM_READ, .fh = fi->fh, .arg1 = size },
+	        fi);
 }
 
 static void
 on_write(fuse_req_t req, const char *buf, size_t size, off_t off,
          struct fuse_file_info *fi)
 {
-	enqueue_slow(req,
-	             &(struct ddm_rq){ .op = DDM_WRITE,
-	                               .fh = fi->fh,
-	                               .arg1 = (uint64_t)off,
-	                               .payload = buf,
-	                               .len = size },
-	             NULL);
+	(void)off; /* always 0 under CUSE */
+	enqueue_rw(req,
+	           &(struct ddm_rq){ .op = DDM_WRITE,
+	                             .fh = fi->fh,
+	                             .payload = buf,
+	                             .len = size },
+	           fi);
 }
 
 static void

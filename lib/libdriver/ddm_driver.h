@@ -110,7 +110,8 @@ struct ddm_handle {
 	void *sc;              /* the softc given to ddm_driver_main() */
 	void *priv;            /* per-open data; the driver owns it */
 	struct ddm_node *node; /* the node it opened */
-	int flags;             /* open(2) flags */
+	int flags;             /* open(2) flags; O_NONBLOCK as the read or
+	                        * write being served has it (fcntl) */
 	uid_t uid;             /* the process that opened the node */
 	gid_t gid;
 	pid_t pid;

@@ -45,8 +45,8 @@
  *   DDM_HELLO      -   version       transport     -         node info
  *   DDM_OPEN       fh  open flags    node index    -         -
  *   DDM_RELEASE    fh  -             -             -         -
- *   DDM_READ       fh  -             size wanted   offset    -
- *   DDM_WRITE      fh  -             offset        -         data
+ *   DDM_READ       fh  file flags    size wanted   offset    -
+ *   DDM_WRITE      fh  file flags    offset        -         data
  *   DDM_IOCTL      fh  cmd           raw arg       out size  in data
  *   DDM_POLL       fh  events        1: notify me  -         -
  *   DDM_FLUSH      fh  -             -             -         -
@@ -65,7 +65,9 @@
  * A driver instance serves one or more nodes (--node names the instance,
  * --nodes its nodes); DDM_OPEN.arg1 says which (0 for the first), and the
  * handle belongs to that node from then on.  The offsets of DDM_READ and
- * DDM_WRITE are the file offsets on a seekable node, else 0.
+ * DDM_WRITE are the file offsets on a seekable node, else 0.  Their file
+ * flags are the open file's as they are now (fcntl(F_SETFL) may have
+ * changed O_NONBLOCK since the open).
  *
  * DDM_REPLY.result is >= 0 on success (a byte count for read and write, the
  * ready events for poll, the ioctl's return value) or -errno.

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,6 +502,16 @@ offset_of(const struct hnd *hp, uint64_t raw, off_t *ret)
 	return 0;
 }
 
+/*
+ * A read or write carries the file's flags as they are now: h->flags
+ * follows an O_NONBLOCK set or cleared with fcntl() since the open.
+ */
+static void
+take_nonblock(struct hnd *hp, uint32_t flags)
+{
+	hp->h.flags = (hp->h.flags & ~O_NONBLOCK) | ((int)flags & O_NONBLOCK);
+}
+
 static void
 do_read(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 {
@@ -517,6 +528,7 @@ do_read(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 		finish(r, -EINVAL, NULL, 0);
 		return;
 	}
+	take_nonblock(r->hnd, rq->arg0);
 	buf = malloc(r->size > 0 ? r->size : 1);
 	if (buf == NULL) {
 		finish(r, -ENOMEM, NULL, 0);
@@ -539,6 +551,7 @@ do_write(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 		finish(r, -EINVAL, NULL, 0);
 		return;
 	}
+	take_nonblock(r->hnd, rq->arg0);
 	r->in_hook = true;
 	rc = dev->ops.write(&r->hnd->h, r, rq->payload, rq->len, off);
 	finish(r, rc, NULL, 0);

@@ -2,10 +2,10 @@
  * driver.c: ddm_driver_main(), the life of a driver process.  Makes the
  * process non-dumpable (so no other process of its user can ptrace it or
  * read its /proc files), takes the command line ddmfs gives it (args.c;
- * attach.c for a driver started by hand), opens the libio backend, calls init, says HELLO,
- * serves requests until ddmfs goes away or SIGTERM arrives, then cancels
- * what is left, calls fini and closes the backend.  With --syslog (ddmfs
- * runs as a daemon) ddm_log() goes to syslog instead of stderr.
+ * attach.c for a driver started by hand), opens the libio backend, calls init,
+ * says HELLO, serves requests until ddmfs goes away or SIGTERM arrives, then
+ * cancels what is left, calls fini and closes the backend.  With --syslog
+ * (ddmfs runs as a daemon) ddm_log() goes to syslog instead of stderr.
  *
  * Everything a driver gets from ddmfs is an fd (the socket, /dev/cuse,
  * /dev/port, the sim dir, its state dir): it never has to reach a path

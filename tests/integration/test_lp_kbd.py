@@ -263,6 +263,17 @@ def test_nonblocking_read_with_nothing_queued_is_eagain():
             expect_errno(errno.EINVAL, fcntl.ioctl, fd, KDSKBMODE, 0x7f)
         finally:
             os.close(fd)
+        # O_NONBLOCK set with fcntl after a blocking open counts too
+        fd = open_kbd(m)
+        try:
+            fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+            fcntl.fcntl(fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+            expect_errno(errno.EAGAIN, os.read, fd, 16)
+            fcntl.fcntl(fd, fcntl.F_SETFL, fl)
+            feed_keys(m, [0x23, 0xa3])  # h
+            assert read_exactly(fd, 1) == b"h"
+        finally:
+            os.close(fd)
 
 
 def cpu_ticks(pid):
