@@ -421,9 +421,26 @@ def nvram0_image():
         os.close(fd)
 
 
+def read_seq(fd, n):
+    """Reads n bytes (fewer at the end) from fd's position on."""
+    out = b""
+    while len(out) < n:
+        chunk = os.read(fd, n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+# Under CUSE the kernel gives a char device no file offset (pread, pwrite
+# and lseek on nvram0 give ESPIPE), so "at off" is reached the way a tool
+# does on a stream: by reading (or writing back) the bytes before it.
 def nvram0_pwrite(data, off):
     fd = os.open(node("nvram0"), os.O_RDWR)
     try:
+        if transport == "cuse":
+            head = nvram0_pread(off, 0) if off else b""
+            return os.write(fd, head + data) - len(head)
         return os.pwrite(fd, data, off)
     finally:
         os.close(fd)
@@ -432,6 +449,8 @@ def nvram0_pwrite(data, off):
 def nvram0_pread(n, off):
     fd = os.open(node("nvram0"), os.O_RDONLY)
     try:
+        if transport == "cuse":
+            return read_seq(fd, off + n)[off:]
         return os.pread(fd, n, off)
     finally:
         os.close(fd)
@@ -555,6 +574,35 @@ def test_nvram0_pwrite_at_an_offset_reaches_the_chip_and_dev_nvram():
     finally:
         assert nvram0_pwrite(before, 0) == NVRAM_SIZE
     assert cmos_port() == before
+
+
+def test_nvram0_offsets_are_real_or_refused_never_wrong():
+    """FUSE: pread, pwrite and lseek work.  CUSE: the kernel passes no
+    offsets (cuse_read_iter keeps pos at 0, lseek is a no-op), so the node
+    is nonseekable there: they give ESPIPE, and reads go on from where
+    the last one of that open file ended."""
+    img = cmos_port()
+    fd = os.open(node("nvram0"), os.O_RDONLY)
+    try:
+        if transport == "fuse":
+            assert os.pread(fd, 2, 20) == img[20:22]
+            assert os.lseek(fd, 30, os.SEEK_SET) == 30
+            assert os.read(fd, 1) == img[30:31]
+            return
+        for call in (lambda: os.pread(fd, 2, 20),
+                     lambda: os.lseek(fd, 30, os.SEEK_SET)):
+            try:
+                call()
+            except OSError as e:
+                assert e.errno == errno.ESPIPE, e
+            else:
+                raise AssertionError("no ESPIPE under CUSE")
+        assert os.read(fd, 10) == img[:10]
+        assert os.read(fd, 10) == img[10:20]
+        assert read_seq(fd, 200) == img[20:]
+        assert os.read(fd, 10) == b""
+    finally:
+        os.close(fd)
 
 
 def test_nvram0_restores_the_cmos_bytes_as_they_were():
@@ -823,6 +871,7 @@ TESTS = [
     test_a_byte_written_through_dev_nvram_shows_in_nvram0,
     test_nvram0_pread_gives_the_byte_at_that_offset,
     test_nvram0_pwrite_at_an_offset_reaches_the_chip_and_dev_nvram,
+    test_nvram0_offsets_are_real_or_refused_never_wrong,
     test_nvram0_restores_the_cmos_bytes_as_they_were,
     test_rtc0_reads_bypass_ddmfs_on_cuse_only,
     test_chmod_0600_gives_nobody_eacces,
@@ -836,18 +885,7 @@ TESTS = [
 # Known failures, per transport: the test still runs, and reports TAP
 # "not ok ... # TODO why" (an expected failure), or "ok ... # TODO why"
 # (an unexpected pass, which the TAP driver flags) once fixed.
-TODO = {
-    "cuse": {
-        # The kernel's CUSE passes offset 0 with every read and write
-        # (cuse_read_iter and cuse_write_iter keep pos at 0) and ignores
-        # lseek (noop_llseek), while libdriver offers seekable nodes over
-        # CUSE as seekable: pread and pwrite at N give and set byte 0.
-        test_nvram0_pread_gives_the_byte_at_that_offset:
-            "CUSE carries no file offsets: pread at N reads byte 0",
-        test_nvram0_pwrite_at_an_offset_reaches_the_chip_and_dev_nvram:
-            "CUSE carries no file offsets: pwrite at N writes byte 0",
-    },
-}
+TODO = {}
 
 
 def main():
