@@ -19,7 +19,9 @@
  * rdev is its driver's own CUSE device: the kernel checks the leaf's
  * permissions at open and then talks to the driver directly, so none of
  * the above reaches ddmfs, and the driver socket only carries DDM_HELLO
- * and the heartbeat.
+ * and the heartbeat.  A seekable leaf is the exception: the kernel gives
+ * a CUSE device no file offsets, so its driver's HELLO marks it
+ * DDM_NODE_SOCKET and ddmfs forwards it as above.
  *
  * The daemon's rooms, each with its own header:
  *   ddmfs.c   options, start-up, shutdown, upgrade

@@ -172,11 +172,15 @@ watch_out(struct drv *d, struct evd *e)
 /*
  * Takes what HELLO says of d's nodes (payload: one struct ddm_hello_node
  * each, or none): -EPROTO with why if it does not fit.  Nodes whose size
- * changed are put in changed (their inodes are looked at again).
+ * changed are put in changed (their inodes are looked at again); under
+ * CUSE, a node the driver serves over its socket (a seekable one: CUSE
+ * has no offsets) becomes a forwarded leaf, put in moved (its entry is
+ * looked up again).
  */
 static int
 hello_nodes(struct drv *d, const struct ddm_msg *m, const void *payload,
-            char *why, size_t whylen, fuse_ino_t *changed, unsigned int *n_ch)
+            char *why, size_t whylen, fuse_ino_t *changed, unsigned int *n_ch,
+            struct node **moved, unsigned int *n_moved)
 {
 	struct ddm_hello_node hn;
 
@@ -192,14 +196,18 @@ hello_nodes(struct drv *d, const struct ddm_msg *m, const void *payload,
 		if (m->len != 0)
 			memcpy(&hn, (const char *)payload + i * sizeof(hn),
 			       sizeof(hn));
-		if ((hn.flags & ~DDM_NODE_SEEKABLE) != 0 || hn.reserved != 0 ||
-		    hn.size > (uint64_t)INT64_MAX) {
+		if ((hn.flags & ~(DDM_NODE_SEEKABLE | DDM_NODE_SOCKET)) != 0 ||
+		    hn.reserved != 0 || hn.size > (uint64_t)INT64_MAX) {
 			snprintf(why, whylen, "HELLO with a bad node %u", i);
 			return -EPROTO;
 		}
 		if (n == NULL)
 			continue;
 		n->seekable = (hn.flags & DDM_NODE_SEEKABLE) != 0;
+		if (n->cuse && (hn.flags & DDM_NODE_SOCKET)) {
+			n->cuse = false;
+			moved[(*n_moved)++] = n;
+		}
 		if (n->size != hn.size)
 			changed[(*n_ch)++] = n->ino;
 		n->size = hn.size;
@@ -216,8 +224,9 @@ static void
 hello(struct drv *d, const struct ddm_msg *m, const void *payload)
 {
 	struct drv_out out = { 0 };
-	unsigned int want, n_new = 0, n_ch = 0;
+	unsigned int want, n_new = 0, n_ch = 0, n_moved = 0;
 	fuse_ino_t parent[CONF_NODES_MAX], changed[CONF_NODES_MAX];
+	struct node *moved[CONF_NODES_MAX];
 	char why[160] = "", name[CONF_NODES_MAX][CONF_NAME_MAX + 1];
 	int r;
 
@@ -230,14 +239,20 @@ hello(struct drv *d, const struct ddm_msg *m, const void *payload)
 		         (unsigned long long)m->arg1, want);
 		r = -EPROTO;
 	} else {
-		r = hello_nodes(d, m, payload, why, sizeof(why), changed,
-		                &n_ch);
+		r = hello_nodes(d, m, payload, why, sizeof(why), changed, &n_ch,
+		                moved, &n_moved);
+	}
+	for (unsigned int i = 0; r >= 0 && i < n_moved; i++) {
+		parent[n_new] = moved[i]->parent->ino;
+		snprintf(name[n_new], sizeof(name[n_new]), "%s",
+		         moved[i]->name);
+		n_new++;
 	}
 	for (unsigned int i = 0;
 	     r >= 0 && want == DDM_HELLO_CUSE && i < d->n_nodes; i++) {
 		struct node *n = d->nodes[i];
 
-		if (n == NULL)
+		if (n == NULL || !n->cuse)
 			continue;
 		r = cdev_up(dfs.cdevs, n, why, sizeof(why));
 		if (r > 0) {

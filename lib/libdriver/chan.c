@@ -119,7 +119,8 @@ chan_hello(struct ddm_dev *dev, int fd, uint64_t via)
 			continue;
 		k = &dev->ops.kinds[dev->nodes[i].kind];
 		if (k->flags & DDM_SEEKABLE)
-			hn[i].flags = DDM_NODE_SEEKABLE;
+			hn[i].flags = DDM_NODE_SEEKABLE |
+			              (dev->cuse ? DDM_NODE_SOCKET : 0);
 		hn[i].size = k->size;
 	}
 	ddm_msg_init(&m, DDM_HELLO, 0, 0);
@@ -140,7 +141,8 @@ chan_pong(int fd, uint64_t id)
 static int
 chan_send_hello(struct ddm_transport *t)
 {
-	return chan_hello(t->dev, t->fd, DDM_HELLO_SOCKET);
+	return chan_hello(t->dev, t->fd,
+	                  t->dev->cuse ? DDM_HELLO_CUSE : DDM_HELLO_SOCKET);
 }
 
 static int
@@ -170,7 +172,7 @@ chan_orphan(struct ddm_transport *t)
 {
 	int r;
 
-	dispatch_drop_all(t->dev);
+	dispatch_drop(t->dev, t); /* a CUSE device and its files stay */
 	loop_unwatch_transport(t->dev, t);
 	r = orphan_begin(t->dev, &t->fd);
 	if (r == 0)

@@ -5,9 +5,11 @@
  * kernel sends requests straight here.  next() reads one CUSE message at a
  * time and lets libfuse call cuse_req.c, which queues the requests; replies
  * go back as the fuse_reply_* call that matches the request.  The ddm socket
- * stays the control channel: HELLO (arg1 = 1) goes out once the device
- * exists, ddmfs's heartbeat (DDM_PING) is answered on it, and its hangup
- * ends the driver.
+ * (chan.c) stays: HELLO (arg1 = 1) goes out on it once every device exists,
+ * ddmfs's heartbeat and adoption come over it, and so do the requests of
+ * seekable nodes, which a CUSE device cannot serve (the kernel gives it no
+ * file offsets).  Its hangup makes the driver an orphan; the devices and
+ * their open files stay.
  */
 #include "config.h"
 
@@ -68,7 +70,7 @@ maybe_hello(struct ddm_dev *dev, struct cuse_ctl *ctl)
 	if (!ctl->may_hello || ctl->hello_sent || ctl->inited < ctl->n)
 		return;
 	ctl->hello_sent = true;
-	err = chan_hello(dev, ctl->ddm_fd, DDM_HELLO_CUSE);
+	err = chan_hello(dev, dev->sock_tp->fd, DDM_HELLO_CUSE);
 	if (err == -EPIPE || err == -ECONNRESET) {
 		loop_quit(dev, 0);
 	} else if (err < 0) {
@@ -142,6 +144,8 @@ cuse_send_hello(struct ddm_transport *t)
 {
 	struct cuse *c = (struct cuse *)t;
 
+	if (c->ctl->hello_sent) /* again: an adoption */
+		return chan_hello(t->dev, t->dev->sock_tp->fd, DDM_HELLO_CUSE);
 	c->ctl->may_hello = true;
 	maybe_hello(t->dev, c->ctl);
 	return 0;
@@ -167,9 +171,7 @@ reply_open(struct creq *cr)
 	struct fuse_file_info fi = { .fh = (uintptr_t)co };
 	int err;
 
-	/* nonseekable even for a seekable node: CUSE carries no offsets, so
-	 * pread, pwrite and lseek give ESPIPE instead of byte 0's data */
-	fi.direct_io = 1;
+	fi.direct_io = 1; /* only stream nodes are served here */
 	fi.nonseekable = 1;
 	co->next = c->opens;
 	if (c->opens != NULL)
@@ -203,13 +205,9 @@ cuse_send_reply(struct ddm_transport *t, uint64_t id, void *tctx, long result,
 		err = reply_open(cr);
 		break;
 	case DDM_READ:
-		if (cr->at != NULL)
-			cr->at->pos += len;
 		err = fuse_reply_buf(cr->req, data, len);
 		break;
 	case DDM_WRITE:
-		if (cr->at != NULL)
-			cr->at->pos += (uint64_t)result;
 		err = fuse_reply_write(cr->req, (size_t)result);
 		break;
 	case DDM_IOCTL:
@@ -244,59 +242,6 @@ cuse_send_notify(struct ddm_transport *t, uint64_t fh)
 	return err == -ENOENT ? 0 : err;
 }
 
-/*
- * ddmfs sends no requests under CUSE, only the heartbeat (DDM_PING),
- * which is answered here, and, to an orphan, DDM_ADOPT.  A hangup means
- * ddmfs is gone: the device and its open files stay, and the driver
- * waits to be adopted (orphan.c).
- */
-static void
-on_ctl(struct ddm_dev *dev, int fd, unsigned int events, void *arg)
-{
-	struct cuse_ctl *c = arg;
-	char buf[sizeof(struct ddm_msg)];
-	const void *payload;
-	struct ddm_msg m;
-	ssize_t n;
-	int err;
-
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		ddm_fd_unwatch(dev, c->ddm_fd);
-		err = orphan_begin(dev, &c->ddm_fd);
-		if (err == 0)
-			err = ddm_fd_watch(dev, c->ddm_fd, EPOLLIN, on_ctl, c);
-		if (err < 0 && err != -ECANCELED)
-			ddm_log(dev, "cannot wait for a new ddmfs: %s",
-			        strerror(-err));
-		if (err < 0)
-			loop_quit(dev, 0);
-		return;
-	}
-	if ((size_t)n > sizeof(buf) ||
-	    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0 ||
-	    (m.op != DDM_PING && m.op != DDM_ADOPT)) {
-		ddm_log(dev, "ignored a %zd-byte packet from ddmfs under CUSE",
-		        n);
-		return;
-	}
-	if (m.op == DDM_ADOPT) {
-		struct ddm_rq rq = { .op = DDM_ADOPT, .arg0 = m.arg0 };
-
-		if (orphan_adopted(dev, &rq) < 0)
-			return;
-		err = chan_hello(dev, fd, DDM_HELLO_CUSE);
-	} else {
-		err = chan_pong(fd, m.id);
-	}
-	if (err == -EPIPE || err == -ECONNRESET)
-		return; /* the hangup comes next */
-	if (err < 0)
-		ddm_log(dev, "cannot answer ddmfs: %s", strerror(-err));
-}
-
 static void
 cuse_close(struct ddm_transport *t)
 {
@@ -306,10 +251,8 @@ cuse_close(struct ddm_transport *t)
 
 	if (c == NULL)
 		return;
-	if (--c->ctl->n == 0) {
-		ddm_fd_unwatch(t->dev, c->ctl->ddm_fd);
+	if (--c->ctl->n == 0)
 		free(c->ctl);
-	}
 	for (; c->qlen > 0; c->qlen--, c->qhead = (c->qhead + 1) % c->qcap) {
 		cr = c->q[c->qhead].tctx;
 		if (cr != NULL) {
@@ -421,37 +364,32 @@ free_cuse:
 
 int
 cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
-          struct ddm_transport **ret)
+          struct ddm_transport **ret, unsigned int *ret_n)
 {
 	struct cuse_ctl *ctl;
 	struct cuse *c = NULL;
-	unsigned int i;
-	int err;
+	unsigned int i, n = 0;
+	int err = 0;
 
 	ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL)
 		return -ENOMEM;
-	ctl->ddm_fd = o->ddm_fd;
-	for (i = 0; i < dev->n_nodes; i++) {
+	for (i = 0; i < dev->n_nodes && err == 0; i++) {
+		if (o->cuse_fd[i] < 0)
+			continue;
 		err = open_one(dev, o, i, ctl, &c);
-		if (err < 0)
-			goto close_opened;
-		ret[i] = &c->t;
+		if (err == 0)
+			ret[n++] = &c->t;
 	}
-	dev->ddm_fd_num = o->ddm_fd;
-	err = ddm_fd_watch(dev, o->ddm_fd, EPOLLIN, on_ctl, ctl);
-	if (err < 0)
-		goto close_opened;
-	return 0;
-
-close_opened:
-	if (i == 0) {
-		free(ctl);
-		return err;
+	if (err == 0 && n > 0) {
+		*ret_n = n;
+		return 0;
 	}
-	ctl->n++; /* the last close must not unwatch or free it */
-	while (i-- > 0)
-		cuse_close(ret[i]);
+	ctl->n++; /* the last close must not free it */
+	while (n-- > 0)
+		cuse_close(ret[n]);
 	free(ctl);
+	if (err == 0)
+		*ret_n = 0;
 	return err;
 }

@@ -20,10 +20,7 @@
 /* One open file of the device; its address is the fh the kernel echoes. */
 struct copen {
 	struct fuse_pollhandle *ph; /* the newest poll that asked for notify */
-	uint64_t pos; /* where the next read or write is: the kernel gives a
-	               * CUSE device no offset, so a seekable node is served
-	               * sequentially from here */
-	struct copen *prev, *next; /* cuse.opens, or cuse.dead (next only) */
+	struct copen *prev, *next;  /* cuse.opens, or cuse.dead (next only) */
 };
 
 /* One request in flight: the transport cookie (ddm_rq.tctx). */
@@ -33,12 +30,10 @@ struct creq {
 	enum ddm_op op;
 	uint64_t id;
 	struct copen *co; /* open: the file being opened */
-	struct copen *at; /* read, write: the file whose position moves */
 };
 
-/* What the CUSE devices of one instance share: the ddm socket. */
+/* What the CUSE devices of one instance share: when to say HELLO. */
 struct cuse_ctl {
-	int ddm_fd;
 	unsigned int n;      /* devices, each holding a reference */
 	unsigned int inited; /* devices that exist */
 	bool may_hello;      /* the driver's init succeeded */

@@ -9,9 +9,8 @@
  *   open      DDM_OPEN      fuse_reply_open (direct_io, nonseekable), maybe
  *                           later: the hook may suspend an open
  *   release   DDM_RELEASE   fuse_reply_err(0) here, at once
- *   read      DDM_READ      fuse_reply_buf; a seekable node is read from
- *                           the file's own position (CUSE has no offsets)
- *   write     DDM_WRITE     fuse_reply_write; the same
+ *   read      DDM_READ      fuse_reply_buf
+ *   write     DDM_WRITE     fuse_reply_write
  *   ioctl     DDM_IOCTL     fuse_reply_ioctl, after a retry for the data
  *   poll      DDM_POLL      fuse_reply_poll; notify by the stored pollhandle
  *   flush     DDM_FLUSH     fuse_reply_err
@@ -151,37 +150,27 @@ on_interrupt(fuse_req_t req, void *data)
 
 /*
  * Queues a request that a hook may suspend (co as for enqueue()), and hears
- * its interrupts: its cookie, or NULL (answered already).
+ * its interrupts.
  */
-static struct creq *
+static void
 enqueue_slow(fuse_req_t req, struct ddm_rq *rq, struct copen *co)
 {
 	struct creq *cr = enqueue(req, rq, co);
 
 	if (cr != NULL)
 		fuse_req_interrupt_func(req, on_interrupt, cr);
-	return cr;
 }
 
 /*
- * Queues a read or write of open file fi: the kernel gives a CUSE device
- * no file offset (it sends 0 and ignores lseek), so the offset is the
- * file's own position, which the answer moves on (cuse.c).
+ * Queues a read or write of open file fi with its flags as they are now.
+ * Its offset stays 0: the kernel gives a CUSE device none, which is why
+ * seekable nodes are not served here but over the socket (chan.c).
  */
 static void
 enqueue_rw(fuse_req_t req, struct ddm_rq *rq, struct fuse_file_info *fi)
 {
-	struct copen *co = cuse_copen(fi->fh);
-	struct creq *cr;
-
 	rq->arg0 = (uint32_t)fi->flags;
-	if (rq->op == DDM_READ)
-		rq->arg2 = co->pos;
-	else
-		rq->arg1 = co->pos;
-	cr = enqueue_slow(req, rq, NULL);
-	if (cr != NULL)
-		cr->at = co;
+	enqueue_slow(req, rq, NULL);
 }
 
 static void

@@ -58,7 +58,8 @@
  *
  * DDM_HELLO.arg1 says how the driver serves its nodes: DDM_HELLO_SOCKET
  * (requests come over this socket) or DDM_HELLO_CUSE (the driver serves a
- * CUSE device per node; this socket only carries HELLO and the hangup).
+ * CUSE device per node, but for those HELLO marks DDM_NODE_SOCKET, whose
+ * requests come over this socket as under DDM_HELLO_SOCKET).
  * Its payload is one struct ddm_hello_node per node the driver was given,
  * in order (none at all: every node is a stream of size 0).
  *
@@ -132,6 +133,10 @@ struct ddm_hello_node {
 };
 
 #define DDM_NODE_SEEKABLE 0x1u
+#define DDM_NODE_SOCKET                                                        \
+	0x2u /* under CUSE: served over this socket, as                        \
+	      * FUSE forwarding, not as a CUSE device                          \
+	      * (a seekable node: CUSE has no offsets) */
 
 #define DDM_MSG_MAX (sizeof(struct ddm_msg) + DDM_PAYLOAD_MAX)
 

@@ -715,30 +715,37 @@ dispatch_init(struct ddm_dev *dev)
 }
 
 void
-dispatch_drop_all(struct ddm_dev *dev)
+dispatch_drop(struct ddm_dev *dev, struct ddm_transport *tp)
 {
 	struct ddm_req *r;
-	struct hnd *hp;
+	struct hnd **php, *hp;
 	size_t i;
 
 	/* from the head again after each cancel: its hook may answer, and
 	 * so free, other requests than r; r is freed or a zombie after it */
 	for (;;) {
-		for (r = dev->reqs; r != NULL && r->zombie; r = r->next)
+		for (r = dev->reqs;
+		     r != NULL && (r->zombie || (tp != NULL && r->tp != tp));
+		     r = r->next)
 			;
 		if (r == NULL)
 			break;
 		cancel(r);
 	}
 	for (i = 0; i < dev->hbuckets; i++) {
-		while ((hp = dev->htab[i]) != NULL) {
-			dev->htab[i] = hp->next;
+		php = &dev->htab[i];
+		while ((hp = *php) != NULL) {
+			if (tp != NULL && hp->tp != tp) {
+				php = &hp->next;
+				continue;
+			}
+			*php = hp->next;
+			dev->nhandles--;
 			if (dev->ops.release != NULL)
 				dev->ops.release(&hp->h);
 			hfree(hp);
 		}
 	}
-	dev->nhandles = 0;
 }
 
 void
@@ -746,7 +753,7 @@ dispatch_fini(struct ddm_dev *dev)
 {
 	if (dev->htab == NULL)
 		return;
-	dispatch_drop_all(dev);
+	dispatch_drop(dev, NULL);
 	while (dev->reqs != NULL) /* zombies: the driver is done with them */
 		req_free(dev->reqs);
 	free(dev->htab);

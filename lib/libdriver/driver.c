@@ -55,6 +55,37 @@ open_io(struct ddm_dev *dev, const struct args *a, int sim_fd)
 	return err;
 }
 
+/*
+ * Under CUSE: a CUSE device for each stream node; a seekable node stays on
+ * the socket (the kernel gives a CUSE device no file offsets), and its
+ * /dev/cuse is closed.  The first device says HELLO once all exist.
+ */
+static int
+open_cuse(struct ddm_dev *dev, const struct args *a)
+{
+	struct cuse_opts co;
+	unsigned int n = 0;
+	int err;
+
+	memcpy(co.cuse_fd, a->cuse_fd, sizeof(co.cuse_fd));
+	memcpy(co.major, a->major, sizeof(co.major));
+	memcpy(co.minor, a->minor, sizeof(co.minor));
+	for (unsigned int i = 0; i < dev->n_nodes; i++) {
+		if (dev->ops.kinds == NULL ||
+		    !(dev->ops.kinds[dev->nodes[i].kind].flags & DDM_SEEKABLE))
+			continue;
+		close(co.cuse_fd[i]);
+		co.cuse_fd[i] = -1;
+	}
+	err = cuse_open(dev, &co, dev->tps + 1, &n);
+	if (err < 0)
+		return err;
+	dev->n_tps += n;
+	if (n > 0)
+		dev->tp = dev->tps[1];
+	return 0;
+}
+
 int
 ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
                 size_t ops_size, void *sc)
@@ -142,26 +173,23 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	err = dispatch_init(&dev);
 	if (err < 0)
 		goto fini_loop;
-	if (a.n_cuse_fd > 0) {
-		struct cuse_opts co = { .ddm_fd = a.fd };
-
-		memcpy(co.cuse_fd, a.cuse_fd, sizeof(co.cuse_fd));
-		memcpy(co.major, a.major, sizeof(co.major));
-		memcpy(co.minor, a.minor, sizeof(co.minor));
-		err = cuse_open(&dev, &co, dev.tps);
-		if (err == 0)
-			dev.n_tps = dev.n_nodes;
-	} else {
-		err = chan_open(&dev, a.fd, &dev.tps[0]);
-		if (err == 0)
-			dev.n_tps = 1;
+	dev.cuse = a.n_cuse_fd > 0;
+	err = chan_open(&dev, a.fd, &dev.tps[0]);
+	if (err == 0) {
+		dev.n_tps = 1;
+		dev.sock_tp = dev.tps[0];
+		dev.tp = dev.tps[0];
+	}
+	if (err == 0 && dev.cuse) {
+		err = open_cuse(&dev, &a);
+		if (err < 0)
+			dev.tps[0]->ops->close(dev.tps[0]);
 	}
 	if (err < 0) {
 		ddm_log(&dev, "cannot set up the %s transport: %s",
-		        a.n_cuse_fd > 0 ? "CUSE" : "socket", strerror(-err));
+		        dev.cuse ? "CUSE" : "socket", strerror(-err));
 		goto fini_dispatch;
 	}
-	dev.tp = dev.tps[0];
 	if (dev.ops.init != NULL) {
 		err = dev.ops.init(&dev, sc);
 		if (err != 0) {

@@ -82,20 +82,21 @@ int chan_hello(struct ddm_dev *dev, int fd, uint64_t via);
 int chan_pong(int fd, uint64_t id);
 
 struct cuse_opts {
-	int ddm_fd; /* the control socket: HELLO, and hangup means exit */
-	int cuse_fd[DDM_NODES_MAX]; /* an open /dev/cuse per node */
+	int cuse_fd[DDM_NODES_MAX]; /* an open /dev/cuse per node; -1: the
+	                             * node is served over the socket */
 	unsigned int major[DDM_NODES_MAX], minor[DDM_NODES_MAX]; /* 0:0 lets
 	                                                          * the kernel
 	                                                          * choose */
 };
 
 /*
- * The CUSE transport: serves each node of dev as the char device
- * /dev/ddm/BUS/NAME through its open /dev/cuse, one transport per node in
- * ret.  HELLO goes out on o->ddm_fd once every device exists.
+ * The CUSE transport: serves each node of dev that has a /dev/cuse in o
+ * as the char device /dev/ddm/BUS/NAME, one transport each in ret; how
+ * many in *ret_n.  HELLO goes out on dev->sock_tp once every device
+ * exists.
  */
 int cuse_open(struct ddm_dev *dev, const struct cuse_opts *o,
-              struct ddm_transport **ret);
+              struct ddm_transport **ret, unsigned int *ret_n);
 
 /* One open file of the node, as libdriver tracks it. */
 struct hnd {
@@ -142,7 +143,10 @@ struct ddm_dev {
 	struct ddm_driver_ops ops;
 	void *sc;
 	struct io *io;
-	struct ddm_transport *tp; /* tps[0]: the one that says HELLO */
+	struct ddm_transport *tp;      /* the one that says HELLO */
+	struct ddm_transport *sock_tp; /* the socket to ddmfs (chan.c) */
+	bool cuse; /* the CUSE transport: a CUSE device per stream node,
+	            * seekable nodes over the socket (CUSE has no offsets) */
 	struct ddm_transport *tps[DDM_NODES_MAX];
 	unsigned int n_tps;
 	struct ddm_node nodes[DDM_NODES_MAX];
@@ -171,8 +175,9 @@ struct ddm_dev {
 
 /* dispatch.c */
 int dispatch_init(struct ddm_dev *dev);
-/* Cancels every request and releases every handle: their ddmfs is gone. */
-void dispatch_drop_all(struct ddm_dev *dev);
+/* Cancels every request and releases every handle that came through tp
+ * (NULL: through any): their ddmfs is gone. */
+void dispatch_drop(struct ddm_dev *dev, struct ddm_transport *tp);
 /* Serves every request transport tp has ready. */
 void dispatch_ready(struct ddm_dev *dev, struct ddm_transport *tp);
 /* Answers -EINTR to suspended requests and releases every handle. */
