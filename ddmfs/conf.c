@@ -30,7 +30,7 @@
 static const char *const top_keys[] = { "mountpoint",  "state_dir",
 	                                "driver_path", "transport",
 	                                "driver_user", "buses",
-	                                NULL };
+	                                "pci",         NULL };
 static const char *const bus_keys[] = { "name",  "mode",    "owner",
 	                                "group", "devices", NULL };
 static const char *const dev_keys[] = { "name", "driver", "io",    "ports",
@@ -38,6 +38,10 @@ static const char *const dev_keys[] = { "name", "driver", "io",    "ports",
 	                                "args", "nodes",  "spawn", NULL };
 static const char *const node_keys[] = { "name",  "kind",  "mode",
 	                                 "owner", "group", NULL };
+static const char *const pci_keys[] = {
+	"vendor", "device", "class", "subvendor", "subdevice", "driver", "name",
+	"mode",   "owner",  "group", "user",      "args",      NULL
+};
 static const char *const spawns[] = { "auto", "manual", NULL };
 static const char *const transports[] = { "auto", "fuse", "cuse", NULL };
 static const char *const ios[] = { "sim", "pio", "devport", NULL };
@@ -221,17 +225,19 @@ conf_get_list(struct conf_ld *l, const config_setting_t *grp, const char *key,
  * refusing any that set an option ddmfs passes itself.
  */
 static int
-get_args(struct conf_ld *l, const config_setting_t *grp, struct conf_device *d)
+get_args(struct conf_ld *l, const config_setting_t *grp, char ***ret)
 {
 	const config_setting_t *s, *e;
+	char **args;
 	int i, n, r;
 
 	r = conf_get_list(l, grp, "args", "strings", &s, &n);
 	if (r < 0)
 		return r;
-	d->args = calloc((size_t)n + 1, sizeof(*d->args));
-	if (!d->args)
+	args = calloc((size_t)n + 1, sizeof(*args));
+	if (!args)
 		return nomem(l);
+	*ret = args; /* the caller frees it, even on failure */
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
@@ -239,8 +245,7 @@ get_args(struct conf_ld *l, const config_setting_t *grp, struct conf_device *d)
 			                 "args must be a list of strings");
 		r = conf_check_arg(l, e, config_setting_get_string(e));
 		if (r == 0)
-			r = dup_str(l, config_setting_get_string(e),
-			            &d->args[i]);
+			r = dup_str(l, config_setting_get_string(e), &args[i]);
 		if (r < 0)
 			return r;
 	}
@@ -374,6 +379,16 @@ get_nodes(struct conf_ld *l, const config_setting_t *grp,
 }
 
 static int
+check_driver_name(struct conf_ld *l, const config_setting_t *s, const char *v)
+{
+	if (v[0] == '\0' || strchr(v, '/') || strcmp(v, ".") == 0 ||
+	    strcmp(v, "..") == 0)
+		return conf_fail(l, s, "driver \"%s\" must be a bare file name",
+		                 v);
+	return 0;
+}
+
+static int
 load_device(struct conf_ld *l, const config_setting_t *grp,
             struct conf_bus *bus, struct conf_device *d)
 {
@@ -406,11 +421,9 @@ load_device(struct conf_ld *l, const config_setting_t *grp,
 	r = conf_get_str(l, grp, "driver", what, &s, &v);
 	if (r < 0)
 		return r;
-	if (v[0] == '\0' || strchr(v, '/') || strcmp(v, ".") == 0 ||
-	    strcmp(v, "..") == 0)
-		return conf_fail(l, s, "driver \"%s\" must be a bare file name",
-		                 v);
-	r = dup_str(l, v, &d->driver);
+	r = check_driver_name(l, s, v);
+	if (r == 0)
+		r = dup_str(l, v, &d->driver);
 	if (r == 0)
 		r = get_choice(l, grp, "io", ios, &io);
 	if (r == 0)
@@ -431,7 +444,7 @@ load_device(struct conf_ld *l, const config_setting_t *grp,
 	if (r == 0)
 		r = get_choice(l, grp, "spawn", spawns, &d->manual);
 	if (r == 0)
-		r = get_args(l, grp, d);
+		r = get_args(l, grp, &d->args);
 	if (r == 0)
 		r = get_nodes(l, grp, bus, d);
 	return r;
@@ -478,6 +491,169 @@ load_bus(struct conf_ld *l, const config_setting_t *grp, struct conf_bus *bus)
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/*
+ * Reads the optional hex id key of a pci rule ("*", or up to digits hex
+ * digits without 0x) into *ret, and how many digits were given into
+ * *ret_digits.
+ */
+static int
+get_pci_id(struct conf_ld *l, const config_setting_t *grp, const char *key,
+           int digits, int *ret, int *ret_digits)
+{
+	const config_setting_t *s = NULL;
+	const char *v = "*";
+	size_t n;
+	int r;
+
+	r = conf_get_str(l, grp, key, NULL, &s, &v);
+	if (r < 0)
+		return r;
+	if (strcmp(v, "*") == 0) {
+		*ret = CONF_PCI_ANY;
+		return 0;
+	}
+	n = strlen(v);
+	if (n == 0 || n > (size_t)digits ||
+	    strspn(v, "0123456789abcdefABCDEF") != n)
+		return conf_fail(l, s,
+		                 "%s \"%s\" must be \"*\" or 1 to %d hex "
+		                 "digits",
+		                 key, v, digits);
+	*ret = (int)strtol(v, NULL, 16);
+	if (ret_digits)
+		*ret_digits = (int)n;
+	return 0;
+}
+
+/* Checks a pci rule's name pattern: [a-z0-9_-] around exactly one "%d". */
+static int
+check_pattern(struct conf_ld *l, const config_setting_t *s, const char *v)
+{
+	const char *p = strstr(v, "%d");
+	size_t n = strlen(v);
+	char rest[CONF_NAME_MAX + 1];
+
+	if (p == NULL || strchr(p + 2, '%') || strchr(v, '%') != p ||
+	    n > CONF_NAME_MAX - 8)
+		goto bad;
+	snprintf(rest, sizeof(rest), "%.*s%s", (int)(p - v), v, p + 2);
+	if (strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+	    strlen(rest))
+		goto bad;
+	return 0;
+bad:
+	return conf_fail(l, s,
+	                 "name \"%s\" must be [a-z0-9_-] with one \"%%d\", "
+	                 "at most %d characters",
+	                 v, CONF_NAME_MAX - 8);
+}
+
+/* Reads one { vendor = ...; driver = ...; name = ...; } of pci into r. */
+static int
+load_pci_rule(struct conf_ld *l, const config_setting_t *grp,
+              struct conf_pci_rule *pr)
+{
+	const config_setting_t *s = NULL;
+	const char *v = NULL;
+	int r, digits = 0;
+
+	if (config_setting_type(grp) != CONFIG_TYPE_GROUP)
+		return conf_fail(l, grp,
+		                 "pci must be a list of { ... } groups");
+	pr->line = config_setting_source_line(grp);
+	pr->mode = 0600;
+	pr->run_uid = l->c->driver_uid;
+	pr->run_gid = l->c->driver_gid;
+	r = check_keys(l, grp, pci_keys, "a pci rule");
+	if (r == 0)
+		r = get_pci_id(l, grp, "vendor", 4, &pr->vendor, NULL);
+	if (r == 0)
+		r = get_pci_id(l, grp, "device", 4, &pr->device, NULL);
+	if (r == 0)
+		r = get_pci_id(l, grp, "subvendor", 4, &pr->subvendor, NULL);
+	if (r == 0)
+		r = get_pci_id(l, grp, "subdevice", 4, &pr->subdevice, NULL);
+	if (r == 0)
+		r = get_pci_id(l, grp, "class", 6, &pr->class, &digits);
+	if (r < 0)
+		return r;
+	if (pr->class != CONF_PCI_ANY) {
+		s = config_setting_get_member(grp, "class");
+		if (digits % 2 != 0)
+			return conf_fail(l, s,
+			                 "class \"%s\" must be 2, 4 or 6 hex "
+			                 "digits (class, subclass, interface)",
+			                 config_setting_get_string(s));
+		pr->class_mask = 0xffffffu << (24 - 4 * digits) & 0xffffffu;
+		pr->class <<= 24 - 4 * digits;
+	}
+	r = conf_get_str(l, grp, "driver", "a pci rule", &s, &v);
+	if (r == 0)
+		r = check_driver_name(l, s, v);
+	if (r == 0)
+		r = dup_str(l, v, &pr->driver);
+	if (r == 0)
+		r = conf_get_str(l, grp, "name", "a pci rule", &s, &v);
+	if (r == 0)
+		r = check_pattern(l, s, v);
+	if (r < 0)
+		return r;
+	snprintf(pr->name, sizeof(pr->name), "%s", v);
+	r = conf_get_mode(l, grp, &pr->mode);
+	if (r == 0)
+		r = conf_get_owner_group(l, grp, &pr->uid, &pr->gid);
+	if (r < 0)
+		return r;
+	s = config_setting_get_member(grp, "user");
+	if (s) {
+		r = conf_get_id(l, s, 0, &pr->run_uid, &pr->run_gid);
+		if (r < 0)
+			return r;
+	}
+	return get_args(l, grp, &pr->args);
+}
+
+/* Reads the top-level pci = ( ... ) list, if any. */
+static int
+load_pci(struct conf_ld *l, const config_setting_t *root)
+{
+	struct conf *c = l->c;
+	const config_setting_t *list = NULL;
+	int r, n = 0;
+
+	r = conf_get_list(l, root, "pci", "{ ... } groups", &list, &n);
+	if (r < 0 || list == NULL)
+		return r;
+	c->has_pci = 1;
+	for (unsigned int i = 0; i < c->n_buses; i++)
+		if (strcmp(c->buses[i].name, CONF_PCI_BUS) == 0)
+			return conf_fail(l, list,
+			                 "bus \"%s\" (line %u) is the pci "
+			                 "rules' bus",
+			                 CONF_PCI_BUS, c->buses[i].line);
+	if (n == 0)
+		return 0;
+	c->pci = calloc((size_t)n, sizeof(*c->pci));
+	if (!c->pci)
+		return nomem(l);
+	for (unsigned int i = 0; i < (unsigned int)n; i++) {
+		c->n_pci++; /* counted first: freed even on failure */
+		r = load_pci_rule(l, config_setting_get_elem(list, i),
+		                  &c->pci[i]);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned int i = 0; i < c->n_pci; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (strcmp(c->pci[i].name, c->pci[j].name) == 0)
+				return conf_fail(
+				        l, config_setting_get_elem(list, i),
+				        "pci name \"%s\" given twice (first at "
+				        "line %u)",
+				        c->pci[i].name, c->pci[j].line);
 	return 0;
 }
 
@@ -533,11 +709,13 @@ load_top(struct conf_ld *l, const config_setting_t *root)
 	if (r == 0)
 		r = conf_get_list(l, root, "buses", "{ ... } groups", &buses,
 		                  &n);
-	if (r < 0 || n == 0)
+	if (r < 0)
 		return r;
-	c->buses = calloc((size_t)n, sizeof(*c->buses));
-	if (!c->buses)
-		return nomem(l);
+	if (n > 0) {
+		c->buses = calloc((size_t)n, sizeof(*c->buses));
+		if (!c->buses)
+			return nomem(l);
+	}
 	for (i = 0; i < (unsigned int)n; i++) {
 		c->n_buses++; /* counted first: freed even on failure */
 		r = load_bus(l, config_setting_get_elem(buses, i),
@@ -545,7 +723,7 @@ load_top(struct conf_ld *l, const config_setting_t *root)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return load_pci(l, root);
 }
 
 /* Refuses what libconfig must not see: NUL bytes and @include lines. */
@@ -682,6 +860,13 @@ conf_free(struct conf *c)
 		free(b->devices);
 	}
 	free(c->buses);
+	for (i = 0; i < c->n_pci; i++) {
+		free(c->pci[i].driver);
+		for (a = c->pci[i].args; a && *a; a++)
+			free(*a);
+		free(c->pci[i].args);
+	}
+	free(c->pci);
 	free(c->file);
 	free(c->mountpoint);
 	free(c->state_dir);

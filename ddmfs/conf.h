@@ -69,6 +69,27 @@ struct conf_bus {
 	unsigned int line;
 };
 
+#define CONF_PCI_ANY (-1) /* an id or class rule of "*" */
+
+/*
+ * A pci rule: functions it matches become driver instances with one leaf
+ * pci0/<name>, name being the pattern with its %d replaced by the lowest
+ * number free (stable per PCI address).
+ */
+struct conf_pci_rule {
+	int vendor, device, subvendor, subdevice; /* 16 bits, or CONF_PCI_ANY */
+	int class;                                /* 24 bits, or CONF_PCI_ANY */
+	unsigned int class_mask; /* "03": 0xff0000, "0300": 0xffff00, ... */
+	char *driver;            /* bare binary name */
+	char name[CONF_NAME_MAX + 1]; /* the pattern, with one "%d" */
+	mode_t mode;
+	uid_t uid, gid;
+	uid_t run_uid;
+	gid_t run_gid;
+	char **args; /* NULL-terminated, never NULL */
+	unsigned int line;
+};
+
 struct conf {
 	char *file;        /* the file it came from */
 	char *mountpoint;  /* "/ddm" (also the default) */
@@ -79,7 +100,12 @@ struct conf {
 	gid_t driver_gid;
 	struct conf_bus *buses;
 	unsigned int n_buses;
+	int has_pci; /* a pci list is given: the bus pci0 exists */
+	struct conf_pci_rule *pci;
+	unsigned int n_pci;
 };
+
+#define CONF_PCI_BUS "pci0" /* the bus of the functions pci rules match */
 
 /*
  * Loads path into *ret.  On failure returns -errno (-EINVAL for a bad conf,

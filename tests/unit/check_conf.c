@@ -288,7 +288,7 @@ START_TEST(test_conf_unknown_keys_are_reported_at_every_level)
 	expect_error("mountpoint = \"/ddm\";\nmountpont = \"/x\";\n", 2,
 	             "unknown setting \"mountpont\" in the top level (known: "
 	             "mountpoint, state_dir, driver_path, transport, "
-	             "driver_user, buses)");
+	             "driver_user, buses, pci)");
 	expect_error(
 	        "buses = (\n { name = \"isa0\";\n   mdoe = \"0755\"; });\n", 3,
 	        "unknown setting \"mdoe\" in a bus (known: name, mode, "
@@ -769,6 +769,114 @@ START_TEST(test_conf_a_bare_id_past_int32_is_refused_by_name_not_wrapped)
 }
 END_TEST
 
+/* A conf whose pci list (line 2) has one rule, with rule at line 3. */
+static const char *
+one_rule(const char *rule)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+	         "mountpoint = \"/ddm\";\n"
+	         "pci = (\n"
+	         "  { %s } );\n",
+	         rule);
+	return buf;
+}
+
+START_TEST(test_conf_pci_rule_loads_ids_class_and_defaults)
+{
+	struct conf *c = load_ok(
+	        one_rule("vendor = \"1234\"; device = \"11E8\"; class = "
+	                 "\"00ff\"; driver = \"ddm-edu\"; name = \"edu%d\"; "
+	                 "mode = \"0660\"; owner = \"0\"; group = \"0\"; "
+	                 "user = 0; args = [ \"--verbose\" ];"));
+	const struct conf_pci_rule *r;
+
+	ck_assert_int_eq(c->has_pci, 1);
+	ck_assert_uint_eq(c->n_pci, 1);
+	r = &c->pci[0];
+	ck_assert_int_eq(r->vendor, 0x1234);
+	ck_assert_int_eq(r->device, 0x11e8);
+	ck_assert_int_eq(r->class, 0x00ff00);
+	ck_assert_uint_eq(r->class_mask, 0xffff00);
+	ck_assert_int_eq(r->subvendor, CONF_PCI_ANY);
+	ck_assert_int_eq(r->subdevice, CONF_PCI_ANY);
+	ck_assert_str_eq(r->driver, "ddm-edu");
+	ck_assert_str_eq(r->name, "edu%d");
+	ck_assert_uint_eq(r->mode, 0660);
+	ck_assert_uint_eq(r->run_uid, 0);
+	ck_assert_str_eq(r->args[0], "--verbose");
+	ck_assert_ptr_null(r->args[1]);
+	ck_assert_uint_eq(r->line, 3);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_conf_empty_pci_list_still_makes_the_bus)
+{
+	struct conf *c = load_ok("pci = ( );\n");
+
+	ck_assert_int_eq(c->has_pci, 1);
+	ck_assert_uint_eq(c->n_pci, 0);
+	conf_free(c);
+	c = load_ok("mountpoint = \"/ddm\";\n");
+	ck_assert_int_eq(c->has_pci, 0);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_conf_bad_pci_rules_are_reported_at_their_line)
+{
+	expect_error(one_rule("vendor = \"12345\"; driver = \"d\"; "
+	                      "name = \"e%d\";"),
+	             3, "vendor \"12345\" must be \"*\" or 1 to 4 hex digits");
+	expect_error(one_rule("device = \"0x11\"; driver = \"d\"; "
+	                      "name = \"e%d\";"),
+	             3, "device \"0x11\" must be \"*\" or 1 to 4 hex digits");
+	expect_error(one_rule("subvendor = \"\"; driver = \"d\"; "
+	                      "name = \"e%d\";"),
+	             3, "subvendor \"\" must be \"*\" or 1 to 4 hex digits");
+	expect_error(one_rule("class = \"030\"; driver = \"d\"; "
+	                      "name = \"e%d\";"),
+	             3,
+	             "class \"030\" must be 2, 4 or 6 hex digits (class, "
+	             "subclass, interface)");
+	expect_error(one_rule("vendr = \"1234\"; driver = \"d\"; "
+	                      "name = \"e%d\";"),
+	             3,
+	             "unknown setting \"vendr\" in a pci rule (known: vendor, "
+	             "device, class, subvendor, subdevice, driver, name, mode, "
+	             "owner, group, user, args)");
+	expect_error(one_rule("name = \"e%d\";"), 3,
+	             "a pci rule has no \"driver\"");
+	expect_error(one_rule("driver = \"../d\"; name = \"e%d\";"), 3,
+	             "driver \"../d\" must be a bare file name");
+	expect_error(one_rule("driver = \"d\"; name = \"edu\";"), 3,
+	             "name \"edu\" must be [a-z0-9_-] with one \"%d\", at most "
+	             "24 characters");
+	expect_error(one_rule("driver = \"d\"; name = \"e%d%d\";"), 3,
+	             "name \"e%d%d\" must be [a-z0-9_-] with one \"%d\", at "
+	             "most 24 characters");
+	expect_error(one_rule("driver = \"d\"; name = \"E%d\";"), 3,
+	             "name \"E%d\" must be [a-z0-9_-] with one \"%d\", at most "
+	             "24 characters");
+	expect_error(one_rule("driver = \"d\"; name = \"e%s\";"), 3,
+	             "name \"e%s\" must be [a-z0-9_-] with one \"%d\", at most "
+	             "24 characters");
+	expect_error(one_rule("driver = \"d\"; name = \"e%d\"; "
+	                      "args = [ \"--io=pio\" ];"),
+	             3,
+	             "args: \"--io=pio\" sets --io, which ddmfs sets itself");
+	expect_error("pci = (\n"
+	             "  { driver = \"d\"; name = \"e%d\"; },\n"
+	             "  { driver = \"f\"; name = \"e%d\"; } );\n",
+	             3, "pci name \"e%d\" given twice (first at line 2)");
+	expect_error("buses = ( { name = \"pci0\"; } );\n"
+	             "pci = ( );\n",
+	             2, "bus \"pci0\" (line 1) is the pci rules' bus");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -808,6 +916,10 @@ conf_suite(void)
 	        core,
 	        test_conf_args_setting_ddmfs_options_are_refused_at_their_line);
 	tcase_add_test(core, test_conf_args_only_resembling_ddmfs_options_load);
+	tcase_add_test(core, test_conf_pci_rule_loads_ids_class_and_defaults);
+	tcase_add_test(core, test_conf_empty_pci_list_still_makes_the_bus);
+	tcase_add_test(core,
+	               test_conf_bad_pci_rules_are_reported_at_their_line);
 	suite_add_tcase(s, core);
 
 	tcase_add_test(limits, test_conf_name_of_32_chars_loads_and_33_fails);
