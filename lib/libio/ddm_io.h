@@ -7,7 +7,9 @@
  *   sim      software models of the PC's MC146818, i8042 and parallel port
  *   pio      ioperm(2) and in/out instructions, on ports granted by ddmfs
  *   devport  pread/pwrite on /dev/port (an fd ddmfs opened, or opened here)
- *   mmio     PCI memory BARs through libpciaccess (a later addition)
+ *   mmio     a PCI function's BARs and config space through VFIO (an fd
+ *            ddmfs opened): BARs are mapped where VFIO allows it, else
+ *            read and written through the device fd
  *
  * A region is owned exclusively: a second request that overlaps a region
  * already held in this process gets -EBUSY.  Every access is checked
@@ -35,7 +37,7 @@ enum io_space {
 };
 
 struct io_opts {
-	const char *backend; /* "sim", "pio", "devport" */
+	const char *backend; /* "sim", "pio", "devport", "mmio" */
 	/*
 	 * Port ranges ddmfs granted this process, "0x70-0x71,0x378-0x37a".
 	 * pio and devport refuse any port outside them with -EACCES, without
@@ -58,7 +60,30 @@ struct io_opts {
 	 * default) or -1: io opens /dev/port itself.
 	 */
 	int devport_fd;
+	/*
+	 * mmio: the VFIO device fd of the PCI function (from
+	 * VFIO_GROUP_GET_DEVICE_FD); io keeps a duplicate, the caller still
+	 * owns this one.  Required by mmio, ignored by the others.
+	 */
+	int vfio_device_fd;
 };
+
+/*
+ * On mmio, an IO_SPACE_MEM region's base names a BAR and an offset in it:
+ * IO_PCI_BAR(n) + off, BAR n in bits 40 and up (n 0..5).  A region lies in
+ * one BAR and inside its size (else -EINVAL / -ERANGE at the request):
+ *
+ *	io_region_request(io, IO_SPACE_MEM, IO_PCI_BAR(0), 0x100000, &r);
+ *
+ * An I/O-port BAR is requested the same way; VFIO then reads and writes
+ * it through the device fd.  Memory accesses must be aligned to their
+ * width (-EINVAL); each is one volatile load or store with full barriers
+ * on both sides, so it is ordered against DMA buffers and other accesses.
+ */
+#define IO_PCI_BAR_SHIFT        40
+#define IO_PCI_BAR(n)           ((uint64_t)(n) << IO_PCI_BAR_SHIFT)
+#define IO_PCI_BAR_INDEX(base)  ((unsigned int)((base) >> IO_PCI_BAR_SHIFT))
+#define IO_PCI_BAR_OFFSET(base) ((base) & (IO_PCI_BAR(1) - 1))
 
 int io_open(const struct io_opts *opts, struct io **ret);
 /* Releases every region still held and closes the backend; NULL is fine. */
@@ -85,6 +110,8 @@ void io_region_release(struct io_region *r);
 int io_read8(struct io_region *r, uint64_t off, uint8_t *ret);
 int io_read16(struct io_region *r, uint64_t off, uint16_t *ret);
 int io_read32(struct io_region *r, uint64_t off, uint32_t *ret);
+/* 64-bit accesses: IO_SPACE_MEM only (-EINVAL on ports). */
+int io_read64(struct io_region *r, uint64_t off, uint64_t *ret);
 /*
  * On sim, a write whose effect a model could not store (a printed byte
  * not appended to its file, a clock offset not saved) returns that -errno
@@ -93,6 +120,22 @@ int io_read32(struct io_region *r, uint64_t off, uint32_t *ret);
 int io_write8(struct io_region *r, uint64_t off, uint8_t v);
 int io_write16(struct io_region *r, uint64_t off, uint16_t v);
 int io_write32(struct io_region *r, uint64_t off, uint32_t v);
+int io_write64(struct io_region *r, uint64_t off, uint64_t v);
+
+/*
+ * mmio only (-EOPNOTSUPP elsewhere): the PCI function's config space, as
+ * VFIO shows it, by offset; width 1, 2 or 4, aligned to itself (-EINVAL),
+ * values in CPU order.
+ */
+int io_pci_config_read(struct io *io, unsigned int off, unsigned int width,
+                       uint32_t *ret);
+int io_pci_config_write(struct io *io, unsigned int off, unsigned int width,
+                        uint32_t v);
+/*
+ * Sets memory decoding and bus mastering (command register bits 1 and 2),
+ * which DMA and MSI need.  mmio only.
+ */
+int io_pci_enable_busmaster(struct io *io);
 
 /*
  * sim only, for tests: replaces the wall clock the device models run on.

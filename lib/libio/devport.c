@@ -58,11 +58,11 @@ dp_request(struct io *io, struct io_region *r)
 }
 
 static int
-dp_read(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
+dp_read(struct io_region *r, uint64_t off, unsigned int width, uint64_t *ret)
 {
 	const struct devport *dp = r->io->priv;
 	uint8_t b[4];
-	uint32_t v = 0;
+	uint64_t v = 0;
 	unsigned int i;
 	ssize_t n;
 
@@ -72,13 +72,13 @@ dp_read(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
 	if ((size_t)n != width)
 		return -EIO;
 	for (i = 0; i < width; i++)
-		v |= (uint32_t)b[i] << (8 * i);
+		v |= (uint64_t)b[i] << (8 * i);
 	*ret = v;
 	return 0;
 }
 
 static int
-dp_write(struct io_region *r, uint64_t off, unsigned int width, uint32_t v)
+dp_write(struct io_region *r, uint64_t off, unsigned int width, uint64_t v)
 {
 	const struct devport *dp = r->io->priv;
 	uint8_t b[4];
@@ -102,4 +102,5 @@ const struct io_backend_ops io_devport_ops = {
 	.request = dp_request,
 	.read = dp_read,
 	.write = dp_write,
+	.port = true,
 };

@@ -16,9 +16,15 @@ static const struct io_backend_ops *const backends[] = {
 	&io_sim_ops,
 	&io_pio_ops,
 	&io_devport_ops,
+	&io_mmio_ops,
 };
 
 #define PORT_MAX 0xffffu
+
+/* The PCI command register and the bits io_pci_enable_busmaster() sets. */
+#define PCI_COMMAND_OFF    0x04
+#define PCI_COMMAND_MEM    0x0002 /* 1: memory space decoding on */
+#define PCI_COMMAND_MASTER 0x0004 /* 1: the function may master the bus */
 
 int
 io_open(const struct io_opts *opts, struct io **ret)
@@ -209,12 +215,18 @@ io_region_request(struct io *io, enum io_space space, uint64_t base,
 		return -EINVAL;
 	switch (space) {
 	case IO_SPACE_PORT:
+		if (!io->ops->port)
+			return -EOPNOTSUPP;
 		if (base > PORT_MAX || len > PORT_MAX + 1 - base)
 			return -EINVAL;
 		break;
 	case IO_SPACE_MEM:
-		/* The mmio backend will map a PCI BAR as a region here. */
-		return -EOPNOTSUPP;
+		/* mmio: base names a BAR and an offset in it (IO_PCI_BAR()) */
+		if (!io->ops->mem)
+			return -EOPNOTSUPP;
+		if (IO_PCI_BAR_INDEX(base) != IO_PCI_BAR_INDEX(base + len - 1))
+			return -EINVAL;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -259,7 +271,11 @@ io_region_release(struct io_region *reg)
 	free(reg);
 }
 
-/* -ERANGE unless [off, off+width) lies inside r. */
+/*
+ * -ERANGE unless [off, off+width) lies inside r; -EINVAL for a 64-bit
+ * port access (x86 has none) or a memory access not aligned to its width
+ * (MMIO splits or faults on those).
+ */
 static int
 check_access(const struct io_region *r, uint64_t off, unsigned int width)
 {
@@ -267,11 +283,15 @@ check_access(const struct io_region *r, uint64_t off, unsigned int width)
 		return -EINVAL;
 	if (off >= r->len || width > r->len - off)
 		return -ERANGE;
+	if (r->space == IO_SPACE_PORT && width > 4)
+		return -EINVAL;
+	if (r->space == IO_SPACE_MEM && (r->base + off) % width != 0)
+		return -EINVAL;
 	return 0;
 }
 
 static int
-rd(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
+rd(struct io_region *r, uint64_t off, unsigned int width, uint64_t *ret)
 {
 	int e = check_access(r, off, width);
 
@@ -281,7 +301,7 @@ rd(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
 }
 
 static int
-wr(struct io_region *r, uint64_t off, unsigned int width, uint32_t v)
+wr(struct io_region *r, uint64_t off, unsigned int width, uint64_t v)
 {
 	int e = check_access(r, off, width);
 
@@ -293,7 +313,7 @@ wr(struct io_region *r, uint64_t off, unsigned int width, uint32_t v)
 int
 io_read8(struct io_region *r, uint64_t off, uint8_t *ret)
 {
-	uint32_t v;
+	uint64_t v;
 	int e = rd(r, off, 1, &v);
 
 	if (e < 0)
@@ -305,7 +325,7 @@ io_read8(struct io_region *r, uint64_t off, uint8_t *ret)
 int
 io_read16(struct io_region *r, uint64_t off, uint16_t *ret)
 {
-	uint32_t v;
+	uint64_t v;
 	int e = rd(r, off, 2, &v);
 
 	if (e < 0)
@@ -317,8 +337,20 @@ io_read16(struct io_region *r, uint64_t off, uint16_t *ret)
 int
 io_read32(struct io_region *r, uint64_t off, uint32_t *ret)
 {
-	uint32_t v;
+	uint64_t v;
 	int e = rd(r, off, 4, &v);
+
+	if (e < 0)
+		return e;
+	*ret = v;
+	return 0;
+}
+
+int
+io_read64(struct io_region *r, uint64_t off, uint64_t *ret)
+{
+	uint64_t v;
+	int e = rd(r, off, 8, &v);
 
 	if (e < 0)
 		return e;
@@ -342,4 +374,54 @@ int
 io_write32(struct io_region *r, uint64_t off, uint32_t v)
 {
 	return wr(r, off, 4, v);
+}
+
+int
+io_write64(struct io_region *r, uint64_t off, uint64_t v)
+{
+	return wr(r, off, 8, v);
+}
+
+int
+io_pci_config_read(struct io *io, unsigned int off, unsigned int width,
+                   uint32_t *ret)
+{
+	if (!io || !ret)
+		return -EINVAL;
+	if (!io->ops->config_read)
+		return -EOPNOTSUPP;
+	if ((width != 1 && width != 2 && width != 4) || off % width != 0)
+		return -EINVAL;
+	return io->ops->config_read(io, off, width, ret);
+}
+
+int
+io_pci_config_write(struct io *io, unsigned int off, unsigned int width,
+                    uint32_t v)
+{
+	if (!io)
+		return -EINVAL;
+	if (!io->ops->config_write)
+		return -EOPNOTSUPP;
+	if ((width != 1 && width != 2 && width != 4) || off % width != 0)
+		return -EINVAL;
+	if (width < 4 && v >> (8 * width) != 0)
+		return -EINVAL;
+	return io->ops->config_write(io, off, width, v);
+}
+
+int
+io_pci_enable_busmaster(struct io *io)
+{
+	uint32_t cmd;
+	int e;
+
+	e = io_pci_config_read(io, PCI_COMMAND_OFF, 2, &cmd);
+	if (e < 0)
+		return e;
+	if ((cmd & (PCI_COMMAND_MEM | PCI_COMMAND_MASTER)) ==
+	    (PCI_COMMAND_MEM | PCI_COMMAND_MASTER))
+		return 0;
+	return io_pci_config_write(io, PCI_COMMAND_OFF, 2,
+	                           cmd | PCI_COMMAND_MEM | PCI_COMMAND_MASTER);
 }

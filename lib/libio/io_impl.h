@@ -5,6 +5,7 @@
 #ifndef IO_IMPL_H
 #define IO_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,11 +19,22 @@ struct io_backend_ops {
 	/* Checks the grant and prepares r (r->priv). */
 	int (*request)(struct io *io, struct io_region *r);
 	void (*release)(struct io_region *r);
-	/* width is 1, 2 or 4 bytes; off is already checked against r. */
+	/*
+	 * width is 1, 2 or 4 bytes (and 8 on IO_SPACE_MEM); off is already
+	 * checked against r.
+	 */
 	int (*read)(struct io_region *r, uint64_t off, unsigned int width,
-	            uint32_t *ret);
+	            uint64_t *ret);
 	int (*write)(struct io_region *r, uint64_t off, unsigned int width,
-	             uint32_t v);
+	             uint64_t v);
+	/* Whether the backend serves IO_SPACE_PORT and IO_SPACE_MEM. */
+	bool port;
+	bool mem;
+	/* PCI config space (mmio only; NULL: -EOPNOTSUPP). */
+	int (*config_read)(struct io *io, unsigned int off, unsigned int width,
+	                   uint32_t *ret);
+	int (*config_write)(struct io *io, unsigned int off, unsigned int width,
+	                    uint32_t v);
 };
 
 struct io_grant {
@@ -58,6 +70,7 @@ struct io_region {
 extern const struct io_backend_ops io_sim_ops;
 extern const struct io_backend_ops io_pio_ops;
 extern const struct io_backend_ops io_devport_ops;
+extern const struct io_backend_ops io_mmio_ops;
 
 /* Parses "0x70-0x71,0x378-0x37a" into io->grants.  0 or -EINVAL. */
 int io_parse_grants(struct io *io, const char *s);

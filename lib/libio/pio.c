@@ -35,7 +35,7 @@ pio_request(struct io *io, struct io_region *r)
 }
 
 static int
-pio_read(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
+pio_read(struct io_region *r, uint64_t off, unsigned int width, uint64_t *ret)
 {
 #if HAVE_PIO
 	uint16_t port = r->base + off;
@@ -56,7 +56,7 @@ pio_read(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
 }
 
 static int
-pio_write(struct io_region *r, uint64_t off, unsigned int width, uint32_t v)
+pio_write(struct io_region *r, uint64_t off, unsigned int width, uint64_t v)
 {
 #if HAVE_PIO
 	uint16_t port = r->base + off;
@@ -83,4 +83,5 @@ const struct io_backend_ops io_pio_ops = {
 	.request = pio_request,
 	.read = pio_read,
 	.write = pio_write,
+	.port = true,
 };

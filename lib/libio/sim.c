@@ -196,21 +196,21 @@ sim_release(struct io_region *r)
 }
 
 static int
-sim_read(struct io_region *r, uint64_t off, unsigned int width, uint32_t *ret)
+sim_read(struct io_region *r, uint64_t off, unsigned int width, uint64_t *ret)
 {
 	const struct sim_region *sr = r->priv;
 	uint16_t port = r->base + off - sr->ops->base;
-	uint32_t v = 0;
+	uint64_t v = 0;
 	unsigned int i;
 
 	for (i = 0; i < width; i++)
-		v |= (uint32_t)sr->ops->read(sr->m, port + i) << (8 * i);
+		v |= (uint64_t)sr->ops->read(sr->m, port + i) << (8 * i);
 	*ret = v;
 	return 0;
 }
 
 static int
-sim_write(struct io_region *r, uint64_t off, unsigned int width, uint32_t v)
+sim_write(struct io_region *r, uint64_t off, unsigned int width, uint64_t v)
 {
 	const struct sim_region *sr = r->priv;
 	uint16_t port = r->base + off - sr->ops->base;
@@ -233,6 +233,7 @@ const struct io_backend_ops io_sim_ops = {
 	.release = sim_release,
 	.read = sim_read,
 	.write = sim_write,
+	.port = true,
 };
 
 int
