@@ -13,6 +13,11 @@
 #   --env=NAME=VALUE   export NAME=VALUE to SCRIPT, repeatable
 #   --append=ARGS      extra kernel command line arguments
 #   --smp=N --mem=MB   guest CPUs (default 1) and memory (default 1024)
+#   --pci              the PCI machine: q35 with QEMU's intel-iommu (interrupt
+#                      remapping; intel_iommu=on), an edu device at 00:04.0,
+#                      a PCIe root port rp1 to hotplug into (its function
+#                      is 01:00.0) and the VFIO modules loaded by /init;
+#                      without it the machine is QEMU's default (i440fx)
 #   --qemu-arg=ARG     one more raw QEMU argument, repeatable
 #   --interactive      the console is this terminal, both ways: SCRIPT runs
 #                      with the serial line as its terminal (./run vm); no
@@ -49,6 +54,7 @@ devices=()
 envs=()
 qemu_args=()
 interactive=0
+pci=0
 
 die() {
 	echo "boot.sh: $*" >&2
@@ -92,6 +98,7 @@ while [ $# -gt 0 ]; do
 	--mem=*) mem=${1#*=} ;;
 	--qemu-arg=*) qemu_args+=("${1#*=}") ;;
 	--interactive) interactive=1 ;;
+	--pci) pci=1 ;;
 	-h | --help) usage ;;
 	--) shift && break ;;
 	-*) echo "boot.sh: unknown option $1" >&2 && usage ;;
@@ -133,6 +140,7 @@ for e in "${envs[@]}"; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env wants NAME=VALUE, not '$e'"
 	cmdline+=$(karg ddm.env "$e")
 done
+[ "$pci" = 1 ] && cmdline+=" intel_iommu=on ddm.vfio=1"
 [ -n "$append" ] && cmdline+=" $append"
 [ "$interactive" = 1 ] && cmdline+=" ddm.shell=1"
 [ ${#cmdline} -lt $CMDLINE_MAX_BYTES ] ||
@@ -143,6 +151,13 @@ qemu=(qemu-system-x86_64 -accel tcg -m "$mem" -smp "$smp" -nographic
 	-no-reboot -nic none
 	-kernel "$VMLINUZ" -initrd "$cache/initramfs.cpio.gz" -append "$cmdline"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
+if [ "$pci" = 1 ]; then
+	# The IOMMU must come before the devices it translates for.
+	qemu+=(-machine q35,kernel-irqchip=split
+		-device intel-iommu,intremap=on,caching-mode=on
+		-device edu,addr=04.0
+		-device pcie-root-port,id=rp1,slot=1,chassis=1,addr=05.0)
+fi
 [ -n "$rtc_base" ] && qemu+=(-rtc "base=$rtc_base")
 for p in "${parallels[@]}"; do
 	qemu+=(-parallel "file:$p")

@@ -14,6 +14,7 @@
 #   ddm.keep=DIR        a host directory under /tmp, /run or /mnt (a
 #                       checkout there) that stays visible in the guest
 #                       through the tmpfs put on those
+#   ddm.vfio=1          load the VFIO modules too (the PCI machine)
 #   ddm.shell=1         interactive: the script gets the serial console
 #                       (ttyS0) as stdin/stdout/stderr and controlling
 #                       terminal, instead of stdin from /dev/null
@@ -48,6 +49,13 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "mount /dev/shm"
 for m in $MODULES; do
 	insmod "/lib/modules/$m.ko" || fail "insmod $m failed"
 done
+# VFIO, in dependency order (see GUEST.md), on the PCI machine only.
+VFIO_MODULES="irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci"
+if grep -qw ddm.vfio=1 /proc/cmdline; then
+	for m in $VFIO_MODULES; do
+		insmod "/lib/modules/$m.ko" || fail "insmod $m failed"
+	done
+fi
 # Optional: lets /var/lib be writable (see below).
 insmod /lib/modules/overlay.ko 2>/dev/null
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """hostrun.py: the host side of the ddmfs guest tests.
 
-Usage: hostrun.py fuse|cuse|env   (pio-fuse.py, pio-cuse.py and
-                                   guest-env.py call main())
+Usage: hostrun.py fuse|cuse|env|pci   (pio-fuse.py, pio-cuse.py,
+                                       guest-env.py and pci-vfio.py call
+                                       main())
 
 Boots one QEMU guest through boot.sh (pinned RTC, two parallel ports to files,
 QMP socket) running guest-ddmfs.sh TRANSPORT (or, for env, guest-env.sh:
-smoke.sh and cuse-libdriver.sh), and reads its console as it streams.  Guest TAP lines are renumbered into one TAP stream, together with
+smoke.sh and cuse-libdriver.sh; for pci, guest-pci.sh on the PCI machine,
+boot.sh --pci), and reads its console as it streams.  Guest TAP lines are renumbered into one TAP stream, together with
 the host's own checks; other console lines become TAP comments.  A guest
 line "DDM-HOST: ID VERB ARGS..." asks the host to act:
 
@@ -19,6 +21,11 @@ line "DDM-HOST: ID VERB ARGS..." asks the host to act:
                            release
     rtc-is ISO [WHY...]    check QEMU's RTC (QMP qom-get /machine rtc-time)
                            is ISO within CLOCK_SLACK_S; prints a TAP line
+    device-add DRIVER ID [BUS]
+                           hotplug a device (QMP device_add), e.g.
+                           device-add edu e2 rp1 on the PCI machine
+    device-del ID          unplug it again (QMP device_del; the guest
+                           sees it go a moment later)
 
 and the host then creates the file ID ("ok" or "fail: why") in an ack
 directory the guest sees over 9p.  The run directory (console log, ack
@@ -50,7 +57,9 @@ SRCDIR = os.environ.get("DDM_SRCDIR") or os.path.abspath(
 BUILD = os.environ.get("DDM_BUILDDIR") or os.path.join(SRCDIR, "build")
 BOOT = os.path.join(HERE, "boot.sh")
 SCRIPTS = {"fuse": "guest-ddmfs.sh", "cuse": "guest-ddmfs.sh",
-           "env": "guest-env.sh"}
+           "env": "guest-env.sh", "pci": "guest-pci.sh"}
+# boot.sh options of each, besides the common ones
+MACHINE = {"pci": ["--pci"]}
 CONF = os.path.join(SRCDIR, "conf", "ddmfs-pio.conf")
 MNT = "/ddm"
 RTC_BASE = "2026-11-21T12:34:56"
@@ -149,8 +158,25 @@ def mouse_clicks(args):
             for b in args for down in (True, False)]
 
 
+def qmp_call(sock, cmd, args):
+    q = qmp.QMP(sock)
+    try:
+        q.execute(cmd, args)
+    finally:
+        q.close()
+
+
 def act(tap, sock, verb, args):
     """Carries out one guest request; returns the acknowledgement text."""
+    if verb == "device-add" and len(args) in (2, 3):
+        dev = {"driver": args[0], "id": args[1]}
+        if len(args) == 3:
+            dev["bus"] = args[2]
+        qmp_call(sock, "device_add", dev)
+        return "ok"
+    if verb == "device-del" and len(args) == 1:
+        qmp_call(sock, "device_del", {"id": args[0]})
+        return "ok"
     if verb == "send-key" and args:
         send_keys(sock, args)
         return "ok"
@@ -216,7 +242,7 @@ def preflight(tap):
 
 
 def main(name):
-    """Boots the guest for name (fuse, cuse or env); returns the status."""
+    """Boots the guest for name (fuse, cuse, env or pci); returns the status."""
     tap = Tap(f"{name}: ")
     st = preflight(tap)
     if st is not None:
@@ -236,7 +262,7 @@ def main(name):
            f"--env=DDM_BUILD={BUILD}", f"--env=DDM_CONF={CONF}",
            f"--env=DDM_ACK_DIR={ack_dir}", f"--env=DDM_LP_OUT={lp_out}",
            f"--env=DDM_LP1_OUT={lp1_out}",
-           f"--env=DDM_RTC_DATE={RTC_BASE[:10]}",
+           f"--env=DDM_RTC_DATE={RTC_BASE[:10]}"] + MACHINE.get(name, []) + [
            "--", script, name]
     tap.comment(" ".join(cmd))
     start = time.monotonic()

@@ -15,10 +15,11 @@ out="$cache/initramfs.cpio.gz"
 force=0
 [ "${1:-}" = "-f" ] && force=1
 
-# Loaded in this order by /init; overlay is optional there.
+# Loaded in this order by /init; overlay is optional there, and the VFIO
+# ones (irqbypass on) are loaded only on the PCI machine (boot.sh --pci).
 modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
 virtio_pci 9pnet 9pnet_virtio netfs fscache 9p fuse cuse uio uio_pci_generic
-overlay"
+overlay irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci"
 
 die() {
 	echo "mkinitramfs: $*" >&2

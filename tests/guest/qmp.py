@@ -5,7 +5,9 @@ Usage:
   qmp.py SOCK send-key KEY...        each KEY is a press-and-release; a KEY
                                      like shift-a presses shift and a together
   qmp.py SOCK qom-get PATH PROPERTY  e.g. qom-get /machine rtc-time
-  qmp.py SOCK device_add DRIVER ID   e.g. device_add edu e1
+  qmp.py SOCK device_add DRIVER ID [BUS]
+                                     e.g. device_add edu e1, or on the PCI
+                                     machine device_add edu e2 rp1
   qmp.py SOCK device_del ID
   qmp.py SOCK raw JSON               any command, e.g. '{"execute":"query-pci"}'
 The command's "return" value is printed as JSON. Connecting is retried for
@@ -98,8 +100,11 @@ def run(argv):
         calls = [("send-key", {"keys": c}) for c in combos]
     elif cmd == "qom-get" and len(rest) == 2:
         calls = [("qom-get", {"path": rest[0], "property": rest[1]})]
-    elif cmd == "device_add" and len(rest) == 2:
-        calls = [("device_add", {"driver": rest[0], "id": rest[1]})]
+    elif cmd == "device_add" and len(rest) in (2, 3):
+        dev = {"driver": rest[0], "id": rest[1]}
+        if len(rest) == 3:
+            dev["bus"] = rest[2]
+        calls = [("device_add", dev)]
     elif cmd == "device_del" and len(rest) == 1:
         calls = [("device_del", {"id": rest[0]})]
     elif cmd == "raw" and len(rest) == 1:

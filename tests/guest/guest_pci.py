@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""guest_pci.py: the PCI tests that run inside the QEMU guest (q35 with
+QEMU's intel-iommu, an edu device and a PCIe root port for hotplug; boot.sh
+--pci).  Started by guest-pci.sh under boot.sh; hostrun.py boots the guest
+and plays the host's part (QMP device_add and device_del).
+
+Usage: guest_pci.py
+
+The platform first, the facts ddmfs and libdriver build on: the edu
+function at 0000:00:04.0 in an IOMMU group of its own, the IOMMU (DMAR)
+on, the VFIO modules loaded, binding the function to vfio-pci through
+driver_override and drivers_probe (/dev/vfio/GROUP appears), the VFIO
+container, group and device fds taking BAR0 accesses, unbinding giving
+the function back, and a hotplugged edu on the root port appearing and
+going again.  Host requests are lines
+
+    DDM-HOST: ID VERB ARGS...
+
+answered by the file ID in $DDM_ACK_DIR (see hostrun.py).
+
+Environment (set by hostrun.py through boot.sh --env):
+  DDM_BUILD    the build tree
+  DDM_ACK_DIR  where the host's acknowledgements appear
+"""
+
+import fcntl
+import os
+import struct
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from ddmtest import wait_until  # noqa: E402
+
+BUILD = os.environ.get("DDM_BUILD", "")
+ACK_DIR = os.environ.get("DDM_ACK_DIR", "")
+
+SYS_PCI = "/sys/bus/pci"
+EDU = "0000:00:04.0"          # -device edu on q35: slot 4 of pcie.0
+HOTPLUG = "0000:01:00.0"      # device_add edu on the root port rp1
+EDU_VENDOR, EDU_DEVICE = "0x1234", "0x11e8"
+VFIO_MODULES = ("irqbypass", "vfio", "vfio_iommu_type1", "vfio_virqfd",
+                "vfio_pci_core", "vfio_pci")
+
+# How long /dev/vfio/GROUP may take to appear or go after a (re)probe, s.
+VFIO_NODE_TIMEOUT_S = 5
+# How long a hotplugged function may take to appear or go, in seconds.
+HOTPLUG_TIMEOUT_S = 3
+# How long the host may take to act on a DDM-HOST request, in seconds.
+ACK_TIMEOUT_S = 30
+# How long edu may take for a factorial, in seconds.
+EDU_TIMEOUT_S = 5
+
+# <linux/vfio.h>: _IO(VFIO_TYPE ';', VFIO_BASE 100 + n)
+VFIO_GET_API_VERSION = 0x3B64
+VFIO_CHECK_EXTENSION = 0x3B65
+VFIO_SET_IOMMU = 0x3B66
+VFIO_GROUP_GET_STATUS = 0x3B67
+VFIO_GROUP_SET_CONTAINER = 0x3B68
+VFIO_GROUP_GET_DEVICE_FD = 0x3B6A
+VFIO_DEVICE_GET_REGION_INFO = 0x3B6C
+VFIO_API_VERSION = 0
+VFIO_TYPE1_IOMMU = 1
+VFIO_GROUP_FLAGS_VIABLE = 1
+VFIO_GROUP_FLAGS_CONTAINER_SET = 2
+VFIO_REGION_INFO_FLAG_READ = 1
+VFIO_REGION_INFO_FLAG_WRITE = 2
+VFIO_REGION_INFO_FLAG_MMAP = 4
+VFIO_PCI_BAR0_REGION_INDEX = 0
+REGION_INFO = struct.Struct("=IIIIQQ")  # argsz flags index cap_offset size offset
+
+# QEMU's edu (docs/specs/edu.txt): BAR0 is 1 MiB of registers.
+EDU_BAR0_SIZE = 1 << 20
+EDU_ID = 0x00          # 0xRRrr00edu: major 1, minor 0
+EDU_ID_VALUE = 0x010000ED
+EDU_LIVENESS = 0x04    # reads back the inverse of what was written
+EDU_FACT = 0x08        # write N, read N! once status bit 0 clears
+EDU_STATUS = 0x20
+EDU_STATUS_COMPUTING = 0x01
+
+requests_sent = 0
+
+
+def ask_host(verb, *args):
+    """Prints a DDM-HOST request and waits for the host's acknowledgement;
+    returns its text ("ok" or "fail: why")."""
+    global requests_sent
+    requests_sent += 1
+    rid = f"pci-{requests_sent}"
+    ack = os.path.join(ACK_DIR, rid)
+    print(f"DDM-HOST: {rid} {verb} {' '.join(args)}", flush=True)
+    wait_until(lambda: os.path.exists(ack), ACK_TIMEOUT_S,
+               f"the host to answer request {rid} ({verb})")
+    with open(ack) as f:
+        return f.read().strip()
+
+
+def dev_path(bdf, *rest):
+    return os.path.join(SYS_PCI, "devices", bdf, *rest)
+
+
+def sysfs(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def sysfs_write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def group_of(bdf):
+    return os.path.basename(os.readlink(dev_path(bdf, "iommu_group")))
+
+
+def driver_of(bdf):
+    link = dev_path(bdf, "driver")
+    return os.path.basename(os.readlink(link)) if os.path.lexists(link) \
+        else None
+
+
+def is_edu(bdf):
+    return (sysfs(dev_path(bdf, "vendor")), sysfs(dev_path(bdf, "device"))) \
+        == (EDU_VENDOR, EDU_DEVICE)
+
+
+def bind_vfio(bdf):
+    """driver_override + drivers_probe, then waits for /dev/vfio/GROUP."""
+    sysfs_write(dev_path(bdf, "driver_override"), "vfio-pci")
+    sysfs_write(os.path.join(SYS_PCI, "drivers_probe"), bdf)
+    node = os.path.join("/dev/vfio", group_of(bdf))
+    wait_until(lambda: os.path.exists(node), VFIO_NODE_TIMEOUT_S,
+               f"{node} to appear")
+    assert driver_of(bdf) == "vfio-pci", driver_of(bdf)
+    return node
+
+
+def unbind_vfio(bdf):
+    """Clears the override, unbinds from vfio-pci and probes again; waits
+    for /dev/vfio/GROUP to go."""
+    node = os.path.join("/dev/vfio", group_of(bdf))
+    sysfs_write(dev_path(bdf, "driver_override"), "\n")
+    if driver_of(bdf) == "vfio-pci":
+        sysfs_write(os.path.join(SYS_PCI, "drivers", "vfio-pci", "unbind"),
+                    bdf)
+    sysfs_write(os.path.join(SYS_PCI, "drivers_probe"), bdf)
+    wait_until(lambda: not os.path.exists(node), VFIO_NODE_TIMEOUT_S,
+               f"{node} to go")
+
+
+class Vfio:
+    """The container, the group and the device fd of one function, the way
+    ddmfs opens them for a driver (see issue9-contract)."""
+
+    def __init__(self, bdf):
+        self.container = self.group = self.device = -1
+        try:
+            self.container = os.open("/dev/vfio/vfio", os.O_RDWR)
+            api = fcntl.ioctl(self.container, VFIO_GET_API_VERSION)
+            assert api == VFIO_API_VERSION, api
+            assert fcntl.ioctl(self.container, VFIO_CHECK_EXTENSION,
+                               VFIO_TYPE1_IOMMU) == 1, "no type1 IOMMU"
+            self.group = os.open(os.path.join("/dev/vfio", group_of(bdf)),
+                                 os.O_RDWR)
+            st = bytearray(struct.pack("=II", 8, 0))
+            fcntl.ioctl(self.group, VFIO_GROUP_GET_STATUS, st, True)
+            flags = struct.unpack("=II", st)[1]
+            assert flags & VFIO_GROUP_FLAGS_VIABLE, f"group flags {flags:#x}"
+            fcntl.ioctl(self.group, VFIO_GROUP_SET_CONTAINER,
+                        bytearray(struct.pack("=i", self.container)), True)
+            fcntl.ioctl(self.container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)
+            self.device = fcntl.ioctl(self.group, VFIO_GROUP_GET_DEVICE_FD,
+                                      bytearray(bdf.encode() + b"\0"), True)
+            assert self.device >= 0, self.device
+        except BaseException:
+            self.close()
+            raise
+
+    def region(self, index):
+        """(flags, size, offset) of region index."""
+        buf = bytearray(REGION_INFO.pack(REGION_INFO.size, 0, index, 0, 0, 0))
+        fcntl.ioctl(self.device, VFIO_DEVICE_GET_REGION_INFO, buf, True)
+        _, flags, _, _, size, offset = REGION_INFO.unpack(buf)
+        return flags, size, offset
+
+    def close(self):
+        for fd in (self.device, self.group, self.container):
+            if fd >= 0:
+                os.close(fd)
+        self.container = self.group = self.device = -1
+
+
+def bar0_read32(v, base, reg):
+    return struct.unpack("<I", os.pread(v.device, 4, base + reg))[0]
+
+
+def bar0_write32(v, base, reg, value):
+    assert os.pwrite(v.device, struct.pack("<I", value), base + reg) == 4
+
+
+def edu_through_vfio(bdf):
+    """Binds bdf to vfio-pci, checks BAR0 through the device fd (id,
+    liveness, a factorial by polling), closes and unbinds."""
+    bind_vfio(bdf)
+    try:
+        v = Vfio(bdf)
+        try:
+            flags, size, base = v.region(VFIO_PCI_BAR0_REGION_INDEX)
+            want = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE
+            assert flags & want == want, f"BAR0 flags {flags:#x}"
+            assert size == EDU_BAR0_SIZE, f"BAR0 size {size:#x}"
+            got = bar0_read32(v, base, EDU_ID)
+            assert got == EDU_ID_VALUE, f"id register {got:#010x}"
+            for x in (0x12345678, 0):
+                bar0_write32(v, base, EDU_LIVENESS, x)
+                got = bar0_read32(v, base, EDU_LIVENESS)
+                assert got == x ^ 0xFFFFFFFF, f"liveness {x:#x}: {got:#x}"
+            bar0_write32(v, base, EDU_FACT, 5)
+            wait_until(lambda: not bar0_read32(v, base, EDU_STATUS)
+                       & EDU_STATUS_COMPUTING, EDU_TIMEOUT_S,
+                       "edu to compute 5!")
+            got = bar0_read32(v, base, EDU_FACT)
+            assert got == 120, got
+        finally:
+            v.close()
+    finally:
+        unbind_vfio(bdf)
+
+
+# ---- the platform -------------------------------------------------------
+
+def test_edu_is_at_00_04_0_with_vendor_1234_device_11e8():
+    assert os.path.isdir(dev_path(EDU)), sorted(
+        os.listdir(os.path.join(SYS_PCI, "devices")))
+    assert is_edu(EDU), (sysfs(dev_path(EDU, "vendor")),
+                         sysfs(dev_path(EDU, "device")))
+    # and no other edu: the hotplug slot is empty
+    edus = [d for d in os.listdir(os.path.join(SYS_PCI, "devices"))
+            if is_edu(d)]
+    assert edus == [EDU], edus
+
+
+def test_the_iommu_dmar_is_enabled():
+    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    log = b""
+    try:
+        while True:  # one record per read, EAGAIN at the end
+            try:
+                log += os.read(fd, 8192)
+            except BlockingIOError:
+                break
+            except BrokenPipeError:  # a record overwritten; go on
+                continue
+    finally:
+        os.close(fd)
+    assert b"DMAR: IOMMU enabled" in log, "no 'DMAR: IOMMU enabled' in dmesg"
+    assert os.listdir("/sys/class/iommu"), "no IOMMU in /sys/class/iommu"
+
+
+def test_edu_is_alone_in_its_iommu_group():
+    group = group_of(EDU)
+    members = os.listdir(os.path.join("/sys/kernel/iommu_groups", group,
+                                      "devices"))
+    assert members == [EDU], (group, members)
+
+
+def test_vfio_modules_are_loaded():
+    with open("/proc/modules") as f:
+        loaded = {line.split()[0] for line in f}
+    missing = [m for m in VFIO_MODULES if m not in loaded]
+    assert not missing, f"not loaded: {missing}"
+    assert os.path.exists("/dev/vfio/vfio")
+
+
+def test_edu_has_no_kernel_driver_at_boot():
+    assert driver_of(EDU) is None, driver_of(EDU)
+    assert not os.path.exists(os.path.join("/dev/vfio", group_of(EDU)))
+
+
+def test_driver_override_and_drivers_probe_bind_vfio_pci():
+    node = bind_vfio(EDU)
+    try:
+        assert os.stat(node).st_mode & 0o170000 == 0o020000, node
+    finally:
+        unbind_vfio(EDU)
+
+
+def test_unbinding_gives_the_function_back():
+    bind_vfio(EDU)
+    unbind_vfio(EDU)
+    assert driver_of(EDU) is None, driver_of(EDU)
+    assert sysfs(dev_path(EDU, "driver_override")) == "(null)"
+    # and binding again works
+    bind_vfio(EDU)
+    unbind_vfio(EDU)
+
+
+def test_vfio_device_fd_reaches_edus_bar0():
+    edu_through_vfio(EDU)
+
+
+def test_hotplug_edu_on_the_root_port_appears_within_3s():
+    assert not os.path.exists(dev_path(HOTPLUG))
+    start = time.monotonic()
+    ack = ask_host("device-add", "edu", "e2", "rp1")
+    assert ack == "ok", ack
+    wait_until(lambda: os.path.exists(dev_path(HOTPLUG, "device")),
+               HOTPLUG_TIMEOUT_S - (time.monotonic() - start),
+               f"{HOTPLUG} to appear")
+    print(f"# {HOTPLUG} appeared after {time.monotonic() - start:.2f}s",
+          flush=True)
+    assert is_edu(HOTPLUG)
+    members = os.listdir(os.path.join("/sys/kernel/iommu_groups",
+                                      group_of(HOTPLUG), "devices"))
+    assert members == [HOTPLUG], members
+
+
+def test_hotplugged_edu_works_through_vfio():
+    edu_through_vfio(HOTPLUG)
+
+
+def test_device_del_removes_it_within_3s():
+    start = time.monotonic()
+    ack = ask_host("device-del", "e2")
+    assert ack == "ok", ack
+    wait_until(lambda: not os.path.exists(dev_path(HOTPLUG)),
+               HOTPLUG_TIMEOUT_S - (time.monotonic() - start),
+               f"{HOTPLUG} to go")
+    print(f"# {HOTPLUG} went after {time.monotonic() - start:.2f}s",
+          flush=True)
+
+
+TESTS = [
+    test_edu_is_at_00_04_0_with_vendor_1234_device_11e8,
+    test_the_iommu_dmar_is_enabled,
+    test_edu_is_alone_in_its_iommu_group,
+    test_vfio_modules_are_loaded,
+    test_edu_has_no_kernel_driver_at_boot,
+    test_driver_override_and_drivers_probe_bind_vfio_pci,
+    test_unbinding_gives_the_function_back,
+    test_vfio_device_fd_reaches_edus_bar0,
+    test_hotplug_edu_on_the_root_port_appears_within_3s,
+    test_hotplugged_edu_works_through_vfio,
+    test_device_del_removes_it_within_3s,
+]
+
+
+def main():
+    print(f"1..{len(TESTS)}", flush=True)
+    failed = 0
+    for i, t in enumerate(TESTS, 1):
+        start = time.monotonic()
+        try:
+            t()
+        except Exception:  # report it and go on with the next test
+            failed += 1
+            print(f"not ok {i} - {t.__name__}")
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+        else:
+            print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)")
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
