@@ -10,9 +10,9 @@ The platform first, the facts ddmfs and libdriver build on: the edu
 function at 0000:00:04.0 in an IOMMU group of its own, the IOMMU (DMAR)
 on, the VFIO modules loaded, binding the function to vfio-pci through
 driver_override and drivers_probe (/dev/vfio/GROUP appears), the VFIO
-container, group and device fds taking BAR0 accesses, unbinding giving
-the function back, and a hotplugged edu on the root port appearing and
-going again.  Host requests are lines
+container, group and device fds taking BAR0 accesses, MSI through an
+eventfd and DMA through the IOMMU, unbinding giving the function back, and
+a hotplugged edu on the root port appearing, working and going again.  Host requests are lines
 
     DDM-HOST: ID VERB ARGS...
 
@@ -23,8 +23,11 @@ Environment (set by hostrun.py through boot.sh --env):
   DDM_ACK_DIR  where the host's acknowledgements appear
 """
 
+import ctypes
 import fcntl
+import mmap
 import os
+import select
 import struct
 import sys
 import time
@@ -61,6 +64,9 @@ VFIO_GROUP_GET_STATUS = 0x3B67
 VFIO_GROUP_SET_CONTAINER = 0x3B68
 VFIO_GROUP_GET_DEVICE_FD = 0x3B6A
 VFIO_DEVICE_GET_REGION_INFO = 0x3B6C
+VFIO_DEVICE_SET_IRQS = 0x3B6E
+VFIO_IOMMU_MAP_DMA = 0x3B71
+VFIO_IOMMU_UNMAP_DMA = 0x3B72
 VFIO_API_VERSION = 0
 VFIO_TYPE1_IOMMU = 1
 VFIO_GROUP_FLAGS_VIABLE = 1
@@ -69,7 +75,17 @@ VFIO_REGION_INFO_FLAG_READ = 1
 VFIO_REGION_INFO_FLAG_WRITE = 2
 VFIO_REGION_INFO_FLAG_MMAP = 4
 VFIO_PCI_BAR0_REGION_INDEX = 0
+VFIO_PCI_CONFIG_REGION_INDEX = 7
+VFIO_PCI_MSI_IRQ_INDEX = 1
+VFIO_IRQ_SET_DATA_EVENTFD = 1 << 2
+VFIO_IRQ_SET_ACTION_TRIGGER = 1 << 5
+VFIO_DMA_MAP_FLAG_READ_WRITE = 3
 REGION_INFO = struct.Struct("=IIIIQQ")  # argsz flags index cap_offset size offset
+IRQ_SET = struct.Struct("=IIIIIi")      # argsz flags index start count fd
+DMA_MAP = struct.Struct("=IIQQQ")       # argsz flags vaddr iova size
+DMA_UNMAP = struct.Struct("=IIQQ")      # argsz flags iova size
+PCI_COMMAND = 0x04
+PCI_COMMAND_MEMORY_MASTER = 0x06        # memory space, bus master
 
 # QEMU's edu (docs/specs/edu.txt): BAR0 is 1 MiB of registers.
 EDU_BAR0_SIZE = 1 << 20
@@ -79,6 +95,28 @@ EDU_LIVENESS = 0x04    # reads back the inverse of what was written
 EDU_FACT = 0x08        # write N, read N! once status bit 0 clears
 EDU_STATUS = 0x20
 EDU_STATUS_COMPUTING = 0x01
+EDU_STATUS_IRQ_FACT = 0x80  # raise an interrupt when the factorial is done
+EDU_INTR_STATUS = 0x24
+EDU_INTR_ACK = 0x64
+EDU_INTR_FACT = 0x001
+EDU_INTR_DMA = 0x100
+EDU_DMA_SRC = 0x80
+EDU_DMA_DST = 0x88
+EDU_DMA_COUNT = 0x90
+EDU_DMA_CMD = 0x98
+EDU_DMA_START = 0x1
+EDU_DMA_TO_RAM = 0x2        # else from RAM to edu
+EDU_DMA_IRQ = 0x4
+EDU_DMA_BUF = 0x40000       # edu's own 4 KiB buffer
+EDU_DMA_SIZE = 4096
+# The most one DMA may move: QEMU 7.2's edu (Debian 12) aborts the whole
+# VM ("hardware error: EDU: DMA range ... out of bounds") on a transfer
+# that ends at the end of its buffer, an off-by-one fixed upstream in 2024.
+DMA_LEN = EDU_DMA_SIZE - 1
+# where the test maps its buffer for edu (edu's DMA mask is 28 bits)
+DMA_IOVA = 0x100000
+# How long an edu interrupt may take to reach the eventfd, in seconds.
+IRQ_TIMEOUT_S = 5
 
 requests_sent = 0
 
@@ -185,6 +223,29 @@ class Vfio:
         _, flags, _, _, size, offset = REGION_INFO.unpack(buf)
         return flags, size, offset
 
+    def enable_bus_master(self):
+        _, _, cfg = self.region(VFIO_PCI_CONFIG_REGION_INDEX)
+        cmd = struct.unpack("<H", os.pread(self.device, 2, cfg + PCI_COMMAND))[0]
+        cmd |= PCI_COMMAND_MEMORY_MASTER
+        assert os.pwrite(self.device, struct.pack("<H", cmd),
+                         cfg + PCI_COMMAND) == 2
+
+    def msi_eventfd(self, efd):
+        """Routes MSI vector 0 to the eventfd efd."""
+        fcntl.ioctl(self.device, VFIO_DEVICE_SET_IRQS, bytearray(IRQ_SET.pack(
+            IRQ_SET.size, VFIO_IRQ_SET_DATA_EVENTFD |
+            VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, efd)),
+            True)
+
+    def map_dma(self, vaddr, iova, size):
+        fcntl.ioctl(self.container, VFIO_IOMMU_MAP_DMA, bytearray(DMA_MAP.pack(
+            DMA_MAP.size, VFIO_DMA_MAP_FLAG_READ_WRITE, vaddr, iova, size)),
+            True)
+
+    def unmap_dma(self, iova, size):
+        fcntl.ioctl(self.container, VFIO_IOMMU_UNMAP_DMA, bytearray(
+            DMA_UNMAP.pack(DMA_UNMAP.size, 0, iova, size)), True)
+
     def close(self):
         for fd in (self.device, self.group, self.container):
             if fd >= 0:
@@ -226,6 +287,67 @@ def edu_through_vfio(bdf):
         finally:
             v.close()
     finally:
+        unbind_vfio(bdf)
+
+
+def wait_irq(v, base, efd, want):
+    """Waits for one interrupt on efd, checks edu's interrupt status is
+    want, acknowledges it."""
+    r, _, _ = select.select([efd], [], [], IRQ_TIMEOUT_S)
+    assert r, f"no interrupt within {IRQ_TIMEOUT_S}s"
+    n = os.eventfd_read(efd)
+    assert n == 1, f"{n} interrupts"
+    got = bar0_read32(v, base, EDU_INTR_STATUS)
+    assert got == want, f"interrupt status {got:#x}, want {want:#x}"
+    bar0_write32(v, base, EDU_INTR_ACK, got)
+
+
+def edu_msi_and_dma(bdf):
+    """Through VFIO on bdf: a factorial completing with an MSI, then
+    DMA_LEN bytes from a mapped buffer to edu and back, each completing
+    with an MSI."""
+    bind_vfio(bdf)
+    efd = -1
+    try:
+        v = Vfio(bdf)
+        buf = mmap.mmap(-1, 2 * EDU_DMA_SIZE)
+        try:
+            _, _, base = v.region(VFIO_PCI_BAR0_REGION_INDEX)
+            v.enable_bus_master()
+            efd = os.eventfd(0, os.EFD_NONBLOCK)
+            v.msi_eventfd(efd)
+            bar0_write32(v, base, EDU_STATUS, EDU_STATUS_IRQ_FACT)
+            bar0_write32(v, base, EDU_FACT, 6)
+            wait_irq(v, base, efd, EDU_INTR_FACT)
+            assert bar0_read32(v, base, EDU_FACT) == 720
+            bar0_write32(v, base, EDU_STATUS, 0)
+
+            cbuf = (ctypes.c_char * len(buf)).from_buffer(buf)
+            v.map_dma(ctypes.addressof(cbuf), DMA_IOVA, len(buf))
+            try:
+                data = bytes((i * 7 + 3) & 0xFF for i in range(DMA_LEN))
+                buf[:DMA_LEN] = data
+                for src, dst, cmd in (
+                        (DMA_IOVA, EDU_DMA_BUF, 0),
+                        (EDU_DMA_BUF, DMA_IOVA + EDU_DMA_SIZE,
+                         EDU_DMA_TO_RAM)):
+                    bar0_write32(v, base, EDU_DMA_SRC, src)
+                    bar0_write32(v, base, EDU_DMA_DST, dst)
+                    bar0_write32(v, base, EDU_DMA_COUNT, DMA_LEN)
+                    bar0_write32(v, base, EDU_DMA_CMD,
+                                 EDU_DMA_START | EDU_DMA_IRQ | cmd)
+                    wait_irq(v, base, efd, EDU_INTR_DMA)
+                back = buf[EDU_DMA_SIZE:EDU_DMA_SIZE + DMA_LEN]
+                assert back == data, "the bytes came back changed"
+            finally:
+                v.unmap_dma(DMA_IOVA, len(buf))
+                del cbuf
+        finally:
+            buf.close()
+            v.close()
+    finally:
+        if efd >= 0:
+            os.close(efd)
         unbind_vfio(bdf)
 
 
@@ -301,6 +423,10 @@ def test_vfio_device_fd_reaches_edus_bar0():
     edu_through_vfio(EDU)
 
 
+def test_vfio_msi_and_a_4095_byte_dma_round_trip_through_the_iommu():
+    edu_msi_and_dma(EDU)
+
+
 def test_hotplug_edu_on_the_root_port_appears_within_3s():
     assert not os.path.exists(dev_path(HOTPLUG))
     start = time.monotonic()
@@ -317,8 +443,9 @@ def test_hotplug_edu_on_the_root_port_appears_within_3s():
     assert members == [HOTPLUG], members
 
 
-def test_hotplugged_edu_works_through_vfio():
+def test_hotplugged_edu_works_through_vfio_with_msi_and_dma():
     edu_through_vfio(HOTPLUG)
+    edu_msi_and_dma(HOTPLUG)
 
 
 def test_device_del_removes_it_within_3s():
@@ -341,8 +468,9 @@ TESTS = [
     test_driver_override_and_drivers_probe_bind_vfio_pci,
     test_unbinding_gives_the_function_back,
     test_vfio_device_fd_reaches_edus_bar0,
+    test_vfio_msi_and_a_4095_byte_dma_round_trip_through_the_iommu,
     test_hotplug_edu_on_the_root_port_appears_within_3s,
-    test_hotplugged_edu_works_through_vfio,
+    test_hotplugged_edu_works_through_vfio_with_msi_and_dma,
     test_device_del_removes_it_within_3s,
 ]
 
