@@ -24,6 +24,7 @@
 #include "drv.h"
 #include "fwd.h"
 #include "log.h"
+#include "pci.h"
 #include "proc.h"
 #include "sync.h"
 #include "tree.h"
@@ -100,6 +101,14 @@ list_one(struct node *n, void *arg)
 	cat(arg, "%s\t%s\t%s\t%u\t%s\n", n->path, drv_state_name(d->state), pid,
 	    d->restarts, n->cuse ? "cuse" : "fuse");
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* Appends a row for a PCI function no rule took (list --all). */
+static void
+list_unbound(const struct pci_fn *f, void *arg)
+{
+	cat(arg, "%s\t%04x:%04x\t%06x\tunbound\n", f->addr, f->vendor,
+	    f->device, f->class);
 }
 
 /* Appends the status of n's driver; n's owner and group go to *ret_uid
@@ -226,7 +235,7 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 {
 	char cmd[32] = "", arg[CTL_LINE_MAX] = "", extra[2] = "";
 	char *out = strdup(""), *reply;
-	bool mutating;
+	bool mutating, all;
 	int nargs, r = 0, want;
 	struct node *n;
 	uid_t uid = 0;
@@ -235,6 +244,10 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 	if (out == NULL)
 		return -ENOMEM;
 	nargs = sscanf(line, "%31s %511s %1s", cmd, arg, extra);
+	all = strcmp(cmd, "list") == 0 && nargs == 2 &&
+	      strcmp(arg, "--all") == 0;
+	if (all)
+		nargs = 1;
 	want = strcmp(cmd, "list") == 0 || strcmp(cmd, "reload") == 0 ||
 	                       strcmp(cmd, "upgrade") == 0
 	               ? 1
@@ -254,6 +267,8 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 	} else if (strcmp(cmd, "list") == 0) {
 		pthread_rwlock_rdlock(&dfs.tree_lock);
 		tree_walk(list_one, &out);
+		if (all)
+			pci_each_unbound(list_unbound, &out);
 		pthread_rwlock_unlock(&dfs.tree_lock);
 	} else if (strcmp(cmd, "status") == 0) {
 		pthread_rwlock_rdlock(&dfs.tree_lock);

@@ -1,7 +1,7 @@
 /*
  * ddmctl.c: the command-line client of ddmfs's control socket.
  *
- * ddmctl [--state-dir DIR] [--timeout SECS] list | status NODE |
+ * ddmctl [--state-dir DIR] [--timeout SECS] list [--all] | status NODE |
  *        start NODE | stop NODE | restart NODE | reload | upgrade
  *
  * The state directory defaults to /var/lib/ddmfs; $DDMFS_STATE_DIR
@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,9 @@ usage(FILE *f)
 	        "commands:\n"
 	        "  list            one line per node: NODE STATE PID "
 	        "RESTARTS TRANSPORT\n"
+	        "  list --all      the same, then one line per PCI function "
+	        "no rule took:\n"
+	        "                  ADDRESS VENDOR:DEVICE CLASS unbound\n"
 	        "  status NODE     details of one node\n"
 	        "  start NODE      start a stopped or failed driver\n"
 	        "  stop NODE       stop a driver\n"
@@ -183,11 +187,13 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "all", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = getenv("DDMFS_STATE_DIR");
 	char line[1024], *reply = NULL;
 	int c, nargs = -1, r, timeout_s = TIMEOUT_DEFAULT_S;
+	bool all = false;
 	char *end;
 	long v;
 
@@ -211,6 +217,9 @@ main(int argc, char **argv)
 			}
 			timeout_s = (int)v;
 			break;
+		case 'a':
+			all = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -223,7 +232,8 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 			if (strcmp(argv[optind], cmds[i].name) == 0)
 				nargs = cmds[i].nargs;
-	if (nargs < 0 || argc - optind - 1 != nargs) {
+	if (nargs < 0 || argc - optind - 1 != nargs ||
+	    (all && strcmp(argv[optind], "list") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -234,8 +244,10 @@ main(int argc, char **argv)
 			return 2;
 		}
 	if (snprintf(line, sizeof(line), "%s%s%s\n", argv[optind],
-	             nargs > 0 ? " " : "",
-	             nargs > 0 ? argv[optind + 1] : "") >= (int)sizeof(line)) {
+	             nargs > 0 || all ? " " : "",
+	             all         ? "--all"
+	             : nargs > 0 ? argv[optind + 1]
+	                         : "") >= (int)sizeof(line)) {
 		fprintf(stderr, "ddmctl: argument too long\n");
 		return 2;
 	}

@@ -14,6 +14,7 @@
 #include "drv.h"
 #include "fwd.h"
 #include "log.h"
+#include "pci.h"
 #include "perm.h"
 #include "proc.h"
 #include "spawn.h"
@@ -109,6 +110,7 @@ drv_conf_of(const struct conf_device *cd, const char *dirs,
 		         cd->nodes[i].kind);
 	cf.n_nodes = cd->n_nodes;
 	cf.manual = cd->manual != 0;
+	snprintf(cf.pci, sizeof(cf.pci), "%s", cd->pci);
 	*ret = cf;
 	return 0;
 nomem:
@@ -336,6 +338,57 @@ sync_bus(struct sync *s, const struct conf_bus *cb)
 	}
 }
 
+/*
+ * The bus pci0 as the PCI functions the rules of c match make it: one
+ * entry per function, with one node, borrowing the rules' strings.
+ */
+static void
+sync_pci(struct sync *s, const struct conf *c)
+{
+	static char mmio[] = "mmio";
+	struct conf_bus pb = { .name = CONF_PCI_BUS, .mode = 0755 };
+	struct pci_match *m = NULL;
+	size_t n = 0;
+
+	if (pci_discover(c, dfs.state_fd, &m, &n) < 0) {
+		s->err = -ENOMEM;
+		return;
+	}
+	pb.devices = calloc(n ? n : 1, sizeof(*pb.devices));
+	if (pb.devices == NULL) {
+		free(m);
+		s->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_pci_rule *r = m[i].rule;
+		struct conf_device *cd = &pb.devices[i];
+
+		snprintf(cd->name, sizeof(cd->name), "%s", m[i].name);
+		cd->driver = r->driver;
+		cd->io = mmio;
+		cd->mode = r->mode;
+		cd->uid = r->uid;
+		cd->gid = r->gid;
+		cd->run_uid = r->run_uid;
+		cd->run_gid = r->run_gid;
+		cd->args = r->args;
+		cd->nodes[0] = (struct conf_node){ .mode = r->mode,
+			                           .uid = r->uid,
+			                           .gid = r->gid,
+			                           .line = r->line };
+		snprintf(cd->nodes[0].name, sizeof(cd->nodes[0].name), "%s",
+		         m[i].name);
+		cd->n_nodes = 1;
+		cd->line = r->line;
+		snprintf(cd->pci, sizeof(cd->pci), "%s", m[i].fn.addr);
+	}
+	pb.n_devices = (unsigned int)n;
+	sync_bus(s, &pb);
+	free(pb.devices);
+	free(m);
+}
+
 /* Tells the kernel what changed (no lock held). */
 static void
 tell_kernel(const struct sync *s)
@@ -387,11 +440,15 @@ sync_conf(struct conf *c, bool start, struct sync_result *ret)
 
 		for (unsigned int b = 0; b < c->n_buses && !keep; b++)
 			keep = strcmp(c->buses[b].name, bus->name) == 0;
+		if (c->has_pci && strcmp(bus->name, CONF_PCI_BUS) == 0)
+			keep = true;
 		if (!keep)
 			remove_bus(&s, bus);
 	}
 	for (unsigned int b = 0; b < c->n_buses; b++)
 		sync_bus(&s, &c->buses[b]);
+	if (c->has_pci)
+		sync_pci(&s, c);
 	/* what a restart would choose, against what runs */
 	if (c->transport == CONF_TRANSPORT_CUSE)
 		want_cuse = 1;
