@@ -11,10 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/vfio.h>
 
 #include "driver_impl.h"
 
@@ -24,7 +27,7 @@
 #define DEV_MINOR_MAX   1048575 /* and 20-bit minor */
 #define NAME_MAX_LEN    32      /* node names: [a-z0-9_-]{1,32}, as ddmfs */
 
-static const char *const backends[] = { "sim", "pio", "devport" };
+static const char *const backends[] = { "sim", "pio", "devport", "mmio" };
 
 const char *
 args_basename(const char *path)
@@ -41,11 +44,12 @@ args_usage(const char *prog, const struct ddm_driver_ops *ops)
 
 	printf("usage: %s --ddm-fd=N --node=BUS/NAME "
 	       "[--nodes=NAME[:KIND],...]\n"
-	       "       [--io=sim|pio|devport] [--ports=0x70-0x71,...]\n"
+	       "       [--io=sim|pio|devport|mmio] [--ports=0x70-0x71,...]\n"
 	       "       [--cuse-fd=N,... [--cuse-dev=M:N,...]] "
 	       "[--devport-fd=N]\n"
-	       "       [--sim-fd=N] [--state-fd=N] [--syslog] [DRIVER "
-	       "OPTIONS]\n"
+	       "       [--sim-fd=N] [--state-fd=N] [--pci=DDDD:BB:DD.F "
+	       "--vfio-fd=C,G,D]\n"
+	       "       [--syslog] [DRIVER OPTIONS]\n"
 	       "A ddmfs driver: ddmfs starts it and passes these options.\n"
 	       "  --ddm-fd=N      the socket to ddmfs\n"
 	       "  --node=BUS/NAME the instance, e.g. isa0/rtc0\n"
@@ -57,6 +61,9 @@ args_usage(const char *prog, const struct ddm_driver_ops *ops)
 	       "  --devport-fd=N  an open /dev/port, for --io=devport\n"
 	       "  --sim-fd=N      an open dir for the sim files, for --io=sim\n"
 	       "  --state-fd=N    an open dir, the driver's own state\n"
+	       "  --pci=ADDR      the PCI function, e.g. 0000:00:04.0\n"
+	       "  --vfio-fd=C,G,D its VFIO container, group and device, for "
+	       "--io=mmio\n"
 	       "  --syslog        log to syslog, not stderr\n"
 	       "Started by hand (conf: spawn = \"manual\"), for gdb or "
 	       "valgrind:\n"
@@ -165,6 +172,26 @@ parse_devnum_list(const char *s, unsigned int *maj, unsigned int *min)
 	return n;
 }
 
+/* Whether s is a PCI address as sysfs spells it: "0000:00:04.0". */
+static bool
+good_pci(const char *s)
+{
+	static const char form[] = "xxxx:xx:xx.f";
+
+	if (strlen(s) != sizeof(form) - 1)
+		return false;
+	for (size_t i = 0; form[i] != '\0'; i++) {
+		if (form[i] == 'x' && !strchr("0123456789abcdef", s[i]))
+			return false;
+		if (form[i] == 'f' && (s[i] < '0' || s[i] > '7'))
+			return false;
+		if ((form[i] == ':' || form[i] == '.') && s[i] != form[i])
+			return false;
+	}
+	/* device numbers stop at 0x1f */
+	return strtoul(s + 8, NULL, 16) <= 0x1f;
+}
+
 /* The index of option key (klen bytes) in list, or -1. */
 int
 args_find_key(const char *const *list, const char *key, size_t klen)
@@ -205,7 +232,8 @@ args_parse(const char *prog, int argc, char **argv,
 		          .cuse_fd = { -1 },
 		          .devport_fd = -1,
 		          .sim_fd = -1,
-		          .state_fd = -1 };
+		          .state_fd = -1,
+		          .vfio_fd = { -1, -1, -1 } };
 	const char *arg, *eq, *val, **slot;
 	size_t i, klen;
 	int k, n;
@@ -273,6 +301,21 @@ args_parse(const char *prog, int argc, char **argv,
 			return -1;
 		}
 		a.n_cuse_dev = (unsigned int)n;
+	}
+	if (a.vals[K_VFIO_FD] != NULL) {
+		n = parse_fd_list(a.vals[K_VFIO_FD], a.vfio_fd);
+		if (n != VFIO_NFDS) {
+			fprintf(stderr,
+			        "%s: bad --vfio-fd '%s' (CONTAINER,GROUP,"
+			        "DEVICE)\n",
+			        prog, a.vals[K_VFIO_FD]);
+			return -1;
+		}
+	}
+	if (a.vals[K_PCI] != NULL && !good_pci(a.vals[K_PCI])) {
+		fprintf(stderr, "%s: bad --pci '%s' (DDDD:BB:DD.F)\n", prog,
+		        a.vals[K_PCI]);
+		return -1;
 	}
 	*ret = a;
 	return 0;
@@ -482,6 +525,63 @@ check_dir_args(const char *prog, const struct args *a)
 	return 0;
 }
 
+/*
+ * Checks --vfio-fd: with --io=mmio, which needs it, three distinct open
+ * fds (not the ddm socket) that are a VFIO container, a viable group in
+ * a container, and a PCI device; prints why not.
+ */
+static int
+check_vfio_args(const char *prog, const struct args *a)
+{
+	static const char *const what[VFIO_NFDS] = {
+		"a VFIO container", "a viable VFIO group in a container",
+		"a VFIO PCI device"
+	};
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	bool mmio = strcmp(a->io, "mmio") == 0;
+	int fd, bad;
+
+	if (a->vfio_fd[0] < 0) {
+		if (!mmio)
+			return 0;
+		fprintf(stderr, "%s: --io=mmio needs --vfio-fd\n", prog);
+		return -1;
+	}
+	if (!mmio) {
+		fprintf(stderr, "%s: --vfio-fd is for --io=mmio\n", prog);
+		return -1;
+	}
+	for (int i = 0; i < VFIO_NFDS; i++) {
+		fd = a->vfio_fd[i];
+		for (int j = 0; j < i; j++)
+			if (a->vfio_fd[j] == fd)
+				fd = a->fd; /* a repeat: refused below */
+		if (fd == a->fd || fcntl(fd, F_GETFD) < 0) {
+			fprintf(stderr, "%s: --vfio-fd: %d is not an open fd\n",
+			        prog, a->vfio_fd[i]);
+			return -1;
+		}
+	}
+	if (ioctl(a->vfio_fd[VFIO_CONTAINER], VFIO_GET_API_VERSION) !=
+	    VFIO_API_VERSION)
+		bad = VFIO_CONTAINER;
+	else if (ioctl(a->vfio_fd[VFIO_GROUP], VFIO_GROUP_GET_STATUS, &gs) <
+	                 0 ||
+	         !(gs.flags & VFIO_GROUP_FLAGS_VIABLE) ||
+	         !(gs.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
+		bad = VFIO_GROUP;
+	else if (ioctl(a->vfio_fd[VFIO_DEVICE], VFIO_DEVICE_GET_INFO, &di) <
+	                 0 ||
+	         !(di.flags & VFIO_DEVICE_FLAGS_PCI))
+		bad = VFIO_DEVICE;
+	else
+		return 0;
+	fprintf(stderr, "%s: --vfio-fd: %d is not %s\n", prog, a->vfio_fd[bad],
+	        what[bad]);
+	return -1;
+}
+
 /* Checks the arguments a started driver needs; prints why not. */
 int
 args_check(const char *prog, const struct args *a)
@@ -526,5 +626,7 @@ args_check(const char *prog, const struct args *a)
 		        prog, a->devport_fd);
 		return -1;
 	}
+	if (check_vfio_args(prog, a) < 0)
+		return -1;
 	return check_dir_args(prog, a);
 }

@@ -24,12 +24,14 @@
 
 #define STATE_DIR_DEFAULT "/var/lib/ddmfs"
 #define ATTACH_REPLY_MAX  4096
-#define ATTACH_FDS_MAX    (6 + DDM_NODES_MAX)
+#define ATTACH_FDS_MAX    (9 + DDM_NODES_MAX)
 #define ATTACH_TIMEOUT_MS 10000
 
-/* The options whose values are fd numbers (comma lists for cuse-fd). */
+/* The options whose values are fd numbers (comma lists for cuse-fd and
+ * vfio-fd). */
 static const char *const fd_keys[] = { "ddm-fd", "cuse-fd",  "devport-fd",
-	                               "sim-fd", "state-fd", NULL };
+	                               "sim-fd", "state-fd", "vfio-fd",
+	                               NULL };
 
 /* Connects to ddmfs's control socket: the fd, or -1 after saying why. */
 static int

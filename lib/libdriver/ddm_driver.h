@@ -199,6 +199,13 @@ struct ddm_driver_ops {
 	 * ddm_option() reads them.
 	 */
 	const char *const *options;
+	/*
+	 * A PCI driver's interrupt (--vfio-fd): vector is the MSI vector
+	 * (0 for INTx).  Runs on the loop thread like every hook; it
+	 * acknowledges the device and may answer suspended requests.  Set,
+	 * it makes libdriver enable MSI (else INTx) before init.
+	 */
+	void (*intr)(struct ddm_dev *dev, void *sc, unsigned int vector);
 };
 
 /*
@@ -261,6 +268,26 @@ void ddm_poll_notify_node(struct ddm_node *n);
 /* Calls fn(h, arg) for every open handle of node n (NULL: of every node). */
 void ddm_each_handle(struct ddm_dev *dev, struct ddm_node *n,
                      void (*fn)(struct ddm_handle *h, void *arg), void *arg);
+
+/*
+ * A PCI instance (ddmfs passes --pci and --vfio-fd, and --io=mmio):
+ * ddm_pci() is its address, "0000:00:04.0" (NULL for others), and
+ * ddm_intr_count() how many interrupts have reached the intr hook.
+ */
+const char *ddm_pci(struct ddm_dev *dev);
+uint64_t ddm_intr_count(struct ddm_dev *dev);
+/*
+ * A DMA buffer of len bytes (rounded up to pages, zeroed), mapped into
+ * the function's IOMMU: its address for the CPU in *ret_cpu and for the
+ * device (the IOVA, below 256 MiB, so a 28-bit DMA mask reaches it) in
+ * *ret_iova.  0, -ENODEV without --vfio-fd, -ENOMEM, or another -errno
+ * (pinned pages count against RLIMIT_MEMLOCK).  Buffers still allocated
+ * at exit are freed after fini.
+ */
+int ddm_dma_alloc(struct ddm_dev *dev, size_t len, void **ret_cpu,
+                  uint64_t *ret_iova);
+/* Unmaps and frees the buffer at cpu; NULL is fine. */
+void ddm_dma_free(struct ddm_dev *dev, void *cpu);
 
 /* Who made request r. */
 const struct ddm_cred *ddm_req_cred(struct ddm_req *r);

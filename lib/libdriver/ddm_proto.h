@@ -145,9 +145,9 @@ struct ddm_hello_node {
  * extra args may not set them, and libdriver takes each at most once.
  */
 static const char *const ddm_reserved_options[] = {
-	"io",      "node",     "nodes",      "ports",  "ddm-fd",
-	"cuse-fd", "cuse-dev", "devport-fd", "sim-fd", "state-fd",
-	"syslog",  "attach",   NULL
+	"io",      "node",     "nodes",      "ports",   "ddm-fd",
+	"cuse-fd", "cuse-dev", "devport-fd", "sim-fd",  "state-fd",
+	"syslog",  "attach",   "pci",        "vfio-fd", NULL
 };
 
 /*

@@ -42,12 +42,14 @@ open_io(struct ddm_dev *dev, const struct args *a, int sim_fd)
 {
 	int err;
 
-	err = io_open(&(struct io_opts){ .backend = a->io,
-	                                 .grants = a->vals[K_PORTS],
-	                                 .sim_dirfd = sim_fd,
-	                                 .name = dev->name,
-	                                 .devport_fd = a->devport_fd },
-	              &dev->io);
+	err = io_open(
+	        &(struct io_opts){ .backend = a->io,
+	                           .grants = a->vals[K_PORTS],
+	                           .sim_dirfd = sim_fd,
+	                           .name = dev->name,
+	                           .devport_fd = a->devport_fd,
+	                           .vfio_device_fd = a->vfio_fd[VFIO_DEVICE] },
+	        &dev->io);
 	if (sim_fd >= 0)
 		close(sim_fd);
 	if (a->devport_fd >= 0)
@@ -92,7 +94,13 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 {
 	const char *prog = argc > 0 ? args_basename(argv[0]) : "ddm-driver";
 	struct ddm_dev dev = {
-		.prog = prog, .sc = sc, .state_fd = -1, .epfd = -1, .sigfd = -1
+		.prog = prog,
+		.sc = sc,
+		.state_fd = -1,
+		.epfd = -1,
+		.sigfd = -1,
+		.vfio_fd = { -1, -1, -1 },
+		.irq_index = -1,
 	};
 	const char *why;
 	struct args a;
@@ -149,6 +157,11 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 	    args_check_cuse(prog, &a, dev.n_nodes) < 0)
 		goto usage_error;
 	dev.state_fd = a.state_fd;
+	dev.pci = a.vals[K_PCI];
+	memcpy(dev.vfio_fd, a.vfio_fd, sizeof(dev.vfio_fd));
+	for (int i = 0; i < VFIO_NFDS; i++)
+		if (dev.vfio_fd[i] >= 0)
+			fcntl(dev.vfio_fd[i], F_SETFD, FD_CLOEXEC);
 	fcntl(a.fd, F_SETFD, FD_CLOEXEC);
 	if (dev.state_fd >= 0)
 		fcntl(dev.state_fd, F_SETFD, FD_CLOEXEC);
@@ -190,6 +203,8 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 		        dev.cuse ? "CUSE" : "socket", strerror(-err));
 		goto fini_dispatch;
 	}
+	if (intr_init(&dev) < 0)
+		goto close_chan;
 	if (dev.ops.init != NULL) {
 		err = dev.ops.init(&dev, sc);
 		if (err != 0) {
@@ -199,7 +214,7 @@ ddm_driver_main(int argc, char **argv, const struct ddm_driver_ops *ops,
 			        err < 0 ? strerror(-err) : "error",
 			        why != NULL ? " (sim file " : "",
 			        why != NULL ? why : "", why != NULL ? ")" : "");
-			goto close_chan;
+			goto fini_intr;
 		}
 	}
 	err = dev.tp->ops->send_hello(dev.tp);
@@ -213,6 +228,9 @@ fini_driver:
 	dispatch_fini(&dev);
 	if (dev.ops.fini != NULL)
 		dev.ops.fini(&dev, sc);
+fini_intr:
+	intr_fini(&dev);
+	dma_fini(&dev);
 close_chan:
 	for (unsigned int i = dev.n_tps; i-- > 0;)
 		dev.tps[i]->ops->close(dev.tps[i]);
@@ -225,6 +243,9 @@ close_io:
 close_state:
 	if (dev.state_fd >= 0)
 		close(dev.state_fd);
+	for (int i = 0; i < VFIO_NFDS; i++)
+		if (dev.vfio_fd[i] >= 0)
+			close(dev.vfio_fd[i]);
 	free(dev.opts);
 	args_free_argv(attached);
 #ifdef DDM_SANITIZERS

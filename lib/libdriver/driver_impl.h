@@ -134,6 +134,13 @@ struct ddm_req {
 
 struct watch;
 struct timer;
+struct dma_buf;
+
+/* The most MSI vectors libdriver asks for. */
+#define DDM_IRQ_MAX 8
+
+/* The VFIO fds of a PCI instance (--vfio-fd), in the order ddmfs gives. */
+enum vfio_fd_role { VFIO_CONTAINER, VFIO_GROUP, VFIO_DEVICE, VFIO_NFDS };
 
 struct ddm_dev {
 	const char *prog; /* "ddm-rtc" */
@@ -167,6 +174,14 @@ struct ddm_dev {
 	uint64_t timer_seq;
 	bool quit;
 	int status; /* exit status once quit */
+
+	const char *pci;          /* --pci, or NULL */
+	int vfio_fd[VFIO_NFDS];   /* --vfio-fd, or -1 */
+	int irq_index;            /* VFIO_PCI_{MSI,INTX}_IRQ_INDEX; -1: none */
+	int irq_fd[DDM_IRQ_MAX];  /* an eventfd per vector */
+	unsigned int n_irq;       /* vectors set up */
+	uint64_t intr_count;      /* interrupts taken */
+	struct dma_buf *dma_bufs; /* by IOVA */
 
 	int ddm_fd_num;   /* the number ddmfs gave the socket (--ddm-fd) */
 	bool orphan;      /* ddmfs is gone; waiting for DDM_ADOPT */
@@ -210,6 +225,8 @@ enum key {
 	K_STATE_FD,
 	K_SYSLOG,
 	K_ATTACH,
+	K_PCI,
+	K_VFIO_FD,
 	NKEYS
 };
 
@@ -224,6 +241,7 @@ struct args {
 	int devport_fd;          /* --devport-fd, -1: none */
 	int sim_fd;              /* --sim-fd, -1: none */
 	int state_fd;            /* --state-fd, -1: none */
+	int vfio_fd[3]; /* --vfio-fd: container, group, device; -1: none */
 	bool syslog;
 	bool help;
 };
@@ -261,6 +279,17 @@ void args_free_argv(char **argv);
  */
 int attach_args(const char *prog, const char *node, int argc, char **argv,
                 char ***ret_argv);
+
+/* vfio.c */
+/*
+ * With --vfio-fd and an intr hook: MSI (else INTx) through eventfds
+ * watched by the loop.  0 or -errno (logged).
+ */
+int intr_init(struct ddm_dev *dev);
+/* Turns the interrupts off and closes the eventfds. */
+void intr_fini(struct ddm_dev *dev);
+/* Unmaps and frees every DMA buffer the driver left. */
+void dma_fini(struct ddm_dev *dev);
 
 /* orphan.c */
 /*
