@@ -12,7 +12,14 @@ on, the VFIO modules loaded, binding the function to vfio-pci through
 driver_override and drivers_probe (/dev/vfio/GROUP appears), the VFIO
 container, group and device fds taking BAR0 accesses, MSI through an
 eventfd and DMA through the IOMMU, unbinding giving the function back, and
-a hotplugged edu on the root port appearing, working and going again.  Host requests are lines
+a hotplugged edu on the root port appearing, working and going again.
+
+Then ddmfs on them, with a pci rule for edu (CONF): the bus pci0, the
+functions no rule took in ddmctl list --all, the edu function as the leaf
+pci0/edu0 that ddm-edu drives through VFIO (echo 5, cat: 120), a
+hotplugged edu as pci0/edu1.
+
+Host requests are lines
 
     DDM-HOST: ID VERB ARGS...
 
@@ -28,7 +35,9 @@ import fcntl
 import mmap
 import os
 import select
+import signal
 import struct
+import subprocess
 import sys
 import time
 import traceback
@@ -39,6 +48,26 @@ from ddmtest import wait_until  # noqa: E402
 
 BUILD = os.environ.get("DDM_BUILD", "")
 ACK_DIR = os.environ.get("DDM_ACK_DIR", "")
+DDMFS = os.path.join(BUILD, "ddmfs", "ddmfs")
+DDMCTL = os.path.join(BUILD, "ddmfs", "ddmctl")
+MNT = "/ddm"
+WORK = "/tmp/ddm-pci"
+STATE = os.path.join(WORK, "state")
+NOBODY = 65534
+# ddmfs's conf: edu functions become pci0/eduN, driven by ddm-edu
+CONF = """
+mountpoint = "/ddm";
+transport = "fuse";
+pci = (
+	{ vendor = "1234"; device = "11e8"; driver = "ddm-edu";
+	  name = "edu%d"; mode = "0666"; }
+);
+"""
+# q35's own functions, which no rule takes: ddmctl list --all shows them
+# unbound (address, vendor:device, class)
+Q35_UNBOUND = (("0000:00:00.0", "8086:29c0", "060000"),   # host bridge
+               ("0000:00:1f.0", "8086:2918", "060100"),   # LPC (ISA) bridge
+               ("0000:00:1f.2", "8086:2922", "010601"))   # SATA (AHCI)
 
 SYS_PCI = "/sys/bus/pci"
 EDU = "0000:00:04.0"          # -device edu on q35: slot 4 of pcie.0
@@ -55,6 +84,14 @@ HOTPLUG_TIMEOUT_S = 3
 ACK_TIMEOUT_S = 30
 # How long edu may take for a factorial, in seconds.
 EDU_TIMEOUT_S = 5
+# How long ddmfs may take to mount and start its drivers, in seconds.
+MOUNT_TIMEOUT_S = 20
+# How long a hotplugged function may take to show in /ddm, in seconds.
+HOTPLUG_NODE_TIMEOUT_S = 10
+# Bound on any one client command, in seconds.
+CMD_TIMEOUT_S = 30
+# How long ddmfs may take to exit after SIGTERM, in seconds.
+EXIT_TIMEOUT_S = 15
 
 # <linux/vfio.h>: _IO(VFIO_TYPE ';', VFIO_BASE 100 + n)
 VFIO_GET_API_VERSION = 0x3B64
@@ -119,6 +156,7 @@ DMA_IOVA = 0x100000
 IRQ_TIMEOUT_S = 5
 
 requests_sent = 0
+ddmfs_proc = None
 
 
 def ask_host(verb, *args):
@@ -351,6 +389,30 @@ def edu_msi_and_dma(bdf):
         unbind_vfio(bdf)
 
 
+def run(cmd, check=True, **kw):
+    """Runs cmd (a list) bounded by CMD_TIMEOUT_S; returns CompletedProcess."""
+    r = subprocess.run(cmd, capture_output=True, timeout=CMD_TIMEOUT_S, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)}: exit {r.returncode}: "
+                             f"{r.stdout!r} {r.stderr!r}")
+    return r
+
+
+def ctl(*args):
+    return run([DDMCTL, "--state-dir", STATE] + list(args), text=True).stdout
+
+
+def status(name):
+    r = run([DDMCTL, "--state-dir", STATE, "status", f"pci0/{name}"],
+            check=False, text=True)
+    return dict(line.split(": ", 1) for line in r.stdout.splitlines()
+                if ": " in line) if r.returncode == 0 else {}
+
+
+def node(name):
+    return os.path.join(MNT, "pci0", name)
+
+
 # ---- the platform -------------------------------------------------------
 
 def test_edu_is_at_00_04_0_with_vendor_1234_device_11e8():
@@ -459,6 +521,46 @@ def test_device_del_removes_it_within_3s():
           flush=True)
 
 
+# ---- ddmfs on the edu function ----------------------------------------
+
+def test_ddmfs_mounts_with_a_pci_list():
+    global ddmfs_proc
+    os.makedirs(STATE, exist_ok=True)
+    conf = os.path.join(WORK, "ddmfs.conf")
+    with open(conf, "w") as f:
+        f.write(CONF)
+    assert os.path.isdir(MNT), f"{MNT} missing (hostrun.py creates it)"
+    log = open(os.path.join(WORK, "ddmfs.log"), "ab")
+    ddmfs_proc = subprocess.Popen(
+        [DDMFS, "-f", "-c", conf, "--state-dir", STATE, MNT],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    wait_until(lambda: os.path.ismount(MNT) or ddmfs_proc.poll() is not None,
+               MOUNT_TIMEOUT_S, "the mount")
+    assert ddmfs_proc.poll() is None, f"ddmfs exited {ddmfs_proc.returncode}"
+    assert os.path.isdir(os.path.join(MNT, "pci0"))
+
+
+def test_ddmctl_list_all_shows_q35s_own_functions_unbound():
+    lines = ctl("list", "--all").splitlines()
+    rows = [line.split("\t") for line in lines]
+    unbound = {r[0]: r[1:] for r in rows if r[-1] == "unbound"}
+    for addr, ids, cls in Q35_UNBOUND:
+        assert unbound.get(addr) == [ids, cls, "unbound"], \
+            (addr, unbound.get(addr), lines)
+    assert EDU not in unbound, lines
+    # list alone shows no unbound function
+    assert "unbound" not in ctl("list"), ctl("list")
+
+
+def test_sigterm_unmounts_ddm_cleanly():
+    assert ddmfs_proc is not None, "ddmfs never started"
+    ddmfs_proc.send_signal(signal.SIGTERM)
+    rc = ddmfs_proc.wait(timeout=EXIT_TIMEOUT_S)
+    assert rc == 0, rc
+    assert not os.path.ismount(MNT)
+
+
 TESTS = [
     test_edu_is_at_00_04_0_with_vendor_1234_device_11e8,
     test_the_iommu_dmar_is_enabled,
@@ -472,10 +574,14 @@ TESTS = [
     test_hotplug_edu_on_the_root_port_appears_within_3s,
     test_hotplugged_edu_works_through_vfio_with_msi_and_dma,
     test_device_del_removes_it_within_3s,
+    test_ddmfs_mounts_with_a_pci_list,
+    test_ddmctl_list_all_shows_q35s_own_functions_unbound,
+    test_sigterm_unmounts_ddm_cleanly,
 ]
 
 
 def main():
+    os.makedirs(WORK, exist_ok=True)
     print(f"1..{len(TESTS)}", flush=True)
     failed = 0
     for i, t in enumerate(TESTS, 1):
@@ -490,6 +596,15 @@ def main():
         else:
             print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)")
         sys.stdout.flush()
+    if ddmfs_proc is not None and ddmfs_proc.poll() is None:
+        ddmfs_proc.kill()
+        ddmfs_proc.wait()
+    try:
+        with open(os.path.join(WORK, "ddmfs.log"), errors="replace") as f:
+            for line in f.read().splitlines()[-40:]:
+                print("# ddmfs.log: " + line)
+    except OSError:
+        pass
     return 1 if failed else 0
 
 
