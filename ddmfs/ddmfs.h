@@ -32,6 +32,7 @@
  *   drv.c     the supervisor state machine
  *   proc.c    drv.c's outside world: spawning, signals, adoption
  *   sync.c    the tree and drivers made to match the conf
+ *   pci.c     PCI functions: discovery, rule names, binding to VFIO
  *   ctl.c     the control socket          saver.c  permission saves
  *   upgrade.c handing everything to a new ddmfs binary
  *   tree.c handle.c pend.c chan.c idmap.c spawn.c statedir.c records.c

@@ -835,3 +835,9 @@ drv_set_quitting(void)
 {
 	quitting = true;
 }
+
+bool
+drv_quitting(void)
+{
+	return quitting;
+}

@@ -233,6 +233,8 @@ void drv_log(struct drv *d, const char *fmt, ...)
 void drv_wait_settled(struct drv *d, int ms);
 /* ddmfs is quitting: exits no longer restart anything. */
 void drv_set_quitting(void);
+/* Whether ddmfs is shutting down (drv_set_quitting() was called). */
+bool drv_quitting(void);
 
 /* Adds kh to out's poll wakeups (dropped on ENOMEM: pollers re-poll). */
 void drv_out_kh(struct drv_out *out, uint64_t kh);

@@ -9,13 +9,19 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pciaccess.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -23,6 +29,12 @@
 #include "pci.h"
 
 #define PCI_SYSFS      "/sys/bus/pci/devices"
+#define PCI_PROBE      "/sys/bus/pci/drivers_probe"
+#define VFIO_UNBIND    "/sys/bus/pci/drivers/vfio-pci/unbind"
+#define GROUPS_SYSFS   "/sys/kernel/iommu_groups"
+#define VFIO_DIR       "/dev/vfio"
+#define VFIO_WAIT_MS   2000 /* for /dev/vfio/<group> after the probe */
+#define VFIO_POLL_MS   10
 #define NAMES_SIZE_MAX (256 * 1024) /* largest names file, bytes */
 #define NUMBER_MAX     99999999     /* %d never takes more (8 digits) */
 
@@ -396,4 +408,228 @@ pci_each_unbound(void (*fn)(const struct pci_fn *f, void *arg), void *arg)
 {
 	for (size_t i = 0; i < n_unbound; i++)
 		fn(&unbound[i], arg);
+}
+
+/* Writes val to the sysfs file path: 0 or -errno. */
+static int
+sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* The last component of the symlink dir/link ("" if none): 0 or -errno. */
+static int
+link_base(const char *dir, const char *link, char *buf, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, link);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	snprintf(buf, len, "%s", basename(target));
+	return 0;
+}
+
+/* Refuses group g if a function but addr in it has a non-vfio driver. */
+static int
+check_group(const char *addr, const char *g, char *why, size_t whylen)
+{
+	char dir[PATH_MAX], fdir[PATH_MAX], drv[NAME_MAX + 1];
+	struct dirent *e;
+	int r = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s/devices", GROUPS_SYSFS, g);
+	d = opendir(dir);
+	if (d == NULL) {
+		r = -errno;
+		snprintf(why, whylen, "%s: %s", dir, strerror(-r));
+		return r;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, addr) == 0)
+			continue;
+		snprintf(fdir, sizeof(fdir), "%s/%s", PCI_SYSFS, e->d_name);
+		if (link_base(fdir, "driver", drv, sizeof(drv)) < 0 ||
+		    strcmp(drv, "vfio-pci") == 0)
+			continue;
+		snprintf(why, whylen,
+		         "IOMMU group %s also holds %s, bound to %s: VFIO "
+		         "needs the whole group",
+		         g, e->d_name, drv);
+		r = -EBUSY;
+		break;
+	}
+	closedir(d);
+	return r;
+}
+
+/* Waits up to VFIO_WAIT_MS for path to exist: 0 or -ETIMEDOUT. */
+static int
+wait_for(const char *path)
+{
+	struct timespec pause = { 0, VFIO_POLL_MS * 1000000L };
+
+	for (int ms = 0; ms <= VFIO_WAIT_MS; ms += VFIO_POLL_MS) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Binds addr (sysfs dir dev, now bound to drv or "") to vfio-pci. */
+static int
+bind_vfio(const char *addr, const char *dev, const char *drv, char *why,
+          size_t whylen)
+{
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/driver_override", dev);
+	r = sysfs_write(path, "vfio-pci");
+	if (r == 0 && drv[0] != '\0') {
+		snprintf(path, sizeof(path), "%s/driver/unbind", dev);
+		r = sysfs_write(path, addr);
+	}
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s", PCI_PROBE);
+		r = sysfs_write(path, addr);
+	}
+	if (r < 0)
+		snprintf(why, whylen, "binding to vfio-pci: %s: %s", path,
+		         strerror(-r));
+	return r;
+}
+
+int
+pci_vfio_open(const char *addr, int ret_fds[3], char *why, size_t whylen)
+{
+	char dev[128], gpath[PATH_MAX], drv[NAME_MAX + 1];
+	char g[NAME_MAX + 1];
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	int r, c = -1, grp = -1, fd;
+	const char *step;
+
+	snprintf(dev, sizeof(dev), "%s/%s", PCI_SYSFS, addr);
+	if (access(dev, F_OK) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "no PCI function %s: %s", addr,
+		         strerror(-r));
+		return r;
+	}
+	if (link_base(dev, "iommu_group", g, sizeof(g)) < 0) {
+		snprintf(why, whylen,
+		         "%s has no IOMMU group: VFIO needs an IOMMU", addr);
+		return -ENODEV;
+	}
+	r = check_group(addr, g, why, whylen);
+	if (r < 0)
+		return r;
+	link_base(dev, "driver", drv, sizeof(drv));
+	if (strcmp(drv, "vfio-pci") != 0) {
+		r = bind_vfio(addr, dev, drv, why, whylen);
+		if (r < 0)
+			return r;
+	}
+	snprintf(gpath, sizeof(gpath), "%s/%s", VFIO_DIR, g);
+	if (wait_for(gpath) < 0) {
+		snprintf(why, whylen, "%s did not appear within %d ms", gpath,
+		         VFIO_WAIT_MS);
+		return -ETIMEDOUT;
+	}
+	step = VFIO_DIR "/vfio";
+	c = open(step, O_RDWR | O_CLOEXEC);
+	if (c < 0)
+		goto fail;
+	step = "VFIO_GET_API_VERSION";
+	if (ioctl(c, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+		errno = EPROTO;
+		goto fail;
+	}
+	step = "VFIO_CHECK_EXTENSION(TYPE1)";
+	if (ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0) {
+		errno = errno ? errno : ENOTSUP;
+		goto fail;
+	}
+	step = gpath;
+	grp = open(gpath, O_RDWR | O_CLOEXEC);
+	if (grp < 0)
+		goto fail;
+	step = "VFIO_GROUP_GET_STATUS";
+	if (ioctl(grp, VFIO_GROUP_GET_STATUS, &st) < 0)
+		goto fail;
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		snprintf(why, whylen,
+		         "IOMMU group %s is not viable: a function in it is "
+		         "bound to another driver",
+		         g);
+		r = -EBUSY;
+		goto close_all;
+	}
+	step = "VFIO_GROUP_SET_CONTAINER";
+	if (ioctl(grp, VFIO_GROUP_SET_CONTAINER, &c) < 0)
+		goto fail;
+	step = "VFIO_SET_IOMMU(TYPE1)";
+	if (ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) < 0)
+		goto fail;
+	step = "VFIO_GROUP_GET_DEVICE_FD";
+	fd = ioctl(grp, VFIO_GROUP_GET_DEVICE_FD, addr);
+	if (fd < 0)
+		goto fail;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	ret_fds[0] = c;
+	ret_fds[1] = grp;
+	ret_fds[2] = fd;
+	return 0;
+
+fail:
+	r = -errno;
+	snprintf(why, whylen, "%s: %s: %s", addr, step, strerror(-r));
+close_all:
+	if (grp >= 0)
+		close(grp);
+	if (c >= 0)
+		close(c);
+	return r;
+}
+
+void
+pci_vfio_release(const char *addr)
+{
+	char dev[128], path[PATH_MAX], drv[NAME_MAX + 1];
+	int r;
+
+	snprintf(dev, sizeof(dev), "%s/%s", PCI_SYSFS, addr);
+	if (access(dev, F_OK) < 0)
+		return; /* unplugged: nothing to give back */
+	snprintf(path, sizeof(path), "%s/driver_override", dev);
+	r = sysfs_write(path, "\n");
+	if (r < 0)
+		logmsg("pci: %s: clearing driver_override: %s", addr,
+		       strerror(-r));
+	if (link_base(dev, "driver", drv, sizeof(drv)) == 0 &&
+	    strcmp(drv, "vfio-pci") == 0) {
+		r = sysfs_write(VFIO_UNBIND, addr);
+		if (r < 0)
+			logmsg("pci: %s: unbinding from vfio-pci: %s", addr,
+			       strerror(-r));
+	}
+	r = sysfs_write(PCI_PROBE, addr);
+	if (r < 0)
+		logmsg("pci: %s: probing for its kernel driver: %s", addr,
+		       strerror(-r));
+	else
+		logmsg("pci: %s given back to the kernel", addr);
 }

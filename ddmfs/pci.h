@@ -6,7 +6,9 @@
  * rule's pattern, the name stable per PCI address through the state
  * directory's "pci" file ("ADDR NAME" lines).  sync.c turns the matches
  * into driver instances under pci0; ctl.c lists the functions no rule
- * took.
+ * took.  pci_vfio_open() binds a function to vfio-pci and opens what its
+ * driver gets (proc.c, at each start); pci_vfio_release() gives it back
+ * to the kernel once its instance is removed and its driver has exited.
  */
 #ifndef DDMFS_PCI_H
 #define DDMFS_PCI_H
@@ -58,5 +60,19 @@ int pci_discover(const struct conf *c, int dfd, struct pci_match **ret,
                  size_t *ret_n);
 /* Calls fn for each function the last pci_discover() left unbound. */
 void pci_each_unbound(void (*fn)(const struct pci_fn *f, void *arg), void *arg);
+
+/*
+ * Binds function addr to vfio-pci (driver_override, unbind, probe) unless
+ * it is already, waits for its group's /dev/vfio/<group>, and opens the
+ * container (TYPE1 IOMMU set), the group (in that container) and the
+ * device: ret_fds[0..2], close-on-exec.  Refuses a group that holds a
+ * function bound to another driver.  0, or -errno with why.
+ */
+int pci_vfio_open(const char *addr, int ret_fds[3], char *why, size_t whylen);
+/*
+ * Gives addr back to the kernel: clears driver_override, unbinds it from
+ * vfio-pci and probes it again.  Logs what fails.
+ */
+void pci_vfio_release(const char *addr);
 
 #endif /* DDMFS_PCI_H */

@@ -20,6 +20,7 @@
 #include "drv.h"
 #include "ev.h"
 #include "log.h"
+#include "pci.h"
 #include "proc.h"
 #include "records.h"
 #include "spawn.h"
@@ -166,7 +167,8 @@ struct grants {
 	int cuse[CONF_NODES_MAX]; /* a /dev/cuse per node, under CUSE */
 	unsigned int n_cuse;
 	int devport, state;
-	bool sim; /* the sim dir (dfs.sim_fd) is given */
+	int vfio[3]; /* container, group, device of a PCI instance; else -1 */
+	bool sim;    /* the sim dir (dfs.sim_fd) is given */
 	char **argv;
 };
 
@@ -181,6 +183,8 @@ grants_close(struct grants *g)
 		close_fd(g->cuse[i]);
 	close_fd(g->devport);
 	close_fd(g->state);
+	for (int i = 0; i < 3; i++)
+		close_fd(g->vfio[i]);
 }
 
 /*
@@ -196,7 +200,10 @@ grants_open(struct drv *d, struct grants *g, char *why, size_t whylen)
 	size_t off = 0;
 	int r;
 
-	*g = (struct grants){ .sv = { -1, -1 }, .devport = -1, .state = -1 };
+	*g = (struct grants){ .sv = { -1, -1 },
+		              .devport = -1,
+		              .state = -1,
+		              .vfio = { -1, -1, -1 } };
 	for (unsigned int i = 0; i < CONF_NODES_MAX; i++)
 		g->cuse[i] = -1;
 	if (d->removed)
@@ -217,6 +224,8 @@ grants_open(struct drv *d, struct grants *g, char *why, size_t whylen)
 	}
 	g->n_cuse = sc.n;
 	r = open_grants(d, g->cuse, &g->devport, &g->state, why, whylen);
+	if (r == 0 && d->cf.pci[0] != '\0')
+		r = pci_vfio_open(d->cf.pci, g->vfio, why, whylen);
 	if (r < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, g->sv) < 0) {
@@ -230,7 +239,8 @@ grants_open(struct drv *d, struct grants *g, char *why, size_t whylen)
 	        d->cf.args,
 	        d->cf.n_nodes == 1 && strcmp(d->cf.nodes[0], name) == 0 ? NULL
 	                                                                : nodes,
-	        sc.n > 0 ? &sc : NULL, g->sim, true, log_uses_syslog());
+	        sc.n > 0 ? &sc : NULL, g->sim, true,
+	        d->cf.pci[0] != '\0' ? d->cf.pci : NULL, log_uses_syslog());
 	if (g->argv == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
@@ -268,6 +278,7 @@ sys_spawn(struct drv *d, struct drv_proc *ret)
 	                .devport = g.devport,
 	                .sim = g.sim ? dfs.sim_fd : -1,
 	                .state = g.state,
+	                .vfio = g.vfio[0] >= 0 ? g.vfio : NULL,
 	                .syslog = log_uses_syslog(),
 	                .nofile = &dfs.nofile,
 	        },
@@ -297,7 +308,7 @@ fail:
 static int
 send_attach(int conn, const struct grants *g)
 {
-	int fds[6 + CONF_NODES_MAX], nums[6 + CONF_NODES_MAX], n = 0;
+	int fds[9 + CONF_NODES_MAX], nums[9 + CONF_NODES_MAX], n = 0;
 	char buf[4096], cbuf[CMSG_SPACE(sizeof(fds))];
 	struct iovec iov = { buf, 0 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -318,6 +329,8 @@ send_attach(int conn, const struct grants *g)
 	GIVE(g->state, SPAWN_STATE_FD);
 	for (unsigned int i = 1; i < g->n_cuse; i++)
 		GIVE(g->cuse[i], SPAWN_CUSE_MORE + (int)i - 1);
+	for (int i = 0; i < 3; i++)
+		GIVE(g->vfio[i], SPAWN_VFIO_FD + i);
 #undef GIVE
 	off = (size_t)snprintf(buf, sizeof(buf), "OK fds=");
 	for (int i = 0; i < n; i++)
@@ -459,6 +472,19 @@ proc_sim(const struct conf *c)
 	return 0;
 }
 
+/*
+ * The event loop stops watching d's process, which has exited: the
+ * function of a PCI instance that was removed, or of any at shutdown,
+ * goes back to the kernel now that no fd of the driver's holds it.
+ */
+static void
+sys_detach_pid(struct drv *d)
+{
+	ev_detach_pid(d);
+	if ((d->removed || drv_quitting()) && d->cf.pci[0] != '\0')
+		pci_vfio_release(d->cf.pci);
+}
+
 static const struct drv_sys real_sys = {
 	.now = proc_now,
 	.spawn = sys_spawn,
@@ -466,7 +492,7 @@ static const struct drv_sys real_sys = {
 	.traced = sys_traced,
 	.attach = ev_attach,
 	.detach_chan = ev_detach_chan,
-	.detach_pid = ev_detach_pid,
+	.detach_pid = sys_detach_pid,
 	.wake = ev_wake,
 	.record = sys_record,
 };

@@ -39,9 +39,10 @@
 
 #define HIGH_FD     64 /* fds are parked at or above this while renumbering */
 #define CAP_MAX_TRY 64 /* above any capability number Linux has */
-#define N_FDS                                                                  \
-	(6 + CONF_NODES_MAX - 1) /* SPAWN_SOCK_FD .. the last                  \
-	                          * SPAWN_CUSE_MORE */
+#define N_FDS       (SPAWN_VFIO_FD + 3 - SPAWN_SOCK_FD) /* 3 .. 26 */
+#define VFIO_IDX    (SPAWN_VFIO_FD - SPAWN_SOCK_FD)     /* in child_fds() */
+_Static_assert(SPAWN_CUSE_MORE + CONF_NODES_MAX - 1 <= SPAWN_VFIO_FD,
+               "the CUSE fds run into the VFIO fds");
 
 /* The steps a child may fail at, as it reports them. */
 enum step {
@@ -209,7 +210,7 @@ char **
 spawn_argv(const char *exe, const char *node, const char *io,
            const struct conf_ports *ports, unsigned int n_ports,
            char *const *args, const char *nodes, const struct spawn_cuse *cuse,
-           bool sim, bool state, bool use_syslog)
+           bool sim, bool state, const char *pci, bool use_syslog)
 {
 	char grants[CONF_PORTS_MAX * 16 + 16] = "--ports=";
 	char fds[CONF_NODES_MAX * 8 + 16] = "--cuse-fd=";
@@ -256,6 +257,10 @@ spawn_argv(const char *exe, const char *node, const char *io,
 		ok = add(argv, &k, "--sim-fd=%d", SPAWN_SIM_FD);
 	if (ok && state)
 		ok = add(argv, &k, "--state-fd=%d", SPAWN_STATE_FD);
+	if (ok && pci != NULL)
+		ok = add(argv, &k, "--pci=%s", pci) &&
+		     add(argv, &k, "--vfio-fd=%d,%d,%d", SPAWN_VFIO_FD,
+		         SPAWN_VFIO_FD + 1, SPAWN_VFIO_FD + 2);
 	if (ok && use_syslog)
 		ok = add(argv, &k, "--syslog");
 	for (size_t i = 0; ok && i < n_args; i++)
@@ -299,10 +304,13 @@ child_fds(const struct spawn_req *rq, int exe, bool script, int *pipe_fd)
 		           rq->sim,  rq->state, exe };
 	int null, p;
 
-	for (unsigned int i = 0; i < rq->n_cuse_more && i < N_FDS - 6; i++)
+	for (unsigned int i = 0; i < rq->n_cuse_more && i < CONF_NODES_MAX - 1;
+	     i++)
 		fds[6 + i] = rq->cuse_more[i];
 	for (unsigned int i = 6 + rq->n_cuse_more; i < N_FDS; i++)
 		fds[i] = -1;
+	for (int i = 0; rq->vfio != NULL && i < 3; i++)
+		fds[VFIO_IDX + i] = rq->vfio[i];
 
 	p = fcntl(*pipe_fd, F_DUPFD_CLOEXEC, HIGH_FD);
 	if (p < 0)

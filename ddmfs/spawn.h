@@ -21,13 +21,14 @@
 
 #include "conf.h"
 
-#define SPAWN_SOCK_FD    3 /* the driver socket */
-#define SPAWN_CUSE_FD    4 /* an open /dev/cuse */
-#define SPAWN_DEVPORT_FD 5 /* an open /dev/port */
-#define SPAWN_SIM_FD     6 /* the sim directory */
-#define SPAWN_STATE_FD   7 /* the driver's own state directory */
-#define SPAWN_EXE_FD     8 /* the binary itself (scripts read it) */
-#define SPAWN_CUSE_MORE  9 /* /dev/cuse for nodes 1, 2, ... from here on */
+#define SPAWN_SOCK_FD    3  /* the driver socket */
+#define SPAWN_CUSE_FD    4  /* an open /dev/cuse */
+#define SPAWN_DEVPORT_FD 5  /* an open /dev/port */
+#define SPAWN_SIM_FD     6  /* the sim directory */
+#define SPAWN_STATE_FD   7  /* the driver's own state directory */
+#define SPAWN_EXE_FD     8  /* the binary itself (scripts read it) */
+#define SPAWN_CUSE_MORE  9  /* /dev/cuse for nodes 1, 2, ... from here on */
+#define SPAWN_VFIO_FD    24 /* VFIO container, group, device: 24, 25, 26 */
 
 /* What to start, and with what. */
 struct spawn_req {
@@ -42,7 +43,8 @@ struct spawn_req {
 	int sock, cuse, devport, sim, state; /* -1: not given */
 	const int *cuse_more; /* /dev/cuse for nodes 1.. (n_cuse_more) */
 	unsigned int n_cuse_more;
-	bool syslog;                 /* stdout and stderr to /dev/null */
+	const int *vfio; /* container, group, device; NULL: not a PCI one */
+	bool syslog;     /* stdout and stderr to /dev/null */
 	const struct rlimit *nofile; /* the limit drivers get; NULL: ours */
 };
 
@@ -90,14 +92,15 @@ struct spawn_cuse {
  * --node, --nodes when nodes is set ("rtc0,nvram0:nvram"), --ddm-fd,
  * --cuse-fd and --cuse-dev per node when cuse is set, --ports when
  * granted, --devport-fd for io "devport", --sim-fd when sim is set,
- * --state-fd when state is set, --syslog if use_syslog, then the extra
- * arguments.  NULL-terminated; NULL on ENOMEM.
+ * --state-fd when state is set, --pci and --vfio-fd when pci (a PCI
+ * address) is set, --syslog if use_syslog, then the extra arguments.
+ * NULL-terminated; NULL on ENOMEM.
  */
 char **spawn_argv(const char *exe, const char *node, const char *io,
                   const struct conf_ports *ports, unsigned int n_ports,
                   char *const *args, const char *nodes,
                   const struct spawn_cuse *cuse, bool sim, bool state,
-                  bool use_syslog);
+                  const char *pci, bool use_syslog);
 /* NULL is fine. */
 void spawn_argv_free(char **argv);
 

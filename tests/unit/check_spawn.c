@@ -217,8 +217,9 @@ START_TEST(test_argv_for_fuse_has_ports_state_fd_and_extra_args_last)
 		"--verbose",
 		NULL,
 	};
-	char **argv = spawn_argv("/d/ddm-rtc", "isa0/rtc0", "pio", rtc_ports, 2,
-	                         rtc_args, NULL, NULL, false, true, false);
+	char **argv =
+	        spawn_argv("/d/ddm-rtc", "isa0/rtc0", "pio", rtc_ports, 2,
+	                   rtc_args, NULL, NULL, false, true, NULL, false);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
@@ -239,8 +240,9 @@ START_TEST(test_argv_for_cuse_passes_fd_4_and_the_numbers)
 		NULL,
 	};
 	struct spawn_cuse sc = { .n = 1, .maj = { 245 }, .min = { 7 } };
-	char **argv = spawn_argv("/d/ddm-rtc", "isa0/rtc0", "pio", rtc_ports, 2,
-	                         rtc_args, NULL, &sc, false, false, false);
+	char **argv =
+	        spawn_argv("/d/ddm-rtc", "isa0/rtc0", "pio", rtc_ports, 2,
+	                   rtc_args, NULL, &sc, false, false, NULL, false);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
@@ -257,7 +259,7 @@ START_TEST(test_argv_for_a_fresh_cuse_sim_node_asks_for_0_0_and_gets_sim_fd)
 	};
 	struct spawn_cuse sc = { .n = 1 };
 	char **argv = spawn_argv("/d/ddm-kbd", "isa0/kbd0", "sim", NULL, 0,
-	                         no_args, NULL, &sc, true, true, false);
+	                         no_args, NULL, &sc, true, true, NULL, false);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
@@ -282,7 +284,7 @@ START_TEST(test_argv_for_an_instance_of_two_cuse_nodes_lists_both)
 	struct spawn_cuse sc = { .n = 2, .maj = { 240, 240 }, .min = { 0, 1 } };
 	char **argv =
 	        spawn_argv("/d/ddm-rtc", "isa0/rtc0", "sim", NULL, 0, no_args,
-	                   "rtc0,nvram0:nvram", &sc, true, false, false);
+	                   "rtc0,nvram0:nvram", &sc, true, false, NULL, false);
 
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
@@ -303,9 +305,28 @@ START_TEST(test_argv_for_devport_passes_fd_5_and_syslog_before_extra_args)
 		"--verbose",
 		NULL,
 	};
-	char **argv = spawn_argv("/d/ddm-lp", "isa0/lp0", "devport", rtc_ports,
-	                         2, rtc_args, NULL, NULL, false, true, true);
+	char **argv =
+	        spawn_argv("/d/ddm-lp", "isa0/lp0", "devport", rtc_ports, 2,
+	                   rtc_args, NULL, NULL, false, true, NULL, true);
 
+	assert_argv(argv, want);
+	spawn_argv_free(argv);
+}
+END_TEST
+
+START_TEST(test_argv_for_a_pci_instance_passes_its_address_and_fds_24_to_26)
+{
+	static char *no_args[] = { NULL };
+	static const char *const want[] = {
+		"/d/ddm-edu",         "--io=mmio",    "--node=pci0/edu0",
+		"--ddm-fd=3",         "--state-fd=7", "--pci=0000:00:04.0",
+		"--vfio-fd=24,25,26", NULL,
+	};
+	char **argv =
+	        spawn_argv("/d/ddm-edu", "pci0/edu0", "mmio", NULL, 0, no_args,
+	                   NULL, NULL, false, true, "0000:00:04.0", false);
+
+	ck_assert_int_eq(SPAWN_VFIO_FD, 24);
 	assert_argv(argv, want);
 	spawn_argv_free(argv);
 }
@@ -322,9 +343,10 @@ START_TEST(test_argv_gives_only_reserved_options_and_never_a_state_dir)
 		struct spawn_cuse sc = { .n = 2,
 			                 .maj = { 1, 1 },
 			                 .min = { 2, 3 } };
-		char **argv = spawn_argv(
-		        "/d/x", "isa0/x0", "devport", rtc_ports, 2, no_args,
-		        "x0,y0:aux", cuse ? &sc : NULL, sim, state, use_syslog);
+		char **argv =
+		        spawn_argv("/d/x", "isa0/x0", "devport", rtc_ports, 2,
+		                   no_args, "x0,y0:aux", cuse ? &sc : NULL, sim,
+		                   state, NULL, use_syslog);
 		size_t n = 0;
 
 		ck_assert_ptr_nonnull(argv);
@@ -1332,6 +1354,9 @@ spawn_suite(void)
 	tcase_add_test(
 	        limits,
 	        test_argv_gives_only_reserved_options_and_never_a_state_dir);
+	tcase_add_test(
+	        limits,
+	        test_argv_for_a_pci_instance_passes_its_address_and_fds_24_to_26);
 	tcase_add_test(
 	        limits,
 	        test_spawn_start_of_a_missing_binary_says_it_cannot_open_it);
