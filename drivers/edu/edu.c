@@ -18,7 +18,8 @@
  * reads, and the next read of each open, get ETIMEDOUT.  poll: POLLIN and
  * POLLOUT unless a computation runs.
  *
- * DMA.  EDU_IOC_DMA_TO and EDU_IOC_DMA_FROM (edureg.h) move up to 4 KiB
+ * DMA.  EDU_IOC_DMA_TO and EDU_IOC_DMA_FROM (edureg.h) move up to 4095
+ * bytes (QEMU's edu cannot reach the last byte of its 4 KiB buffer)
  * between the caller and the device's buffer through the DMA buffer, one
  * transfer at a time in arrival order, each answered at its completion
  * interrupt (EDU_DMA_TIMEOUT_MS bound).  A cancelled transfer still runs
@@ -542,8 +543,8 @@ edu_ioctl(struct ddm_handle *h, struct ddm_req *r, struct ddm_ioctl *io)
 	if (io->in == NULL || io->in_len < hdr)
 		return -EINVAL;
 	memcpy(&req, io->in, hdr);
-	if (req.len == 0 || req.len > EDU_DMA_BUF_LEN ||
-	    req.off > EDU_DMA_BUF_LEN - req.len)
+	if (req.len == 0 || req.len > EDU_DMA_END_MAX ||
+	    req.off > EDU_DMA_END_MAX - req.len)
 		return -EINVAL;
 	if (io->cmd == EDU_IOC_DMA_TO && io->in_len < hdr + req.len)
 		return -EINVAL;

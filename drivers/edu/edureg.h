@@ -58,11 +58,18 @@
 
 #define EDU_DMA_BUF     0x40000 /* the device's buffer, as a DMA address */
 #define EDU_DMA_BUF_LEN 4096
+/*
+ * QEMU (7.2 at least) refuses a transfer that ends exactly at the end of
+ * the buffer (its range check wants the end inside), and aborts the whole
+ * machine: a transfer must end at or before this offset, so the buffer's
+ * last byte cannot be reached.
+ */
+#define EDU_DMA_END_MAX (EDU_DMA_BUF_LEN - 1)
 /* clang-format on */
 
 /*
- * ddm-edu's ioctls: move len bytes (1..EDU_DMA_BUF_LEN) between data and
- * the device's buffer at off (off + len <= EDU_DMA_BUF_LEN, else EINVAL)
+ * ddm-edu's ioctls: move len bytes between data and the device's buffer
+ * at off (len >= 1 and off + len <= EDU_DMA_END_MAX, 4095; else EINVAL)
  * by DMA, waiting for the DMA's interrupt.  EDU_IOC_DMA_TO writes the
  * device (the node must be open for writing, else EBADF); EDU_IOC_DMA_FROM
  * fills data[0..len).  A DMA that does not finish within 2 s gives
