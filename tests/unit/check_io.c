@@ -360,7 +360,7 @@ START_TEST(test_io_close_and_release_accept_null)
 }
 END_TEST
 
-START_TEST(test_io_mem_space_is_not_supported_yet)
+START_TEST(test_io_mem_space_needs_the_mmio_backend)
 {
 	struct io *io = open_io("sim", NULL);
 	struct io_region *r;
@@ -369,6 +369,72 @@ START_TEST(test_io_mem_space_is_not_supported_yet)
 	        io_region_request(io, IO_SPACE_MEM, 0xfebf0000, 0x1000, &r),
 	        -EOPNOTSUPP);
 	io_close(io);
+}
+END_TEST
+
+START_TEST(test_io_64bit_port_access_is_einval)
+{
+	struct io *io = open_io("pio", "0x100-0x10f");
+	struct io_region *r;
+	uint64_t v = 0x1234;
+
+	ck_assert_int_eq(io_region_request(io, IO_SPACE_PORT, 0x100, 16, &r),
+	                 0);
+	/* refused before the backend: no port is touched */
+	ck_assert_int_eq(io_read64(r, 0, &v), -EINVAL);
+	ck_assert_int_eq(io_write64(r, 8, 1), -EINVAL);
+	ck_assert_uint_eq(v, 0x1234);
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_io_pci_config_needs_mmio)
+{
+	struct io *io = open_io("sim", NULL);
+	uint32_t v = 7;
+
+	ck_assert_int_eq(io_pci_config_read(io, 0, 4, &v), -EOPNOTSUPP);
+	ck_assert_int_eq(io_pci_config_write(io, 4, 2, 6), -EOPNOTSUPP);
+	ck_assert_int_eq(io_pci_enable_busmaster(io), -EOPNOTSUPP);
+	ck_assert_uint_eq(v, 7);
+	ck_assert_int_eq(io_pci_config_read(NULL, 0, 4, &v), -EINVAL);
+	io_close(io);
+}
+END_TEST
+
+START_TEST(test_io_mmio_without_a_vfio_fd_is_ebadf)
+{
+	struct io_opts o = { .backend = "mmio" };
+	struct io *io = (struct io *)0x1;
+
+	ck_assert_int_eq(io_open(&o, &io), -EBADF);
+	ck_assert_ptr_eq(io, (struct io *)0x1);
+}
+END_TEST
+
+START_TEST(test_io_mmio_on_a_non_vfio_fd_is_enodev)
+{
+	int fd = open("/dev/null", O_RDWR);
+	struct io_opts o = { .backend = "mmio", .vfio_device_fd = fd };
+	struct io *io = (struct io *)0x1;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(io_open(&o, &io), -ENODEV);
+	ck_assert_ptr_eq(io, (struct io *)0x1);
+	/* the caller's fd stays open */
+	ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_io_pci_bar_names_bar_and_offset)
+{
+	uint64_t base = IO_PCI_BAR(2) + 0x1000;
+
+	ck_assert_uint_eq(IO_PCI_BAR_INDEX(base), 2);
+	ck_assert_uint_eq(IO_PCI_BAR_OFFSET(base), 0x1000);
+	ck_assert_uint_eq(IO_PCI_BAR_INDEX(IO_PCI_BAR(5) - 1), 4);
+	ck_assert_uint_eq(IO_PCI_BAR_OFFSET(IO_PCI_BAR(0)), 0);
 }
 END_TEST
 
@@ -406,6 +472,7 @@ io_suite(void)
 	tcase_add_test(core,
 	               test_io_devport_accesses_granted_ports_at_their_offsets);
 	tcase_add_test(core, test_io_devport_keeps_its_own_copy_of_the_fd);
+	tcase_add_test(core, test_io_pci_bar_names_bar_and_offset);
 	suite_add_tcase(s, core);
 
 	tcase_add_test(lim, test_io_open_unknown_backend_is_einval);
@@ -421,7 +488,11 @@ io_suite(void)
 	tcase_add_test(lim, test_io_devport_bad_fd_is_ebadf_and_untouched);
 	tcase_add_test(lim, test_io_sim_set_clock_only_on_sim);
 	tcase_add_test(lim, test_io_close_and_release_accept_null);
-	tcase_add_test(lim, test_io_mem_space_is_not_supported_yet);
+	tcase_add_test(lim, test_io_mem_space_needs_the_mmio_backend);
+	tcase_add_test(lim, test_io_64bit_port_access_is_einval);
+	tcase_add_test(lim, test_io_pci_config_needs_mmio);
+	tcase_add_test(lim, test_io_mmio_without_a_vfio_fd_is_ebadf);
+	tcase_add_test(lim, test_io_mmio_on_a_non_vfio_fd_is_enodev);
 	tcase_add_test(lim, test_io_region_bounds_are_checked);
 	suite_add_tcase(s, lim);
 	return s;
