@@ -31,6 +31,7 @@ Environment (set by hostrun.py through boot.sh --env):
 """
 
 import ctypes
+import errno
 import fcntl
 import mmap
 import os
@@ -44,7 +45,7 @@ import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-from ddmtest import wait_until  # noqa: E402
+from ddmtest import as_nobody, wait_until  # noqa: E402
 
 BUILD = os.environ.get("DDM_BUILD", "")
 ACK_DIR = os.environ.get("DDM_ACK_DIR", "")
@@ -123,6 +124,12 @@ DMA_MAP = struct.Struct("=IIQQQ")       # argsz flags vaddr iova size
 DMA_UNMAP = struct.Struct("=IIQQ")      # argsz flags iova size
 PCI_COMMAND = 0x04
 PCI_COMMAND_MEMORY_MASTER = 0x06        # memory space, bus master
+
+# ddm-edu's ioctls (drivers/edu/edureg.h): struct edu_dma { u32 len; u32
+# off; u8 data[4096]; }, _IOW('E', 1, ...) and _IOWR('E', 2, ...)
+EDU_DMA_STRUCT = struct.Struct("=II4096s")
+EDU_IOC_DMA_TO = 0x40000000 | EDU_DMA_STRUCT.size << 16 | ord("E") << 8 | 1
+EDU_IOC_DMA_FROM = 0xC0000000 | EDU_DMA_STRUCT.size << 16 | ord("E") << 8 | 2
 
 # QEMU's edu (docs/specs/edu.txt): BAR0 is 1 MiB of registers.
 EDU_BAR0_SIZE = 1 << 20
@@ -523,6 +530,16 @@ def test_device_del_removes_it_within_3s():
 
 # ---- ddmfs on the edu function ----------------------------------------
 
+def edu_compute(path, n, who=None):
+    """echo n > path; cat path, as root or (who="nobody") as nobody."""
+    script = f"echo {n} > {path} && cat {path}"
+    if who == "nobody":
+        r = as_nobody("sh", "-c", script)
+        assert r.returncode == 0, (r.returncode, r.stderr)
+        return r.stdout
+    return run(["sh", "-c", script], text=True).stdout
+
+
 def test_ddmfs_mounts_with_a_pci_list():
     global ddmfs_proc
     os.makedirs(STATE, exist_ok=True)
@@ -541,6 +558,25 @@ def test_ddmfs_mounts_with_a_pci_list():
     assert os.path.isdir(os.path.join(MNT, "pci0"))
 
 
+def test_pci0_edu0_runs_ddm_edu_on_the_edu_function():
+    wait_until(lambda: status("edu0").get("state") == "running",
+               MOUNT_TIMEOUT_S, "pci0/edu0 to run")
+    assert os.listdir(os.path.join(MNT, "pci0")) == ["edu0"]
+    assert os.stat(node("edu0")).st_mode & 0o777 == 0o666
+    # ddmfs handed the function to vfio-pci for the driver
+    assert driver_of(EDU) == "vfio-pci", driver_of(EDU)
+
+
+def test_echo_5_then_cat_gives_120():
+    out = edu_compute(node("edu0"), 5)
+    assert out == "120\n", repr(out)
+
+
+def test_nobody_computes_through_mode_0666():
+    out = edu_compute(node("edu0"), 4, who="nobody")
+    assert out == "24\n", repr(out)
+
+
 def test_ddmctl_list_all_shows_q35s_own_functions_unbound():
     lines = ctl("list", "--all").splitlines()
     rows = [line.split("\t") for line in lines]
@@ -553,12 +589,67 @@ def test_ddmctl_list_all_shows_q35s_own_functions_unbound():
     assert "unbound" not in ctl("list"), ctl("list")
 
 
+def edu_dma(fd, req, off, data=b"", n=0):
+    """One ddm-edu DMA ioctl: DMA_TO of data at off, or DMA_FROM of n
+    bytes at off (returned)."""
+    arg = bytearray(EDU_DMA_STRUCT.pack(len(data) or n, off, data))
+    fcntl.ioctl(fd, req, arg, True)
+    return bytes(arg[8:8 + n])
+
+
+def test_dma_ioctls_round_trip_4095_bytes():
+    data = bytes((i * 13 + 5) & 0xFF for i in range(DMA_LEN))
+    fd = os.open(node("edu0"), os.O_RDWR)
+    try:
+        edu_dma(fd, EDU_IOC_DMA_TO, 0, data)
+        assert edu_dma(fd, EDU_IOC_DMA_FROM, 0, n=DMA_LEN) == data
+        # and at an offset, the rest left as it was
+        edu_dma(fd, EDU_IOC_DMA_TO, 100, b"\xa5" * 200)
+        want = data[:100] + b"\xa5" * 200 + data[300:]
+        assert edu_dma(fd, EDU_IOC_DMA_FROM, 0, n=DMA_LEN) == want
+        assert edu_dma(fd, EDU_IOC_DMA_FROM, 50, n=100) == want[50:150]
+    finally:
+        os.close(fd)
+
+
+def test_dma_ioctls_refuse_ranges_outside_the_device_buffer():
+    fd = os.open(node("edu0"), os.O_RDWR)
+    try:
+        for off, n in ((1, EDU_DMA_SIZE), (EDU_DMA_SIZE, 1), (0, 0)):
+            try:
+                edu_dma(fd, EDU_IOC_DMA_FROM, off, n=n)
+            except OSError as e:
+                assert e.errno == errno.EINVAL, (off, n, e)
+            else:
+                raise AssertionError(f"DMA_FROM off {off} len {n} worked")
+    finally:
+        os.close(fd)
+
+
+def test_dma_to_needs_the_node_open_for_writing():
+    fd = os.open(node("edu0"), os.O_RDONLY)
+    try:
+        edu_dma(fd, EDU_IOC_DMA_TO, 0, b"x")
+    except OSError as e:
+        assert e.errno == errno.EBADF, e
+    else:
+        raise AssertionError("DMA_TO on a read-only open worked")
+    finally:
+        os.close(fd)
+
+
 def test_sigterm_unmounts_ddm_cleanly():
     assert ddmfs_proc is not None, "ddmfs never started"
     ddmfs_proc.send_signal(signal.SIGTERM)
     rc = ddmfs_proc.wait(timeout=EXIT_TIMEOUT_S)
     assert rc == 0, rc
     assert not os.path.ismount(MNT)
+
+
+def test_ddmfs_gave_the_edu_function_back_to_the_kernel():
+    assert driver_of(EDU) is None, driver_of(EDU)
+    assert sysfs(dev_path(EDU, "driver_override")) == "(null)"
+    assert not os.path.exists(os.path.join("/dev/vfio", group_of(EDU)))
 
 
 TESTS = [
@@ -576,7 +667,14 @@ TESTS = [
     test_device_del_removes_it_within_3s,
     test_ddmfs_mounts_with_a_pci_list,
     test_ddmctl_list_all_shows_q35s_own_functions_unbound,
+    test_pci0_edu0_runs_ddm_edu_on_the_edu_function,
+    test_echo_5_then_cat_gives_120,
+    test_nobody_computes_through_mode_0666,
+    test_dma_ioctls_round_trip_4095_bytes,
+    test_dma_ioctls_refuse_ranges_outside_the_device_buffer,
+    test_dma_to_needs_the_node_open_for_writing,
     test_sigterm_unmounts_ddm_cleanly,
+    test_ddmfs_gave_the_edu_function_back_to_the_kernel,
 ]
 
 
