@@ -554,12 +554,18 @@ check_vfio_args(const char *prog, const struct args *a)
 	}
 	for (int i = 0; i < VFIO_NFDS; i++) {
 		fd = a->vfio_fd[i];
-		for (int j = 0; j < i; j++)
-			if (a->vfio_fd[j] == fd)
-				fd = a->fd; /* a repeat: refused below */
+		for (int j = 0; j < i; j++) {
+			if (a->vfio_fd[j] == fd || fd == a->fd) {
+				fprintf(stderr,
+				        "%s: --vfio-fd: %d is given twice "
+				        "(or is --ddm-fd)\n",
+				        prog, fd);
+				return -1;
+			}
+		}
 		if (fd == a->fd || fcntl(fd, F_GETFD) < 0) {
 			fprintf(stderr, "%s: --vfio-fd: %d is not an open fd\n",
-			        prog, a->vfio_fd[i]);
+			        prog, fd);
 			return -1;
 		}
 	}
