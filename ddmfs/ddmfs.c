@@ -46,6 +46,7 @@
 #include "fwd.h"
 #include "log.h"
 #include "mnt.h"
+#include "pci.h"
 #include "perm.h"
 #include "proc.h"
 #include "saver.h"
@@ -542,6 +543,33 @@ workers(void)
 	return n > WORKERS_MAX ? WORKERS_MAX : (unsigned int)n;
 }
 
+/* PCI hotplug, on the event thread: pci0 follows what came or went. */
+static void
+on_pci_event(void *arg)
+{
+	struct sync_result res;
+
+	(void)arg;
+	if (!pci_monitor_read())
+		return;
+	if (sync_pci_rescan(&res) < 0)
+		logmsg("hotplug: %s", strerror(ENOMEM));
+	sync_result_free(&res);
+}
+
+/* Starts watching for PCI hotplug (before the first scan, so no event
+ * between the two is lost). */
+static void
+watch_pci(void)
+{
+	int r = pci_monitor_open();
+
+	if (r >= 0)
+		r = ev_watch(r, on_pci_event, NULL);
+	if (r < 0)
+		logmsg("pci: no hotplug monitor: %s", strerror(-r));
+}
+
 /* The threads that serve: saver, control socket, events. */
 static int
 start_threads(int ctl_listen)
@@ -681,7 +709,10 @@ main(int argc, char **argv)
 	main_argv = argv;
 	dfs.workers = workers();
 	if (o.upgrade_fd >= 0) {
-		if (ev_init() < 0 || resume(o.upgrade_fd, &o, argv[0]) != 0)
+		if (ev_init() < 0)
+			return 1;
+		watch_pci();
+		if (resume(o.upgrade_fd, &o, argv[0]) != 0)
 			return 1;
 		goto serve;
 	}
@@ -740,6 +771,7 @@ main(int argc, char **argv)
 	dfs.se = make_session(&o, argv[0]);
 	if (dfs.se == NULL || ev_init() < 0 || tree_init() < 0)
 		goto free_conf;
+	watch_pci();
 	if (daemon_begin(&report) < 0)
 		goto free_conf;
 	r = sync_conf(c, false, &res);

@@ -37,6 +37,7 @@ enum ev_kind {
 	EV_WAKE,
 	EV_SOCK,
 	EV_PID,
+	EV_WATCH,
 };
 
 struct evsrc {
@@ -59,6 +60,9 @@ static bool started;
 static atomic_bool quit, recheck;
 static __thread bool on_thread;
 static struct evsrc wake_src = { EV_WAKE, NULL };
+static struct evsrc watch_src = { EV_WATCH, NULL };
+static void (*watch_fn)(void *arg);
+static void *watch_arg;
 
 static void
 kick(void)
@@ -554,6 +558,9 @@ loop(void *arg)
 			case EV_PID:
 				gone(src->d);
 				break;
+			case EV_WATCH:
+				watch_fn(watch_arg);
+				break;
 			}
 		}
 		all = drv_sys->now() >= due;
@@ -574,6 +581,22 @@ ev_init(void)
 	wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (wakefd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) < 0)
 		return -errno;
+	return 0;
+}
+
+int
+ev_watch(int fd, void (*fn)(void *arg), void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &watch_src };
+
+	if (watch_fn != NULL)
+		return -EBUSY;
+	watch_fn = fn;
+	watch_arg = arg;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		watch_fn = NULL;
+		return -errno;
+	}
 	return 0;
 }
 

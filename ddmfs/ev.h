@@ -23,5 +23,10 @@ void ev_detach_pid(struct drv *d);
 void ev_wake(struct drv *d);
 /* The event loop's data of d goes (before drv_free()). */
 void ev_forget(struct drv *d);
+/*
+ * Calls fn(arg) on the event thread, with no lock held, whenever fd is
+ * readable (one such fd: the PCI hotplug monitor).  0 or -errno.
+ */
+int ev_watch(int fd, void (*fn)(void *arg), void *arg);
 
 #endif /* DDMFS_EV_H */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libgen.h>
+#include <libudev.h>
 #include <limits.h>
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
@@ -42,6 +43,60 @@
 static struct pci_fn *unbound;
 static size_t n_unbound;
 static bool warned; /* the "PCI unreadable" line was logged */
+static struct udev *udev;
+static struct udev_monitor *mon;
+/*
+ * Functions a "remove" event named: the kernel sends it before sysfs lets
+ * go of the function, so scans leave them out until sysfs agrees.
+ */
+#define GONE_MAX 32
+static char gone[GONE_MAX][CONF_PCI_ADDR_MAX];
+static size_t n_gone;
+
+static bool
+is_gone(const char *addr)
+{
+	for (size_t i = 0; i < n_gone; i++)
+		if (strcmp(gone[i], addr) == 0)
+			return true;
+	return false;
+}
+
+/* Notes (or, for a new "add", forgets) addr as removed. */
+static void
+set_gone(const char *addr, bool removed)
+{
+	for (size_t i = 0; i < n_gone; i++)
+		if (strcmp(gone[i], addr) == 0) {
+			if (!removed)
+				memmove(gone[i], gone[i + 1],
+				        (n_gone - i - 1) * sizeof(gone[0]));
+			n_gone -= !removed;
+			return;
+		}
+	if (removed && n_gone < GONE_MAX)
+		snprintf(gone[n_gone++], sizeof(gone[0]), "%s", addr);
+}
+
+/* Drops the removed functions from fns, and forgets those sysfs lost. */
+static void
+drop_gone(struct pci_fn *fns, size_t *n)
+{
+	size_t k = 0;
+
+	for (size_t g = n_gone; g-- > 0;) {
+		bool seen = false;
+
+		for (size_t i = 0; i < *n && !seen; i++)
+			seen = strcmp(fns[i].addr, gone[g]) == 0;
+		if (!seen)
+			set_gone(gone[g], false);
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (!is_gone(fns[i].addr))
+			fns[k++] = fns[i];
+	*n = k;
+}
 
 static int
 fn_cmp(const void *a, const void *b)
@@ -370,6 +425,7 @@ pci_discover(const struct conf *c, int dfd, struct pci_match **ret,
 		n = 0;
 	} else {
 		warned = false;
+		drop_gone(fns, &n);
 	}
 	names = read_names(dfd);
 	r = pci_assign(c, fns, n, names, &m, &n_m, &text);
@@ -632,4 +688,55 @@ pci_vfio_release(const char *addr)
 		       strerror(-r));
 	else
 		logmsg("pci: %s given back to the kernel", addr);
+}
+
+int
+pci_monitor_open(void)
+{
+	int r;
+
+	udev = udev_new();
+	if (udev == NULL)
+		return -ENOMEM;
+	mon = udev_monitor_new_from_netlink(udev, "kernel");
+	if (mon == NULL) {
+		r = -EPERM;
+		goto unref_udev;
+	}
+	r = udev_monitor_filter_add_match_subsystem_devtype(mon, "pci", NULL);
+	if (r == 0)
+		r = udev_monitor_enable_receiving(mon);
+	if (r < 0)
+		goto unref_mon;
+	return udev_monitor_get_fd(mon);
+
+unref_mon:
+	udev_monitor_unref(mon);
+	mon = NULL;
+unref_udev:
+	udev_unref(udev);
+	udev = NULL;
+	return r;
+}
+
+bool
+pci_monitor_read(void)
+{
+	struct udev_device *dev;
+	bool changed = false;
+
+	while (mon != NULL &&
+	       (dev = udev_monitor_receive_device(mon)) != NULL) {
+		const char *action = udev_device_get_action(dev);
+		const char *addr = udev_device_get_sysname(dev);
+
+		if (action != NULL && addr != NULL &&
+		    (strcmp(action, "add") == 0 ||
+		     strcmp(action, "remove") == 0)) {
+			set_gone(addr, strcmp(action, "remove") == 0);
+			changed = true;
+		}
+		udev_device_unref(dev);
+	}
+	return changed;
 }

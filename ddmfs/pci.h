@@ -62,6 +62,14 @@ int pci_discover(const struct conf *c, int dfd, struct pci_match **ret,
 void pci_each_unbound(void (*fn)(const struct pci_fn *f, void *arg), void *arg);
 
 /*
+ * Opens the hotplug monitor (kernel uevents of the "pci" subsystem, no
+ * udevd needed): its fd, or -errno.
+ */
+int pci_monitor_open(void);
+/* Reads what the monitor has: whether a function came or went. */
+bool pci_monitor_read(void);
+
+/*
  * Binds function addr to vfio-pci (driver_override, unbind, probe) unless
  * it is already, waits for its group's /dev/vfio/<group>, and opens the
  * container (TYPE1 IOMMU set), the group (in that container) and the

@@ -31,6 +31,7 @@ struct note {
 struct sync {
 	const struct conf *c;
 	const char *dirs; /* the driver search list */
+	const char *why;  /* "reload" or "hotplug", for messages */
 	bool start;
 	struct sync_result *res;
 	struct note *notes;
@@ -156,7 +157,7 @@ remove_instance(struct sync *s, struct drv *d)
 		d->nodes[i] = NULL;
 		pthread_mutex_unlock(&d->lock);
 		note(s, NOTE_DELETE, n);
-		say(s, "reload: %s removed", n->path);
+		say(s, "%s: %s removed", s->why, n->path);
 		s->res->removed++;
 		tree_remove(n);
 	}
@@ -176,7 +177,7 @@ remove_bus(struct sync *s, struct node *bus)
 		}
 	}
 	note(s, NOTE_DELETE, bus);
-	say(s, "reload: %s removed", bus->path);
+	say(s, "%s: %s removed", s->why, bus->path);
 	tree_remove(bus);
 }
 
@@ -226,7 +227,7 @@ add_instance(struct sync *s, struct node *bus, const struct conf_device *cd,
 		note(s, NOTE_ENTRY, n);
 		s->res->added++;
 		if (s->start)
-			say(s, "reload: %s added", n->path);
+			say(s, "%s: %s added", s->why, n->path);
 	}
 	d->n_nodes = cd->n_nodes;
 	if (s->start) {
@@ -417,7 +418,7 @@ tell_kernel(const struct sync *s)
 int
 sync_conf(struct conf *c, bool start, struct sync_result *ret)
 {
-	struct sync s = { .c = c, .start = start, .res = ret };
+	struct sync s = { .c = c, .start = start, .res = ret, .why = "reload" };
 	struct node *root;
 	int want_cuse = 0;
 	char *dirs;
@@ -459,6 +460,34 @@ sync_conf(struct conf *c, bool start, struct sync_result *ret)
 		    c->file);
 	conf_free(dfs.conf);
 	dfs.conf = c;
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&s.out);
+	tell_kernel(&s);
+	free(s.notes);
+	free(dirs);
+	return s.err;
+}
+
+int
+sync_pci_rescan(struct sync_result *ret)
+{
+	struct sync s = { .start = true, .res = ret, .why = "hotplug" };
+	char *dirs;
+
+	memset(ret, 0, sizeof(*ret));
+	pthread_rwlock_wrlock(&dfs.tree_lock);
+	if (dfs.conf == NULL || !dfs.conf->has_pci) {
+		pthread_rwlock_unlock(&dfs.tree_lock);
+		return 0;
+	}
+	dirs = spawn_search_list(dfs.driver_path, dfs.conf);
+	if (dirs == NULL) {
+		pthread_rwlock_unlock(&dfs.tree_lock);
+		return -ENOMEM;
+	}
+	s.c = dfs.conf;
+	s.dirs = dirs;
+	sync_pci(&s, dfs.conf);
 	pthread_rwlock_unlock(&dfs.tree_lock);
 	fwd_finish(&s.out);
 	tell_kernel(&s);

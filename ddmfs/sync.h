@@ -26,6 +26,12 @@ struct sync_result {
  * 0 or -ENOMEM.
  */
 int sync_conf(struct conf *c, bool start, struct sync_result *ret);
+/*
+ * PCI functions came or went: pci0 follows the functions the current
+ * conf's rules match (new ones start, gone ones' files get ENODEV).
+ * 0 or -ENOMEM.
+ */
+int sync_pci_rescan(struct sync_result *ret);
 /* Starts every driver that is stopped and not stopped by the admin. */
 void sync_start_all(void);
 void sync_result_free(struct sync_result *r);
