@@ -867,6 +867,11 @@ START_TEST(test_conf_bad_pci_rules_are_reported_at_their_line)
 	                      "args = [ \"--io=pio\" ];"),
 	             3,
 	             "args: \"--io=pio\" sets --io, which ddmfs sets itself");
+	expect_error(one_rule("driver = \"d\"; name = \"e%d\"; "
+	                      "args = [ \"--vfio-fd=3,4,5\" ];"),
+	             3,
+	             "args: \"--vfio-fd=3,4,5\" sets --vfio-fd, which ddmfs "
+	             "sets itself");
 	expect_error("pci = (\n"
 	             "  { driver = \"d\"; name = \"e%d\"; },\n"
 	             "  { driver = \"f\"; name = \"e%d\"; } );\n",

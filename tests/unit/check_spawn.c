@@ -337,16 +337,16 @@ START_TEST(test_argv_gives_only_reserved_options_and_never_a_state_dir)
 	static char *no_args[] = { NULL };
 
 	/* every combination of the flags */
-	for (int bits = 0; bits < 16; bits++) {
+	for (int bits = 0; bits < 32; bits++) {
 		bool cuse = bits & 1, sim = bits & 2, state = bits & 4,
-		     use_syslog = bits & 8;
+		     use_syslog = bits & 8, pci = bits & 16;
 		struct spawn_cuse sc = { .n = 2,
 			                 .maj = { 1, 1 },
 			                 .min = { 2, 3 } };
-		char **argv =
-		        spawn_argv("/d/x", "isa0/x0", "devport", rtc_ports, 2,
-		                   no_args, "x0,y0:aux", cuse ? &sc : NULL, sim,
-		                   state, NULL, use_syslog);
+		char **argv = spawn_argv(
+		        "/d/x", "isa0/x0", "devport", rtc_ports, 2, no_args,
+		        "x0,y0:aux", cuse ? &sc : NULL, sim, state,
+		        pci ? "0000:00:04.0" : NULL, use_syslog);
 		size_t n = 0;
 
 		ck_assert_ptr_nonnull(argv);
@@ -367,7 +367,8 @@ START_TEST(test_argv_gives_only_reserved_options_and_never_a_state_dir)
 			ck_assert_msg(reserved, "%s is not reserved", a);
 		}
 		/* io, node, ddm-fd, nodes, ports, devport-fd, the flags. own */
-		ck_assert_uint_eq(n, 6 + 2 * cuse + sim + state + use_syslog);
+		ck_assert_uint_eq(n, 6 + 2 * cuse + sim + state + use_syslog +
+		                             2 * pci);
 		spawn_argv_free(argv);
 	}
 }
