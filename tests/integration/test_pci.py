@@ -81,6 +81,47 @@ def test_reload_adds_and_removes_pci0_with_the_pci_list():
                    what="pci0 gone")
 
 
+# matches every function, but names a driver that does not exist: the
+# matches are named and reported, and nothing is started or bound
+ALL_MISSING = """pci = (
+	{ driver = "ddm-no-such-driver"; name = "fn%d"; } );"""
+
+
+def test_a_rule_whose_driver_is_missing_names_and_reports_its_matches():
+    want = sorted(sysfs_functions())
+    m = Mount(conf=conf_text(extra=ALL_MISSING))
+    try:
+        m.start()
+        names = [f"fn{i}" for i in range(len(want))]
+        assert os.listdir(m.path("pci0")) == []
+        log = m.logtext_all()
+        if want and "pci: PCI is not readable here" in log:
+            return  # nothing to match on this host
+        assert (f"{m.conf}:4: driver \"ddm-no-such-driver\" not found"
+                in log), log
+        for name in names:
+            assert f"device pci0/{name} left out" in log, log
+        # the names are kept per address in the state dir's pci file
+        stored = {}
+        if want:
+            with open(os.path.join(m.state, "pci")) as f:
+                stored = dict(line.split() for line in f)
+        assert stored == dict(zip(want, names)), stored
+        # matched functions are not "unbound": a rule took them
+        assert unbound_rows(m) == {}
+        m.stop()
+        # names given earlier stay, though not the lowest for the order
+        reverse = "".join(f"{a} fn{len(want) - 1 - i}\n"
+                          for i, a in enumerate(want))
+        with open(os.path.join(m.state, "pci"), "w") as f:
+            f.write(reverse)
+        m.start()
+        with open(os.path.join(m.state, "pci")) as f:
+            assert f.read() == reverse
+    finally:
+        m.cleanup()
+
+
 def test_malformed_pci_id_is_a_file_line_error():
     m = Mount(conf=conf_text(extra="""pci = (
 	{ vendor = "12g4"; driver = "ddm-edu"; name = "edu%d"; } );"""))
@@ -104,5 +145,6 @@ if __name__ == "__main__":
         test_list_all_shows_the_hosts_functions_as_sysfs_gives_them,
         test_without_a_pci_list_there_is_no_pci0_and_no_unbound_rows,
         test_reload_adds_and_removes_pci0_with_the_pci_list,
+        test_a_rule_whose_driver_is_missing_names_and_reports_its_matches,
         test_malformed_pci_id_is_a_file_line_error,
     ]))
