@@ -613,15 +613,22 @@ def test_dma_ioctls_round_trip_4095_bytes():
 
 
 def test_dma_ioctls_refuse_ranges_outside_the_device_buffer():
+    """EINVAL, and the last byte of edu's buffer among them: a transfer
+    there would abort QEMU (see DMA_LEN)."""
     fd = os.open(node("edu0"), os.O_RDWR)
     try:
-        for off, n in ((1, EDU_DMA_SIZE), (EDU_DMA_SIZE, 1), (0, 0)):
-            try:
-                edu_dma(fd, EDU_IOC_DMA_FROM, off, n=n)
-            except OSError as e:
-                assert e.errno == errno.EINVAL, (off, n, e)
-            else:
-                raise AssertionError(f"DMA_FROM off {off} len {n} worked")
+        for off, n in ((1, EDU_DMA_SIZE), (EDU_DMA_SIZE, 1), (0, 0),
+                       (0, EDU_DMA_SIZE), (EDU_DMA_SIZE - 1, 1),
+                       (DMA_LEN - 10, 11)):
+            for req, arg in ((EDU_IOC_DMA_FROM, {"n": n}),
+                             (EDU_IOC_DMA_TO, {"data": b"\x5a" * n})):
+                try:
+                    edu_dma(fd, req, off, **arg)
+                except OSError as e:
+                    assert e.errno == errno.EINVAL, (off, n, e)
+                else:
+                    raise AssertionError(f"{req:#x} off {off} len {n} "
+                                         "worked")
     finally:
         os.close(fd)
 
