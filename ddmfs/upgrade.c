@@ -157,6 +157,7 @@ put_drv(struct wbuf *b, struct drv *d)
 	for (i = 0; i < d->cf.n_nodes; i++)
 		put_str(b, d->cf.nodes[i]);
 	PUT(b, manual);
+	put_str(b, d->cf.pci);
 	put_str(b, d->cf.driver);
 	put_str(b, d->cf.exe);
 	put_str(b, d->cf.io);
@@ -461,7 +462,7 @@ static int
 get_drv(struct rbuf *r)
 {
 	struct drv_conf cf;
-	const char *path, *s;
+	const char *path, *s, *pci;
 	unsigned int slot, n_nodes, n_cf;
 	uint64_t ino[CONF_NODES_MAX], n;
 	uint8_t want, removed, adopting, manual;
@@ -489,8 +490,12 @@ get_drv(struct rbuf *r)
 		snprintf(nodes[i], sizeof(nodes[i]), "%s", s);
 	}
 	GET(r, manual);
+	pci = get_str(r);
+	if (pci == NULL || strlen(pci) >= sizeof(cf.pci))
+		return -EBADMSG;
 	err = get_conf(r, &cf);
 	if (err == 0) {
+		snprintf(cf.pci, sizeof(cf.pci), "%s", pci);
 		memcpy(cf.nodes, nodes, sizeof(nodes));
 		cf.n_nodes = n_cf;
 		cf.manual = manual;

@@ -106,7 +106,7 @@ def test_an_upgrade_to_a_binary_that_cannot_take_over_is_refused():
             r = m.ctl("upgrade", check=False)
             assert r.returncode == 1, r
             assert ("answers \"ddmfs upgrade format 0\", not \"ddmfs "
-                    "upgrade format 2\"") in r.stderr, r.stderr
+                    "upgrade format 3\"") in r.stderr, r.stderr
             # the old one serves on
             assert RTC_LINE.match(read_node(m.path("isa0/rtc0")))
             assert m.driver_pid("isa0/rtc0") == pid
