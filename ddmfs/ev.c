@@ -38,6 +38,7 @@ enum ev_kind {
 	EV_SOCK,
 	EV_PID,
 	EV_WATCH,
+	EV_REQ,
 };
 
 struct evsrc {
@@ -46,10 +47,11 @@ struct evsrc {
 };
 
 struct evd {
-	struct evsrc sock, pid;
+	struct evsrc sock, pid, req;
 	int sock_fd;   /* watched socket; -1: none */
 	bool want_out; /* EPOLLOUT is on */
 	int pid_fd;    /* watched pidfd; -1: none */
+	int req_fd;    /* VFIO device-request eventfd (ours); -1: none */
 	atomic_bool dirty;
 	int64_t due;
 };
@@ -86,7 +88,8 @@ evd(struct drv *d)
 		return NULL;
 	e->sock = (struct evsrc){ EV_SOCK, d };
 	e->pid = (struct evsrc){ EV_PID, d };
-	e->sock_fd = e->pid_fd = -1;
+	e->req = (struct evsrc){ EV_REQ, d };
+	e->sock_fd = e->pid_fd = e->req_fd = -1;
 	e->due = 0; /* look at it at once */
 	d->ev = e;
 	return e;
@@ -133,10 +136,37 @@ ev_detach_pid(struct drv *d)
 {
 	struct evd *e = d->ev;
 
-	if (e == NULL || e->pid_fd < 0)
+	if (e == NULL)
+		return;
+	if (e->req_fd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, e->req_fd, NULL);
+		close(e->req_fd);
+		e->req_fd = -1;
+	}
+	if (e->pid_fd < 0)
 		return;
 	epoll_ctl(epfd, EPOLL_CTL_DEL, e->pid_fd, NULL);
 	e->pid_fd = -1;
+}
+
+void
+ev_watch_req(struct drv *d, int fd)
+{
+	struct evd *e = evd(d);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (e == NULL || e->req_fd >= 0) {
+		close(fd);
+		return;
+	}
+	ev.data.ptr = &e->req;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		logmsg("%s: watching VFIO device requests: %s", d->path,
+		       strerror(errno));
+		close(fd);
+		return;
+	}
+	e->req_fd = fd;
 }
 
 void
@@ -153,7 +183,11 @@ ev_wake(struct drv *d)
 void
 ev_forget(struct drv *d)
 {
-	free(d->ev);
+	struct evd *e = d->ev;
+
+	if (e != NULL && e->req_fd >= 0)
+		close(e->req_fd);
+	free(e);
 	d->ev = NULL;
 }
 
@@ -403,6 +437,30 @@ writable(struct drv *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The kernel wants d's PCI function back (a hot-unplug): its driver is
+ * stopped, so its VFIO fds close and the removal can go on. */
+static void
+unplug(struct drv *d)
+{
+	struct drv_out out = { 0 };
+	struct evd *e;
+	uint64_t v;
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	pthread_mutex_lock(&d->lock);
+	e = d->ev;
+	if (e != NULL && e->req_fd >= 0 &&
+	    read(e->req_fd, &v, sizeof(v)) == sizeof(v)) {
+		logmsg("%s: the kernel asks for PCI function %s back: "
+		       "stopping its driver",
+		       d->path, d->cf.pci);
+		drv_stop(d, &out);
+	}
+	pthread_mutex_unlock(&d->lock);
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	fwd_finish(&out);
+}
+
 /* d's process exited (its pidfd is readable). */
 static void
 gone(struct drv *d)
@@ -560,6 +618,9 @@ loop(void *arg)
 				break;
 			case EV_WATCH:
 				watch_fn(watch_arg);
+				break;
+			case EV_REQ:
+				unplug(src->d);
 				break;
 			}
 		}

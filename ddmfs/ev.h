@@ -21,6 +21,13 @@ void ev_detach_chan(struct drv *d);
 void ev_detach_pid(struct drv *d);
 /* d's deadlines or send queue changed: look at it again. */
 void ev_wake(struct drv *d);
+/*
+ * Watches fd (taken over), the VFIO device-request eventfd of d's PCI
+ * function: when the kernel asks for the function back (hot-unplug
+ * waits for every VFIO fd to close), d's driver is stopped.  Dropped
+ * when the process exits.
+ */
+void ev_watch_req(struct drv *d, int fd);
 /* The event loop's data of d goes (before drv_free()). */
 void ev_forget(struct drv *d);
 /*

@@ -20,6 +20,7 @@
 #include <libudev.h>
 #include <limits.h>
 #include <linux/vfio.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -569,8 +570,36 @@ bind_vfio(const char *addr, const char *dev, const char *drv, char *why,
 	return r;
 }
 
+/* An eventfd for the device request (unplug) IRQ of device fd, or -1. */
+static int
+request_fd(const char *addr, int fd)
+{
+	char buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+	int32_t efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (efd < 0)
+		return -1;
+	*set = (struct vfio_irq_set){ .argsz = sizeof(buf),
+		                      .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+		                               VFIO_IRQ_SET_ACTION_TRIGGER,
+		                      .index = VFIO_PCI_REQ_IRQ_INDEX,
+		                      .start = 0,
+		                      .count = 1 };
+	memcpy(set->data, &efd, sizeof(efd));
+	if (ioctl(fd, VFIO_DEVICE_SET_IRQS, set) < 0) {
+		logmsg("pci: %s: no device request channel (%s): an unplug "
+		       "waits for its driver to stop",
+		       addr, strerror(errno));
+		close(efd);
+		return -1;
+	}
+	return efd;
+}
+
 int
-pci_vfio_open(const char *addr, int ret_fds[3], char *why, size_t whylen)
+pci_vfio_open(const char *addr, int ret_fds[3], int *ret_req, char *why,
+              size_t whylen)
 {
 	char dev[128], gpath[PATH_MAX], drv[NAME_MAX + 1];
 	char g[NAME_MAX + 1];
@@ -645,6 +674,7 @@ pci_vfio_open(const char *addr, int ret_fds[3], char *why, size_t whylen)
 	if (fd < 0)
 		goto fail;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	*ret_req = request_fd(addr, fd);
 	ret_fds[0] = c;
 	ret_fds[1] = grp;
 	ret_fds[2] = fd;

@@ -73,10 +73,13 @@ bool pci_monitor_read(void);
  * Binds function addr to vfio-pci (driver_override, unbind, probe) unless
  * it is already, waits for its group's /dev/vfio/<group>, and opens the
  * container (TYPE1 IOMMU set), the group (in that container) and the
- * device: ret_fds[0..2], close-on-exec.  Refuses a group that holds a
- * function bound to another driver.  0, or -errno with why.
+ * device: ret_fds[0..2], close-on-exec.  *ret_req gets an eventfd the
+ * kernel signals when it wants the function back (hot-unplug), or -1 if
+ * the kernel has no such request.  Refuses a group that holds a function
+ * bound to another driver.  0, or -errno with why.
  */
-int pci_vfio_open(const char *addr, int ret_fds[3], char *why, size_t whylen);
+int pci_vfio_open(const char *addr, int ret_fds[3], int *ret_req, char *why,
+                  size_t whylen);
 /*
  * Gives addr back to the kernel: clears driver_override, unbinds it from
  * vfio-pci and probes it again.  Logs what fails.

@@ -168,6 +168,7 @@ struct grants {
 	unsigned int n_cuse;
 	int devport, state;
 	int vfio[3]; /* container, group, device of a PCI instance; else -1 */
+	int req;     /* its VFIO device-request eventfd, or -1 */
 	bool sim;    /* the sim dir (dfs.sim_fd) is given */
 	char **argv;
 };
@@ -185,6 +186,7 @@ grants_close(struct grants *g)
 	close_fd(g->state);
 	for (int i = 0; i < 3; i++)
 		close_fd(g->vfio[i]);
+	close_fd(g->req);
 }
 
 /*
@@ -203,7 +205,8 @@ grants_open(struct drv *d, struct grants *g, char *why, size_t whylen)
 	*g = (struct grants){ .sv = { -1, -1 },
 		              .devport = -1,
 		              .state = -1,
-		              .vfio = { -1, -1, -1 } };
+		              .vfio = { -1, -1, -1 },
+		              .req = -1 };
 	for (unsigned int i = 0; i < CONF_NODES_MAX; i++)
 		g->cuse[i] = -1;
 	if (d->removed)
@@ -225,7 +228,7 @@ grants_open(struct drv *d, struct grants *g, char *why, size_t whylen)
 	g->n_cuse = sc.n;
 	r = open_grants(d, g->cuse, &g->devport, &g->state, why, whylen);
 	if (r == 0 && d->cf.pci[0] != '\0')
-		r = pci_vfio_open(d->cf.pci, g->vfio, why, whylen);
+		r = pci_vfio_open(d->cf.pci, g->vfio, &g->req, why, whylen);
 	if (r < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, g->sv) < 0) {
@@ -289,6 +292,10 @@ sys_spawn(struct drv *d, struct drv_proc *ret)
 	ret->pidfd = sp.pidfd;
 	ret->sock = g.sv[0];
 	g.sv[0] = -1;
+	if (g.req >= 0) {
+		ev_watch_req(d, g.req);
+		g.req = -1;
+	}
 	if (records_start_time(sp.pid, &ret->start_time) < 0)
 		ret->start_time = 0;
 	grants_close(&g);
