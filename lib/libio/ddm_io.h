@@ -102,6 +102,11 @@ int io_grant(const struct io *io, unsigned int i, uint64_t *ret_base,
  */
 const char *io_last_error(const struct io *io);
 
+/*
+ * Takes [base, base+len) of space.  IO_SPACE_PORT: port numbers (pio and
+ * devport check them against the grants).  IO_SPACE_MEM, on mmio only
+ * (-EOPNOTSUPP elsewhere): base is IO_PCI_BAR(n) + the offset in BAR n.
+ */
 int io_region_request(struct io *io, enum io_space space, uint64_t base,
                       uint64_t len, struct io_region **ret);
 /* NULL is fine. */
