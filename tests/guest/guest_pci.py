@@ -645,6 +645,24 @@ def test_dma_to_needs_the_node_open_for_writing():
         os.close(fd)
 
 
+def test_kill_9_of_ddm_edu_restarts_it_on_the_same_function():
+    pid = int(status("edu0")["pid"])
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: status("edu0").get("state") == "running"
+               and status("edu0").get("pid") not in (None, str(pid)),
+               MOUNT_TIMEOUT_S, "pci0/edu0 to run again")
+    assert edu_compute(node("edu0"), 7) == "5040\n"
+    assert driver_of(EDU) == "vfio-pci", driver_of(EDU)
+
+
+def test_upgrade_keeps_edu0s_driver_and_its_function():
+    pid = status("edu0")["pid"]
+    assert ctl("upgrade") == "upgraded\n"
+    assert status("edu0")["pid"] == pid
+    assert edu_compute(node("edu0"), 8) == "40320\n"
+    assert ddmfs_proc.poll() is None  # the same process, a new binary
+
+
 def test_sigterm_unmounts_ddm_cleanly():
     assert ddmfs_proc is not None, "ddmfs never started"
     ddmfs_proc.send_signal(signal.SIGTERM)
@@ -680,6 +698,8 @@ TESTS = [
     test_dma_ioctls_round_trip_4095_bytes,
     test_dma_ioctls_refuse_ranges_outside_the_device_buffer,
     test_dma_to_needs_the_node_open_for_writing,
+    test_kill_9_of_ddm_edu_restarts_it_on_the_same_function,
+    test_upgrade_keeps_edu0s_driver_and_its_function,
     test_sigterm_unmounts_ddm_cleanly,
     test_ddmfs_gave_the_edu_function_back_to_the_kernel,
 ]
