@@ -663,6 +663,28 @@ def test_upgrade_keeps_edu0s_driver_and_its_function():
     assert ddmfs_proc.poll() is None  # the same process, a new binary
 
 
+def test_hotplugged_edu_becomes_edu1_and_goes_with_device_del():
+    ack = ask_host("device-add", "edu", "e3", "rp1")
+    assert ack == "ok", ack
+    wait_until(lambda: os.path.exists(node("edu1")), HOTPLUG_NODE_TIMEOUT_S,
+               "pci0/edu1 to appear")
+    wait_until(lambda: status("edu1").get("state") == "running",
+               MOUNT_TIMEOUT_S, "pci0/edu1 to run")
+    assert edu_compute(node("edu1"), 6) == "720\n"
+    start = time.monotonic()
+    ack = ask_host("device-del", "e3")
+    assert ack == "ok", ack
+    # the kernel waits for the driver to let go of the function (VFIO's
+    # request interrupt) before the function goes
+    wait_until(lambda: not os.path.exists(node("edu1")),
+               HOTPLUG_NODE_TIMEOUT_S, "pci0/edu1 to go")
+    print(f"# pci0/edu1 went after {time.monotonic() - start:.2f}s",
+          flush=True)
+    assert not os.path.exists(dev_path(HOTPLUG))
+    # edu0 carries on
+    assert edu_compute(node("edu0"), 3) == "6\n"
+
+
 def test_sigterm_unmounts_ddm_cleanly():
     assert ddmfs_proc is not None, "ddmfs never started"
     ddmfs_proc.send_signal(signal.SIGTERM)
@@ -700,6 +722,7 @@ TESTS = [
     test_dma_to_needs_the_node_open_for_writing,
     test_kill_9_of_ddm_edu_restarts_it_on_the_same_function,
     test_upgrade_keeps_edu0s_driver_and_its_function,
+    test_hotplugged_edu_becomes_edu1_and_goes_with_device_del,
     test_sigterm_unmounts_ddm_cleanly,
     test_ddmfs_gave_the_edu_function_back_to_the_kernel,
 ]
