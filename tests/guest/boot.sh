@@ -153,6 +153,7 @@ qemu=(qemu-system-x86_64 -accel tcg -m "$mem" -smp "$smp" -nographic
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)
 if [ "$pci" = 1 ]; then
 	# The IOMMU must come before the devices it translates for.
+	# shellcheck disable=SC2054 # the commas belong to -machine and -device
 	qemu+=(-machine q35,kernel-irqchip=split
 		-device intel-iommu,intremap=on,caching-mode=on
 		-device edu,addr=04.0

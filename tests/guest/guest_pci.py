@@ -118,7 +118,8 @@ VFIO_PCI_MSI_IRQ_INDEX = 1
 VFIO_IRQ_SET_DATA_EVENTFD = 1 << 2
 VFIO_IRQ_SET_ACTION_TRIGGER = 1 << 5
 VFIO_DMA_MAP_FLAG_READ_WRITE = 3
-REGION_INFO = struct.Struct("=IIIIQQ")  # argsz flags index cap_offset size offset
+# argsz flags index cap_offset size offset
+REGION_INFO = struct.Struct("=IIIIQQ")
 IRQ_SET = struct.Struct("=IIIIIi")      # argsz flags index start count fd
 DMA_MAP = struct.Struct("=IIQQQ")       # argsz flags vaddr iova size
 DMA_UNMAP = struct.Struct("=IIQQ")      # argsz flags iova size
@@ -270,7 +271,8 @@ class Vfio:
 
     def enable_bus_master(self):
         _, _, cfg = self.region(VFIO_PCI_CONFIG_REGION_INDEX)
-        cmd = struct.unpack("<H", os.pread(self.device, 2, cfg + PCI_COMMAND))[0]
+        cmd = struct.unpack("<H", os.pread(self.device, 2,
+                                           cfg + PCI_COMMAND))[0]
         cmd |= PCI_COMMAND_MEMORY_MASTER
         assert os.pwrite(self.device, struct.pack("<H", cmd),
                          cfg + PCI_COMMAND) == 2

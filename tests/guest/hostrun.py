@@ -8,8 +8,9 @@ Usage: hostrun.py fuse|cuse|env|pci   (pio-fuse.py, pio-cuse.py,
 Boots one QEMU guest through boot.sh (pinned RTC, two parallel ports to files,
 QMP socket) running guest-ddmfs.sh TRANSPORT (or, for env, guest-env.sh:
 smoke.sh and cuse-libdriver.sh; for pci, guest-pci.sh on the PCI machine,
-boot.sh --pci), and reads its console as it streams.  Guest TAP lines are renumbered into one TAP stream, together with
-the host's own checks; other console lines become TAP comments.  A guest
+boot.sh --pci), and reads its console as it streams.  Guest TAP lines are
+renumbered into one TAP stream, together with the host's own checks; other
+console lines become TAP comments.  A guest
 line "DDM-HOST: ID VERB ARGS..." asks the host to act:
 
     send-key KEY...        type the keys over QMP (qmp.py key syntax)
@@ -64,7 +65,7 @@ CONF = os.path.join(SRCDIR, "conf", "ddmfs-pio.conf")
 MNT = "/ddm"
 RTC_BASE = "2026-11-21T12:34:56"
 NEEDED = ("ddmfs/ddmfs", "ddmfs/ddmctl", "drivers/rtc/ddm-rtc",
-          "drivers/lp/ddm-lp", "drivers/kbd/ddm-kbd")
+          "drivers/lp/ddm-lp", "drivers/kbd/ddm-kbd", "drivers/edu/ddm-edu")
 
 # Bound on one whole boot (QEMU is killed after it), in seconds.
 BOOT_TIMEOUT_S = 300
@@ -242,7 +243,8 @@ def preflight(tap):
 
 
 def main(name):
-    """Boots the guest for name (fuse, cuse, env or pci); returns the status."""
+    """Boots the guest for name (fuse, cuse, env or pci); returns the
+    status."""
     tap = Tap(f"{name}: ")
     st = preflight(tap)
     if st is not None:
