@@ -694,13 +694,19 @@ close_all:
 void
 pci_vfio_release(const char *addr)
 {
-	char dev[128], path[PATH_MAX], drv[NAME_MAX + 1];
-	int r;
+	char dev[128], path[PATH_MAX], drv[NAME_MAX + 1], over[32] = "";
+	ssize_t n;
+	int r, fd;
 
 	snprintf(dev, sizeof(dev), "%s/%s", PCI_SYSFS, addr);
-	if (access(dev, F_OK) < 0)
-		return; /* unplugged: nothing to give back */
 	snprintf(path, sizeof(path), "%s/driver_override", dev);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* unplugged: nothing to give back */
+	n = read(fd, over, sizeof(over) - 1);
+	close(fd);
+	if (n <= 0 || strncmp(over, "vfio-pci\n", 9) != 0)
+		return; /* ddmfs never bound it, or someone else rebound it */
 	r = sysfs_write(path, "\n");
 	if (r < 0)
 		logmsg("pci: %s: clearing driver_override: %s", addr,

@@ -81,8 +81,9 @@ bool pci_monitor_read(void);
 int pci_vfio_open(const char *addr, int ret_fds[3], int *ret_req, char *why,
                   size_t whylen);
 /*
- * Gives addr back to the kernel: clears driver_override, unbinds it from
- * vfio-pci and probes it again.  Logs what fails.
+ * Gives addr back to the kernel, if its driver_override is still
+ * "vfio-pci": clears it, unbinds it from vfio-pci and probes it again.
+ * Logs what fails.
  */
 void pci_vfio_release(const char *addr);
 

@@ -147,6 +147,9 @@ remove_instance(struct sync *s, struct drv *d)
 {
 	pthread_mutex_lock(&d->lock);
 	drv_remove(d, &s->out);
+	/* no process holds its function: give it back now (else at exit) */
+	if (d->cf.pci[0] != '\0' && d->proc.pid == 0)
+		pci_vfio_release(d->cf.pci);
 	pthread_mutex_unlock(&d->lock);
 	for (unsigned int i = 0; i < d->n_nodes; i++) {
 		struct node *n = d->nodes[i];
