@@ -16,7 +16,9 @@ a hotplugged edu on the root port appearing, working and going again.
 
 Then ddmfs on them, with a pci rule for edu (CONF): the bus pci0, the
 functions no rule took in ddmctl list --all, the edu function as the leaf
-pci0/edu0 that ddm-edu drives through VFIO (echo 5, cat: 120), a
+pci0/edu0 that ddm-edu drives through VFIO (echo 5, cat: 120; the DMA
+ioctls), the driver restarted after kill -9 and kept across an upgrade,
+the function given back on a reload without the rule and at exit, a
 hotplugged edu as pci0/edu1.
 
 Host requests are lines
@@ -35,6 +37,7 @@ import errno
 import fcntl
 import mmap
 import os
+import re
 import select
 import signal
 import struct
@@ -542,12 +545,18 @@ def edu_compute(path, n, who=None):
     return run(["sh", "-c", script], text=True).stdout
 
 
+def write_conf(text):
+    conf = os.path.join(WORK, "ddmfs.conf")
+    with open(conf + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(conf + ".tmp", conf)
+    return conf
+
+
 def test_ddmfs_mounts_with_a_pci_list():
     global ddmfs_proc
     os.makedirs(STATE, exist_ok=True)
-    conf = os.path.join(WORK, "ddmfs.conf")
-    with open(conf, "w") as f:
-        f.write(CONF)
+    conf = write_conf(CONF)
     assert os.path.isdir(MNT), f"{MNT} missing (hostrun.py creates it)"
     log = open(os.path.join(WORK, "ddmfs.log"), "ab")
     ddmfs_proc = subprocess.Popen(
@@ -665,6 +674,25 @@ def test_upgrade_keeps_edu0s_driver_and_its_function():
     assert ddmfs_proc.poll() is None  # the same process, a new binary
 
 
+def test_reload_without_the_rule_gives_the_function_back_then_takes_it():
+    write_conf(re.sub(r"(?s)pci = \(.*\);", "pci = ( );", CONF))
+    out = ctl("reload")
+    assert "reload: 0 added, 1 removed" in out, out
+    assert os.listdir(os.path.join(MNT, "pci0")) == []
+    wait_until(lambda: driver_of(EDU) is None, CMD_TIMEOUT_S,
+               f"{EDU} to leave vfio-pci")
+    assert sysfs(dev_path(EDU, "driver_override")) == "(null)"
+    unbound = [line for line in ctl("list", "--all").splitlines()
+               if line.startswith(EDU + "\t")]
+    assert unbound == [f"{EDU}\t1234:11e8\t00ff00\tunbound"], unbound
+    write_conf(CONF)
+    out = ctl("reload")
+    assert "reload: 1 added, 0 removed" in out, out
+    wait_until(lambda: status("edu0").get("state") == "running",
+               MOUNT_TIMEOUT_S, "pci0/edu0 to run again")
+    assert edu_compute(node("edu0"), 9) == "362880\n"
+
+
 def test_hotplugged_edu_becomes_edu1_and_goes_with_device_del():
     ack = ask_host("device-add", "edu", "e3", "rp1")
     assert ack == "ok", ack
@@ -724,6 +752,7 @@ TESTS = [
     test_dma_to_needs_the_node_open_for_writing,
     test_kill_9_of_ddm_edu_restarts_it_on_the_same_function,
     test_upgrade_keeps_edu0s_driver_and_its_function,
+    test_reload_without_the_rule_gives_the_function_back_then_takes_it,
     test_hotplugged_edu_becomes_edu1_and_goes_with_device_del,
     test_sigterm_unmounts_ddm_cleanly,
     test_ddmfs_gave_the_edu_function_back_to_the_kernel,
