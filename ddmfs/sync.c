@@ -418,6 +418,18 @@ tell_kernel(const struct sync *s)
 	}
 }
 
+/* Ends sync s once the tree lock is dropped: what its changes left to do
+ * (failed requests, the kernel's caches), then its memory. */
+static int
+sync_end(struct sync *s, char *dirs)
+{
+	fwd_finish(&s->out);
+	tell_kernel(s);
+	free(s->notes);
+	free(dirs);
+	return s->err;
+}
+
 int
 sync_conf(struct conf *c, bool start, struct sync_result *ret)
 {
@@ -464,11 +476,7 @@ sync_conf(struct conf *c, bool start, struct sync_result *ret)
 	conf_free(dfs.conf);
 	dfs.conf = c;
 	pthread_rwlock_unlock(&dfs.tree_lock);
-	fwd_finish(&s.out);
-	tell_kernel(&s);
-	free(s.notes);
-	free(dirs);
-	return s.err;
+	return sync_end(&s, dirs);
 }
 
 int
@@ -492,11 +500,7 @@ sync_pci_rescan(struct sync_result *ret)
 	s.dirs = dirs;
 	sync_pci(&s, dfs.conf);
 	pthread_rwlock_unlock(&dfs.tree_lock);
-	fwd_finish(&s.out);
-	tell_kernel(&s);
-	free(s.notes);
-	free(dirs);
-	return s.err;
+	return sync_end(&s, dirs);
 }
 
 static void
