@@ -884,12 +884,6 @@ TESTS = [
 ]
 
 
-# Known failures, per transport: the test still runs, and reports TAP
-# "not ok ... # TODO why" (an expected failure), or "ok ... # TODO why"
-# (an unexpected pass, which the TAP driver flags) once fixed.
-TODO = {}
-
-
 def main():
     if transport not in ("fuse", "cuse"):
         print(f"usage: {sys.argv[0]} fuse|cuse", file=sys.stderr)
@@ -899,21 +893,15 @@ def main():
     failed = 0
     for i, t in enumerate(TESTS, 1):
         start = time.monotonic()
-        todo = TODO.get(transport, {}).get(t)
-        tail = f" # TODO {todo}" if todo else ""
         try:
             t()
         except Exception:  # report it and go on with the next test
-            if not todo:
-                failed += 1
-            print(f"not ok {i} - {t.__name__}{tail}")
+            failed += 1
+            print(f"not ok {i} - {t.__name__}")
             for line in traceback.format_exc().splitlines():
                 print("# " + line)
         else:
-            if todo:
-                failed += 1  # fixed: drop it from TODO
-            print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)"
-                  f"{tail}")
+            print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)")
         sys.stdout.flush()
     if ddmfs_proc is not None and ddmfs_proc.poll() is None:
         ddmfs_proc.kill()
