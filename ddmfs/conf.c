@@ -35,7 +35,8 @@ static const char *const bus_keys[] = { "name",  "mode",    "owner",
 	                                "group", "devices", NULL };
 static const char *const dev_keys[] = { "name", "driver", "io",    "ports",
 	                                "mode", "owner",  "group", "user",
-	                                "args", "nodes",  "spawn", NULL };
+	                                "args", "nodes",  "spawn", "unbind",
+	                                NULL };
 static const char *const node_keys[] = { "name",  "kind",  "mode",
 	                                 "owner", "group", NULL };
 static const char *const pci_keys[] = {
@@ -388,6 +389,36 @@ check_driver_name(struct conf_ld *l, const config_setting_t *s, const char *v)
 	return 0;
 }
 
+/*
+ * Reads unbind = "rtc_cmos", the kernel driver to take d's ports from
+ * (ioports.h): a kernel driver name, and only where ports are granted.
+ */
+static int
+get_unbind(struct conf_ld *l, const config_setting_t *grp,
+           struct conf_device *d)
+{
+	const config_setting_t *s = NULL;
+	const char *v = NULL;
+	int r;
+
+	r = conf_get_str(l, grp, "unbind", NULL, &s, &v);
+	if (r < 0 || v == NULL)
+		return r;
+	if (v[0] == '\0' || v[0] == '.' || strlen(v) > CONF_NAME_MAX ||
+	    v[strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0')
+		return conf_fail(l, s,
+		                 "unbind \"%s\" is not a kernel driver name "
+		                 "([A-Za-z0-9_.-], at most %d)",
+		                 v, CONF_NAME_MAX);
+	if (strcmp(d->io, "sim") == 0 || d->n_ports == 0)
+		return conf_fail(l, s,
+		                 "unbind takes ports from a kernel driver: it "
+		                 "needs io = \"pio\" or \"devport\" and ports");
+	snprintf(d->unbind, sizeof(d->unbind), "%s", v);
+	return 0;
+}
+
 static int
 load_device(struct conf_ld *l, const config_setting_t *grp,
             struct conf_bus *bus, struct conf_device *d)
@@ -441,6 +472,8 @@ load_device(struct conf_ld *l, const config_setting_t *grp,
 			return r;
 	}
 	r = conf_get_ports(l, grp, bus, d);
+	if (r == 0)
+		r = get_unbind(l, grp, d);
 	if (r == 0)
 		r = get_choice(l, grp, "spawn", spawns, &d->manual);
 	if (r == 0)

@@ -59,6 +59,7 @@ struct conf_device {
 	int manual; /* spawn = "manual": a driver started by hand attaches */
 	unsigned int line;           /* where the entry starts, for messages */
 	char pci[CONF_PCI_ADDR_MAX]; /* "": not made by a pci rule */
+	char unbind[CONF_NAME_MAX + 1]; /* kernel driver to take ports from */
 };
 
 struct conf_bus {

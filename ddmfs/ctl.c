@@ -25,6 +25,7 @@
 #include "fwd.h"
 #include "log.h"
 #include "pci.h"
+#include "vfio.h"
 #include "proc.h"
 #include "sync.h"
 #include "tree.h"
@@ -117,10 +118,13 @@ static void
 status(char **out, const struct node *n, uid_t *ret_uid, gid_t *ret_gid)
 {
 	struct drv *d = n->drv;
-	char pid[16];
+	char pid[16], pci[CONF_PCI_ADDR_MAX];
+	bool live;
 
 	pthread_mutex_lock(&d->lock);
 	pid_str(d, pid, sizeof(pid));
+	snprintf(pci, sizeof(pci), "%s", d->cf.pci);
+	live = d->proc.pid != 0;
 	cat(out, "node: %s\n", n->path);
 	cat(out, "driver: %s\n", d->cf.driver);
 	cat(out, "state: %s\n", drv_state_name(d->state));
@@ -131,6 +135,13 @@ status(char **out, const struct node *n, uid_t *ret_uid, gid_t *ret_gid)
 		cat(out, "rdev: %u:%u\n", n->rdev_maj, n->rdev_min);
 	cat(out, "requests: %llu\n", (unsigned long long)d->requests);
 	pthread_mutex_unlock(&d->lock);
+	if (pci[0] != '\0') {
+		/* the kernel's count for the live driver's vectors */
+		long long k = live ? vfio_irq_count(pci) : -1;
+
+		cat(out, "pci: %s\n", pci);
+		cat(out, "interrupts: %lld\n", k > 0 ? k : 0);
+	}
 	cat(out, "mode: %04o\n", (unsigned int)n->mode);
 	*ret_uid = n->uid;
 	*ret_gid = n->gid;

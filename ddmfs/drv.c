@@ -125,7 +125,7 @@ drv_conf_same(const struct drv_conf *a, const struct drv_conf *b)
 	    !same_str(a->io, b->io) || a->run_uid != b->run_uid ||
 	    a->run_gid != b->run_gid || a->n_ports != b->n_ports ||
 	    a->n_nodes != b->n_nodes || a->manual != b->manual ||
-	    strcmp(a->pci, b->pci) != 0)
+	    strcmp(a->pci, b->pci) != 0 || strcmp(a->unbind, b->unbind) != 0)
 		return false;
 	for (i = 0; i < a->n_nodes; i++)
 		if (strcmp(a->nodes[i], b->nodes[i]) != 0)

@@ -96,7 +96,8 @@ struct drv_conf {
 	char nodes[CONF_NODES_MAX][2 * CONF_NAME_MAX + 2];
 	unsigned int n_nodes;
 	bool manual; /* spawn = "manual": a driver started by hand attaches */
-	char pci[CONF_PCI_ADDR_MAX]; /* its PCI function; "": none */
+	char pci[CONF_PCI_ADDR_MAX];    /* its PCI function; "": none */
+	char unbind[CONF_NAME_MAX + 1]; /* kernel driver of its ports; "" */
 };
 
 /* A process that drv_sys.spawn started (or that adoption found). */

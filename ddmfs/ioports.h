@@ -7,13 +7,23 @@
  * "timer0", "keyboard", ...) are no driver's and do not count.  Anything
  * else overlapping a granted range is a kernel driver's claim; sysfs may
  * tell which driver (the guest's rtc_cmos claims 0x70-0x77 as "rtc0").
+ *
+ * A conf entry may name the kernel driver to take its ports from
+ * (unbind = "rtc_cmos"): ddmfs then unbinds that driver's devices before
+ * it starts the instance, notes them in the state directory's "unbound"
+ * file ("DRIVER BUS DEVICE" lines, so that an upgraded or restarted ddmfs
+ * still knows), and binds them back when the instance is gone for good.
  */
 #ifndef DDMFS_IOPORTS_H
 #define DDMFS_IOPORTS_H
 
 #include <stddef.h>
 
-#define IOPORTS_PATH "/proc/ioports"
+#include "conf.h"
+
+#define IOPORTS_PATH         "/proc/ioports"
+#define IOPORTS_UNBOUND_FILE "unbound" /* in the state directory */
+#define IOPORTS_NAME_MAX     64        /* bus, driver and device names */
 
 struct ioport_claim {
 	unsigned int first, last; /* the claimed range, inclusive */
@@ -35,5 +45,23 @@ int ioports_claimed(const char *text, unsigned int base, unsigned int len,
  */
 int ioports_driver(const char *sysfs_root, const char *name, char *buf,
                    size_t len);
+
+/*
+ * Makes sure no kernel driver holds ports[0..n) before ddmfs grants them:
+ * a claim by kernel driver unbind ("" for none) is taken from it
+ * (ioports_unbind()); any other claim is refused.  dfd is the state
+ * directory.  0, or -errno (-EBUSY: held) with why.
+ */
+int ioports_take(int dfd, const struct conf_ports *ports, unsigned int n,
+                 const char *unbind, char *why, size_t whylen);
+/*
+ * Unbinds every device kernel driver drv holds, on any bus below
+ * sysfs_root, and appends them to the unbound file in dfd.  0, or -errno
+ * with why (-ENOENT: it holds none).
+ */
+int ioports_unbind(const char *sysfs_root, int dfd, const char *drv, char *why,
+                   size_t whylen);
+/* Binds the devices the unbound file in dfd notes for drv back to it. */
+void ioports_rebind(const char *sysfs_root, int dfd, const char *drv);
 
 #endif /* DDMFS_IOPORTS_H */

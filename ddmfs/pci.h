@@ -6,9 +6,7 @@
  * rule's pattern, the name stable per PCI address through the state
  * directory's "pci" file ("ADDR NAME" lines).  sync.c turns the matches
  * into driver instances under pci0; ctl.c lists the functions no rule
- * took.  pci_vfio_open() binds a function to vfio-pci and opens what its
- * driver gets (proc.c, at each start); pci_vfio_release() gives it back
- * to the kernel once its instance is removed and its driver has exited.
+ * took.  vfio.h binds the functions to vfio-pci for their drivers.
  */
 #ifndef DDMFS_PCI_H
 #define DDMFS_PCI_H
@@ -68,23 +66,5 @@ void pci_each_unbound(void (*fn)(const struct pci_fn *f, void *arg), void *arg);
 int pci_monitor_open(void);
 /* Reads what the monitor has: whether a function came or went. */
 bool pci_monitor_read(void);
-
-/*
- * Binds function addr to vfio-pci (driver_override, unbind, probe) unless
- * it is already, waits for its group's /dev/vfio/<group>, and opens the
- * container (TYPE1 IOMMU set), the group (in that container) and the
- * device: ret_fds[0..2], close-on-exec.  *ret_req gets an eventfd the
- * kernel signals when it wants the function back (hot-unplug), or -1 if
- * the kernel has no such request.  Refuses a group that holds a function
- * bound to another driver.  0, or -errno with why.
- */
-int pci_vfio_open(const char *addr, int ret_fds[3], int *ret_req, char *why,
-                  size_t whylen);
-/*
- * Gives addr back to the kernel, if its driver_override is still
- * "vfio-pci": clears it, unbinds it from vfio-pci and probes it again.
- * Logs what fails.
- */
-void pci_vfio_release(const char *addr);
 
 #endif /* DDMFS_PCI_H */

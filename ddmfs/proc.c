@@ -20,7 +20,8 @@
 #include "drv.h"
 #include "ev.h"
 #include "log.h"
-#include "pci.h"
+#include "ioports.h"
+#include "vfio.h"
 #include "proc.h"
 #include "records.h"
 #include "spawn.h"
@@ -227,8 +228,11 @@ grants_open(struct drv *d, struct grants *g, char *why, size_t whylen)
 	}
 	g->n_cuse = sc.n;
 	r = open_grants(d, g->cuse, &g->devport, &g->state, why, whylen);
+	if (r == 0 && strcmp(d->cf.io, "sim") != 0 && d->cf.n_ports > 0)
+		r = ioports_take(dfs.state_fd, d->cf.ports, d->cf.n_ports,
+		                 d->cf.unbind, why, whylen);
 	if (r == 0 && d->cf.pci[0] != '\0')
-		r = pci_vfio_open(d->cf.pci, g->vfio, &g->req, why, whylen);
+		r = vfio_open(d->cf.pci, g->vfio, &g->req, why, whylen);
 	if (r < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, g->sv) < 0) {
@@ -480,16 +484,25 @@ proc_sim(const struct conf *c)
 }
 
 /*
- * The event loop stops watching d's process, which has exited: the
- * function of a PCI instance that was removed, or of any at shutdown,
- * goes back to the kernel now that no fd of the driver's holds it.
+ * The event loop stops watching d's process, which has exited: what d
+ * took from kernel drivers, the function of a PCI instance or the devices
+ * behind its ports, goes back to them if d was removed or ddmfs stops.
  */
 static void
 sys_detach_pid(struct drv *d)
 {
 	ev_detach_pid(d);
-	if ((d->removed || drv_quitting()) && d->cf.pci[0] != '\0')
-		pci_vfio_release(d->cf.pci);
+	if (d->removed || drv_quitting())
+		proc_give_back(d);
+}
+
+void
+proc_give_back(struct drv *d)
+{
+	if (d->cf.pci[0] != '\0')
+		vfio_release(d->cf.pci);
+	if (d->cf.unbind[0] != '\0')
+		ioports_rebind("/sys", dfs.state_fd, d->cf.unbind);
 }
 
 static const struct drv_sys real_sys = {

@@ -35,5 +35,11 @@ int proc_sim(const struct conf *c);
  */
 struct drv;
 int proc_attach(struct drv *d, int conn, pid_t pid, char *why, size_t whylen);
+/*
+ * Gives back what d's instance took from kernel drivers: its PCI function
+ * (vfio.h), the devices behind its ports (ioports.h).  Only once no
+ * process of d's runs (d->lock held).
+ */
+void proc_give_back(struct drv *d);
 
 #endif /* DDMFS_PROC_H */

@@ -112,6 +112,7 @@ drv_conf_of(const struct conf_device *cd, const char *dirs,
 	cf.n_nodes = cd->n_nodes;
 	cf.manual = cd->manual != 0;
 	snprintf(cf.pci, sizeof(cf.pci), "%s", cd->pci);
+	snprintf(cf.unbind, sizeof(cf.unbind), "%s", cd->unbind);
 	*ret = cf;
 	return 0;
 nomem:
@@ -147,9 +148,9 @@ remove_instance(struct sync *s, struct drv *d)
 {
 	pthread_mutex_lock(&d->lock);
 	drv_remove(d, &s->out);
-	/* no process holds its function: give it back now (else at exit) */
-	if (d->cf.pci[0] != '\0' && d->proc.pid == 0)
-		pci_vfio_release(d->cf.pci);
+	/* no process holds what it took: give it back now (else at exit) */
+	if (d->proc.pid == 0)
+		proc_give_back(d);
 	pthread_mutex_unlock(&d->lock);
 	for (unsigned int i = 0; i < d->n_nodes; i++) {
 		struct node *n = d->nodes[i];

@@ -161,6 +161,7 @@ put_drv(struct wbuf *b, struct drv *d)
 	put_str(b, d->cf.driver);
 	put_str(b, d->cf.exe);
 	put_str(b, d->cf.io);
+	put_str(b, d->cf.unbind);
 	PUT(b, d->cf.n_ports);
 	put(b, d->cf.ports, sizeof(d->cf.ports));
 	PUT(b, d->cf.run_uid);
@@ -376,12 +377,17 @@ get_node(struct rbuf *r)
 static int
 get_conf(struct rbuf *r, struct drv_conf *cf)
 {
+	const char *s;
 	uint64_t n;
 
 	memset(cf, 0, sizeof(*cf));
 	cf->driver = dup_str(r);
 	cf->exe = dup_str(r);
 	cf->io = dup_str(r);
+	s = get_str(r);
+	if (s == NULL || strlen(s) >= sizeof(cf->unbind))
+		return -EBADMSG;
+	snprintf(cf->unbind, sizeof(cf->unbind), "%s", s);
 	GET(r, cf->n_ports);
 	get(r, cf->ports, sizeof(cf->ports));
 	GET(r, cf->run_uid);

@@ -219,6 +219,36 @@ def test_ddmfs_mounts_the_pio_tree_on_ddm():
     assert sorted(os.listdir(os.path.join(MNT, "isa0"))) == list(NODES)
 
 
+def rtc_cmos_devices():
+    """The devices the kernel's rtc_cmos driver holds now."""
+    import glob
+    return sorted(os.path.basename(p)
+                  for p in glob.glob("/sys/bus/*/drivers/rtc_cmos/*")
+                  if os.path.islink(p) and os.path.basename(p) != "module")
+
+
+def rtc_port_claim():
+    """The /proc/ioports line claiming port 0x70, or None."""
+    with open("/proc/ioports") as f:
+        for line in f:
+            m = re.match(r"\s*([0-9a-f]+)-([0-9a-f]+) : (.*)", line)
+            if m and int(m[1], 16) <= 0x70 <= int(m[2], 16) \
+                    and not m[3].startswith("PCI"):
+                return line.strip()
+    return None
+
+
+def test_rtc_cmos_is_unbound_while_rtc0_drives_its_ports():
+    # the conf says unbind = "rtc_cmos": ddmfs took 0x70-0x71 from it
+    assert rtc_cmos_devices() == [], rtc_cmos_devices()
+    assert rtc_port_claim() is None, rtc_port_claim()
+    assert not os.path.exists("/dev/rtc0")
+    with open(os.path.join(STATE, "unbound")) as f:
+        noted = f.read()
+    assert re.fullmatch(r"rtc_cmos \w+ \S+\n", noted), noted
+    assert status("rtc0")["state"] == "running"
+
+
 def test_ddmctl_list_names_the_transport():
     lines = ctl("list").splitlines()
     assert len(lines) == len(NODES), lines
@@ -847,8 +877,62 @@ def test_sigterm_unmounts_ddm_cleanly():
                    EXIT_TIMEOUT_S, "the raw nodes to go")
 
 
+def test_rtc_cmos_is_bound_again_after_ddmfs_stops():
+    devs = rtc_cmos_devices()
+    assert len(devs) == 1, devs
+    # rtc_cmos claims the ports again, under a new rtc device number
+    assert re.fullmatch(r"0070-0077 : rtc\d+", rtc_port_claim() or ""), \
+        rtc_port_claim()
+    assert not os.path.exists(os.path.join(STATE, "unbound"))
+
+
+def test_ports_a_kernel_driver_holds_are_refused_without_unbind():
+    global ddmfs_proc
+    conf = os.path.join(WORK, "no-unbind.conf")
+    text, n = re.subn(r'(?m)^\s*unbind = "rtc_cmos";\n', "", conf_text())
+    assert n == 1, "no unbind line in the conf"
+    with open(conf, "w") as f:
+        f.write(text)
+    state = os.path.join(WORK, "state-no-unbind")
+    os.makedirs(state, exist_ok=True)
+    logpath = os.path.join(WORK, "no-unbind.log")
+    with open(logpath, "wb") as log:
+        ddmfs_proc = subprocess.Popen(
+            [DDMFS, "-f", "-c", conf, "--state-dir", state, MNT],
+            stdout=log, stderr=subprocess.STDOUT)
+    claim = rtc_port_claim()
+    want = ("isa0/rtc0: cannot start driver ddm-rtc: ports 0x70-0x71 are "
+            f"held by kernel driver rtc_cmos (/proc/ioports: {claim}); "
+            "ddmfs does not drive them unless the conf says "
+            'unbind = "rtc_cmos"')
+
+    def logged():
+        with open(logpath, errors="replace") as f:
+            return want in f.read()
+    try:
+        wait_until(logged, MOUNT_TIMEOUT_S, "the refusal in the log")
+        out = run([DDMCTL, "--state-dir", state, "status", "isa0/rtc0"],
+                  text=True).stdout
+        assert "state: running" not in out, out
+        assert "pid: -" in out, out
+        # the other instances run; the kernel keeps its RTC
+        out = run([DDMCTL, "--state-dir", state, "status", "isa0/lp0"],
+                  text=True).stdout
+        assert "state: running" in out, out
+        assert len(rtc_cmos_devices()) == 1
+        assert rtc_port_claim() == claim
+    finally:
+        ddmfs_proc.send_signal(signal.SIGTERM)
+        rc = ddmfs_proc.wait(timeout=EXIT_TIMEOUT_S)
+        with open(logpath, errors="replace") as f:
+            for line in f.read().splitlines()[-5:]:
+                print("# no-unbind.log: " + line)
+        assert rc == 0, rc
+
+
 TESTS = [
     test_ddmfs_mounts_the_pio_tree_on_ddm,
+    test_rtc_cmos_is_unbound_while_rtc0_drives_its_ports,
     test_ddmctl_list_names_the_transport,
     test_ls_l_shows_the_leaf_type_of_the_transport,
     test_leaf_rdev_is_the_drivers_raw_device,
@@ -881,6 +965,8 @@ TESTS = [
     test_upgrade_keeps_the_drivers_and_open_files,
     test_kill_9_of_ddmfs_then_a_new_one_adopts_the_drivers,
     test_sigterm_unmounts_ddm_cleanly,
+    test_rtc_cmos_is_bound_again_after_ddmfs_stops,
+    test_ports_a_kernel_driver_holds_are_refused_without_unbind,
 ]
 
 

@@ -296,7 +296,7 @@ START_TEST(test_conf_unknown_keys_are_reported_at_every_level)
 	expect_error(one_dev("name = \"rtc0\"; driver = \"x\"; prots = [];"), 6,
 	             "unknown setting \"prots\" in a device (known: name, "
 	             "driver, io, ports, mode, owner, group, user, args, "
-	             "nodes, spawn)");
+	             "nodes, spawn, unbind)");
 }
 END_TEST
 
@@ -882,6 +882,44 @@ START_TEST(test_conf_bad_pci_rules_are_reported_at_their_line)
 }
 END_TEST
 
+START_TEST(test_conf_unbind_names_a_kernel_driver_for_granted_ports)
+{
+	struct conf *c = load_ok(
+	        one_dev("name = \"rtc0\"; driver = \"d\"; io = \"pio\";\n"
+	                "ports = [ \"0x70-0x71\" ]; unbind = \"rtc_cmos\";"));
+
+	ck_assert_str_eq(c->buses[0].devices[0].unbind, "rtc_cmos");
+	conf_free(c);
+	c = load_ok(one_dev("name = \"rtc0\"; driver = \"d\"; io = \"pio\";"
+	                    "ports = [ \"0x70\" ];"));
+	ck_assert_str_eq(c->buses[0].devices[0].unbind, "");
+	conf_free(c);
+	expect_error(one_dev("name = \"a\"; driver = \"d\"; io = \"pio\";\n"
+	                     "ports = [ \"0x70\" ]; unbind = \"../x\";"),
+	             7,
+	             "unbind \"../x\" is not a kernel driver name "
+	             "([A-Za-z0-9_.-], at most 32)");
+	expect_error(one_dev("name = \"a\"; driver = \"d\"; io = \"pio\";\n"
+	                     "ports = [ \"0x70\" ]; unbind = \"\";"),
+	             7,
+	             "unbind \"\" is not a kernel driver name "
+	             "([A-Za-z0-9_.-], at most 32)");
+	expect_error(one_dev("name = \"a\"; driver = \"d\";\n"
+	                     "ports = [ \"0x70\" ]; unbind = \"rtc_cmos\";"),
+	             7,
+	             "unbind takes ports from a kernel driver: it needs io = "
+	             "\"pio\" or \"devport\" and ports");
+	expect_error(one_dev("name = \"a\"; driver = \"d\"; io = \"pio\";\n"
+	                     "unbind = \"rtc_cmos\";"),
+	             7,
+	             "unbind takes ports from a kernel driver: it needs io = "
+	             "\"pio\" or \"devport\" and ports");
+	expect_error(one_dev("name = \"a\"; driver = \"d\"; io = \"pio\";\n"
+	                     "ports = [ \"0x70\" ]; unbind = 1;"),
+	             7, "unbind must be a string");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -936,6 +974,9 @@ conf_suite(void)
 	        limits,
 	        test_conf_nul_byte_and_include_are_rejected_at_their_line);
 	tcase_add_test(limits, test_conf_file_over_one_mib_is_refused);
+	tcase_add_test(
+	        limits,
+	        test_conf_unbind_names_a_kernel_driver_for_granted_ports);
 	tcase_add_test(
 	        limits,
 	        test_conf_a_bare_id_past_int32_is_refused_by_name_not_wrapped);

@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,85 @@ START_TEST(test_the_driver_behind_a_claim_comes_from_sysfs)
 }
 END_TEST
 
+/* The contents of file root/rel, or "" if absent. */
+static const char *
+slurp(const char *dir, const char *rel)
+{
+	static char buf[512];
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	buf[0] = '\0';
+	f = fopen(path, "r");
+	if (f == NULL)
+		return buf;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_unbind_notes_the_devices_and_rebind_gives_them_back)
+{
+	char sys[] = "/tmp/check_ioports_sys.XXXXXX";
+	char state[] = "/tmp/check_ioports_state.XXXXXX";
+	char why[256] = "", link[512], cmd[512];
+	int dfd;
+
+	ck_assert_ptr_nonnull(mkdtemp(sys));
+	ck_assert_ptr_nonnull(mkdtemp(state));
+	dfd = open(state, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(dfd, 0);
+	/* rtc_cmos holds pnp device 00:01; its module link is no device */
+	snprintf(cmd, sizeof(cmd),
+	         "mkdir -p %s/bus/pnp/drivers/rtc_cmos %s/devices/pnp0/00:01 "
+	         "%s/module/rtc_cmos && "
+	         "touch %s/bus/pnp/drivers/rtc_cmos/unbind "
+	         "%s/bus/pnp/drivers/rtc_cmos/bind",
+	         sys, sys, sys, sys, sys);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(link, sizeof(link), "%s/bus/pnp/drivers/rtc_cmos/00:01", sys);
+	ck_assert_int_eq(symlink("../../../../devices/pnp0/00:01", link), 0);
+	snprintf(link, sizeof(link), "%s/bus/pnp/drivers/rtc_cmos/module", sys);
+	ck_assert_int_eq(symlink("../../../../module/rtc_cmos", link), 0);
+
+	ck_assert_int_eq(ioports_unbind(sys, dfd, "rtc_cmos", why, sizeof(why)),
+	                 0);
+	ck_assert_str_eq(slurp(sys, "bus/pnp/drivers/rtc_cmos/unbind"),
+	                 "00:01");
+	ck_assert_str_eq(slurp(state, IOPORTS_UNBOUND_FILE),
+	                 "rtc_cmos pnp 00:01\n");
+	/* a driver holding nothing, or no name at all, is refused */
+	ck_assert_int_eq(
+	        ioports_unbind(sys, dfd, "parport_pc", why, sizeof(why)),
+	        -ENOENT);
+	ck_assert_str_eq(why, "kernel driver parport_pc holds no device to "
+	                      "unbind");
+	ck_assert_int_eq(ioports_unbind(sys, dfd, "../x", why, sizeof(why)),
+	                 -EINVAL);
+
+	/* another driver's note and a garbage line: only rtc_cmos's goes */
+	snprintf(cmd, sizeof(cmd),
+	         "printf 'rtc_cmos pnp 00:01\\nparport_pc pnp 00:05\\n"
+	         "junk\\nx ../y z\\n' > %s/%s",
+	         state, IOPORTS_UNBOUND_FILE);
+	ck_assert_int_eq(system(cmd), 0);
+	ioports_rebind(sys, dfd, "rtc_cmos");
+	ck_assert_str_eq(slurp(sys, "bus/pnp/drivers/rtc_cmos/bind"), "00:01");
+	ck_assert_str_eq(slurp(state, IOPORTS_UNBOUND_FILE),
+	                 "parport_pc pnp 00:05\n");
+	/* the last note gone, the file goes */
+	ioports_rebind(sys, dfd, "parport_pc");
+	ck_assert_int_eq(faccessat(dfd, IOPORTS_UNBOUND_FILE, F_OK, 0), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	close(dfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", sys, state);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *
 ioports_suite(void)
 {
@@ -118,6 +198,8 @@ ioports_suite(void)
 	tcase_add_test(tc, test_windows_and_platform_reservations_are_no_claim);
 	tcase_add_test(tc, test_garbage_lines_are_skipped);
 	tcase_add_test(tc, test_the_driver_behind_a_claim_comes_from_sysfs);
+	tcase_add_test(
+	        tc, test_unbind_notes_the_devices_and_rebind_gives_them_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,8 @@
 /*
  * check_pci.c: unit tests for ddmfs's pci rules (ddmfs/pci.c): which
  * functions a rule matches, and names stable per PCI address through the
- * names store's text.
+ * names store's text; and the interrupt counts of a VFIO function read
+ * from /proc/interrupts text (ddmfs/vfio.c).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "conf.h"
 #include "pci.h"
+#include "vfio.h"
 
 static struct conf_pci_rule
 rule(const char *name)
@@ -154,6 +156,36 @@ START_TEST(test_pci_no_rule_matches_nothing_is_named)
 }
 END_TEST
 
+/* The guest's /proc/interrupts with edu (00:04.0) on MSI, abridged. */
+static const char interrupts[] =
+        "           CPU0       CPU1       \n"
+        "  0:         38          0   IO-APIC   2-edge      timer\n"
+        " 11:          3          4   IO-APIC  11-fasteoi   uhci, "
+        "vfio-intx(0000:00:05.0)\n"
+        " 24:          5         12   PCI-MSI 65536-edge      "
+        "vfio-msi[0](0000:00:04.0)\n"
+        " 25:          1          0   PCI-MSI 65537-edge      "
+        "vfio-msi[1](0000:00:04.0)\n"
+        " 26:        100          0   PCI-MSI 98304-edge      "
+        "nvme0q0 (0000:00:04.0)\n"
+        "NMI:          0          0   Non-maskable interrupts\n";
+
+START_TEST(test_vfio_interrupts_are_summed_per_function)
+{
+	/* both vectors, both CPUs; not the non-VFIO line naming it */
+	ck_assert_int_eq(vfio_irq_parse(interrupts, "0000:00:04.0"), 18);
+	/* an INTx line shared with another device */
+	ck_assert_int_eq(vfio_irq_parse(interrupts, "0000:00:05.0"), 7);
+	/* a function without vectors, a prefix of another address */
+	ck_assert_int_eq(vfio_irq_parse(interrupts, "0000:00:06.0"), -1);
+	ck_assert_int_eq(vfio_irq_parse(interrupts, "0000:00:04"), -1);
+	ck_assert_int_eq(vfio_irq_parse("", "0000:00:04.0"), -1);
+	ck_assert_int_eq(
+	        vfio_irq_parse("garbage vfio-(0000:00:04.0)", "0000:00:04.0"),
+	        0);
+}
+END_TEST
+
 static Suite *
 pci_suite(void)
 {
@@ -167,6 +199,7 @@ pci_suite(void)
 	tcase_add_test(core,
 	               test_pci_a_stored_name_that_no_longer_fits_is_replaced);
 	tcase_add_test(core, test_pci_no_rule_matches_nothing_is_named);
+	tcase_add_test(core, test_vfio_interrupts_are_summed_per_function);
 	suite_add_tcase(s, core);
 	return s;
 }
