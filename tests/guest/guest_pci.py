@@ -16,10 +16,14 @@ a hotplugged edu on the root port appearing, working and going again.
 
 Then ddmfs on them, with a pci rule for edu (CONF): the bus pci0, the
 functions no rule took in ddmctl list --all, the edu function as the leaf
-pci0/edu0 that ddm-edu drives through VFIO (echo 5, cat: 120; the DMA
-ioctls), the driver restarted after kill -9 and kept across an upgrade,
-the function given back on a reload without the rule and at exit, a
-hotplugged edu as pci0/edu1.
+pci0/edu0 that ddm-edu drives through VFIO (echo 5, cat: 120, counted
+in ddmctl status's interrupts; the DMA ioctls, with the driver asleep in
+its event wait meanwhile), the driver restarted after kill -9 and kept
+across an upgrade, the function given back on a reload without the rule
+and at exit, a hostile driver (edu-rogue) whose DMA to RAM it never
+mapped faults in the IOMMU and leaves the page alone, a hotplugged edu as
+pci0/edu1 that keeps its name and mode when plugged again, and an unplug
+during DMA ioctls failing them with nothing crashing.
 
 Host requests are lines
 
@@ -43,6 +47,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -438,7 +443,8 @@ def test_edu_is_at_00_04_0_with_vendor_1234_device_11e8():
     assert edus == [EDU], edus
 
 
-def test_the_iommu_dmar_is_enabled():
+def kmsg():
+    """The kernel log so far (dmesg), as bytes."""
     fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
     log = b""
     try:
@@ -451,6 +457,11 @@ def test_the_iommu_dmar_is_enabled():
                 continue
     finally:
         os.close(fd)
+    return log
+
+
+def test_the_iommu_dmar_is_enabled():
+    log = kmsg()
     assert b"DMAR: IOMMU enabled" in log, "no 'DMAR: IOMMU enabled' in dmesg"
     assert os.listdir("/sys/class/iommu"), "no IOMMU in /sys/class/iommu"
 
@@ -583,6 +594,18 @@ def test_echo_5_then_cat_gives_120():
     assert out == "120\n", repr(out)
 
 
+def test_status_counts_edu0s_interrupts():
+    st = status("edu0")
+    assert st["pci"] == EDU, st
+    before = int(st["interrupts"])
+    assert edu_compute(node("edu0"), 5) == "120\n"
+    assert edu_compute(node("edu0"), 6) == "720\n"
+    after = int(status("edu0")["interrupts"])
+    # one completion interrupt a factorial
+    assert after >= before + 2, (before, after)
+    print(f"# interrupts {before} -> {after}", flush=True)
+
+
 def test_nobody_computes_through_mode_0666():
     out = edu_compute(node("edu0"), 4, who="nobody")
     assert out == "24\n", repr(out)
@@ -644,6 +667,71 @@ def test_dma_ioctls_refuse_ranges_outside_the_device_buffer():
         os.close(fd)
 
 
+# x86_64 syscall numbers a driver waiting for events may sleep in
+WAIT_SYSCALLS = {7: "poll", 232: "epoll_wait", 271: "ppoll",
+                 281: "epoll_pwait", 441: "epoll_pwait2"}
+# DMAs of the no-CPU test; QEMU's edu finishes each after 100 ms
+N_SLOW_DMAS = 10
+
+
+def proc_ticks(pid):
+    """utime + stime of pid, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def proc_wait(pid):
+    """(state, syscall name or None) of pid now."""
+    with open(f"/proc/{pid}/stat") as f:
+        state = f.read().rsplit(")", 1)[1].split()[0]
+    with open(f"/proc/{pid}/syscall") as f:
+        call = f.read().split()
+    nr = int(call[0]) if call and call[0].isdigit() else None
+    return state, WAIT_SYSCALLS.get(nr)
+
+
+# N DMA_FROM ioctls of 16 bytes on a node, in a process of their own (an
+# ioctl holds Python's GIL, which would stop a sampling thread)
+SLOW_DMAS = f"""
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+for _ in range(int(sys.argv[2])):
+    fcntl.ioctl(fd, {EDU_IOC_DMA_FROM}, bytearray(struct.pack("=II4096s",
+                16, 0, b"")), True)
+"""
+
+
+def test_ddm_edu_sleeps_while_a_dma_waits_for_its_interrupt():
+    """No polling: while edu works on a DMA (~100 ms each), ddm-edu is
+    asleep in its event wait and uses next to no CPU."""
+    pid = int(status("edu0")["pid"])
+    samples = []
+    start, ticks = time.monotonic(), proc_ticks(pid)
+    p = subprocess.Popen([sys.executable, "-c", SLOW_DMAS, node("edu0"),
+                          str(N_SLOW_DMAS)])
+    try:
+        while p.poll() is None:
+            samples.append(proc_wait(pid))
+            time.sleep(0.01)
+    finally:
+        rc = p.wait(timeout=CMD_TIMEOUT_S)
+    assert rc == 0, rc
+    wall = time.monotonic() - start
+    cpu = (proc_ticks(pid) - ticks) / os.sysconf("SC_CLK_TCK")
+    asleep = sum(1 for st, call in samples if st == "S" and call)
+    print(f"# {N_SLOW_DMAS} DMAs took {wall:.2f}s; ddm-edu used "
+          f"{cpu:.2f}s of CPU; asleep in "
+          f"{set(c for _, c in samples if c)} in {asleep} of "
+          f"{len(samples)} samples", flush=True)
+    # the device made it wait: edu's DMA timer is 100 ms
+    assert wall >= N_SLOW_DMAS * 0.1, wall
+    # a poller would be running (R) or in nanosleep, not in its event wait
+    assert len(samples) >= N_SLOW_DMAS, samples
+    assert asleep >= 0.8 * len(samples), samples
+    assert cpu <= 0.25 * wall, (cpu, wall)
+
+
 def test_dma_to_needs_the_node_open_for_writing():
     fd = os.open(node("edu0"), os.O_RDONLY)
     try:
@@ -693,16 +781,102 @@ def test_reload_without_the_rule_gives_the_function_back_then_takes_it():
     assert edu_compute(node("edu0"), 9) == "362880\n"
 
 
-def test_hotplugged_edu_becomes_edu1_and_goes_with_device_del():
-    ack = ask_host("device-add", "edu", "e3", "rp1")
+# The page the rogue driver aims at: all this byte, edu's buffer another.
+PAGE_FILL, EDU_FILL = 0xA5, 0x3C
+# edu's DMA mask is 28 bits: it reaches the first 256 MiB only
+EDU_DMA_LIMIT = 1 << 28
+# how much memory the test may lock to find a page edu can reach
+PAGE_SEARCH_MAX = 128 << 20
+
+
+def physical_page_below(limit):
+    """A locked anonymous page whose physical address is below limit:
+    (mmap, offset in it, physical address).  Root reads the frame numbers
+    in /proc/self/pagemap."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    size = 16 << 20
+    while size <= PAGE_SEARCH_MAX:
+        m = mmap.mmap(-1, size)
+        m[:] = bytes([PAGE_FILL]) * size
+        base = ctypes.addressof((ctypes.c_char * size).from_buffer(m))
+        assert libc.mlock(ctypes.c_void_p(base), ctypes.c_size_t(size)) == 0
+        with open("/proc/self/pagemap", "rb") as f:
+            for off in range(0, size, mmap.PAGESIZE):
+                f.seek((base + off) // mmap.PAGESIZE * 8)
+                e = struct.unpack("<Q", f.read(8))[0]
+                pfn = e & ((1 << 55) - 1)
+                if e >> 63 and 0 < pfn * mmap.PAGESIZE < limit:
+                    return m, off, pfn * mmap.PAGESIZE
+        size *= 2
+    raise AssertionError(f"no page below {limit:#x} in {PAGE_SEARCH_MAX} "
+                         "bytes of locked memory")
+
+
+def test_a_rogue_drivers_dma_to_an_unmapped_address_faults_in_the_iommu():
+    """edu-rogue programs edu to DMA into RAM it never mapped: the IOMMU
+    faults, the page keeps its bytes, ddmfs and the device carry on."""
+    # edu's buffer holds EDU_FILL, which must not reach the page
+    fd = os.open(node("edu0"), os.O_RDWR)
+    try:
+        edu_dma(fd, EDU_IOC_DMA_TO, 0, bytes([EDU_FILL]) * DMA_LEN)
+    finally:
+        os.close(fd)
+    m, off, phys = physical_page_below(EDU_DMA_LIMIT)
+    faults_before = kmsg().count(b"DMAR: [DMA Write")
+    rogue = CONF.replace('transport = "fuse";',
+                         f'transport = "fuse";\ndriver_path = '
+                         f'"{os.path.join(BUILD, "tests", "guest")}";') \
+        .replace('driver = "ddm-edu"', 'driver = "edu-rogue"')
+    write_conf(rogue)
+    try:
+        out = ctl("reload")
+        assert "1 restarted" in out, out
+        wait_until(lambda: status("edu0").get("driver") == "edu-rogue"
+                   and status("edu0").get("state") == "running",
+                   MOUNT_TIMEOUT_S, "edu-rogue to run")
+        with open(node("edu0"), "w") as f:
+            f.write(f"{phys:x} 64")   # answered at the DMA interrupt
+        log = kmsg()
+        page = m[off:off + mmap.PAGESIZE]
+        assert page == bytes([PAGE_FILL]) * mmap.PAGESIZE, \
+            f"the page at {phys:#x} changed: {page[:16].hex()}"
+        faults = [line for line in log.decode(errors="replace").splitlines()
+                  if "DMAR: [DMA Write" in line]
+        print(f"# {faults[-1] if faults else 'no fault line'}", flush=True)
+        assert len(faults) > faults_before, "no new DMAR write fault"
+        assert "Request device [00:04.0]" in faults[-1], faults[-1]
+        assert f"fault addr 0x{phys:x}" in faults[-1], (hex(phys), faults[-1])
+    finally:
+        m.close()
+        write_conf(CONF)
+    assert ddmfs_proc.poll() is None, "ddmfs died"
+    out = ctl("reload")
+    assert "1 restarted" in out, out
+    wait_until(lambda: status("edu0").get("driver") == "ddm-edu"
+               and status("edu0").get("state") == "running",
+               MOUNT_TIMEOUT_S, "ddm-edu to run again")
+    assert edu_compute(node("edu0"), 10) == "3628800\n"
+
+
+def hotplug_edu1(qdev_id):
+    """device_add edu on rp1; waits for pci0/edu1 to run."""
+    start = time.monotonic()
+    ack = ask_host("device-add", "edu", qdev_id, "rp1")
     assert ack == "ok", ack
     wait_until(lambda: os.path.exists(node("edu1")), HOTPLUG_NODE_TIMEOUT_S,
                "pci0/edu1 to appear")
+    print(f"# pci0/edu1 appeared after {time.monotonic() - start:.2f}s",
+          flush=True)
     wait_until(lambda: status("edu1").get("state") == "running",
                MOUNT_TIMEOUT_S, "pci0/edu1 to run")
-    assert edu_compute(node("edu1"), 6) == "720\n"
+
+
+def unplug_edu1(qdev_id):
+    """device_del; waits for pci0/edu1, its driver and the function to
+    go."""
+    pid = int(status("edu1")["pid"])
     start = time.monotonic()
-    ack = ask_host("device-del", "e3")
+    ack = ask_host("device-del", qdev_id)
     assert ack == "ok", ack
     # the kernel waits for the driver to let go of the function (VFIO's
     # request interrupt) before the function goes
@@ -710,9 +884,54 @@ def test_hotplugged_edu_becomes_edu1_and_goes_with_device_del():
                HOTPLUG_NODE_TIMEOUT_S, "pci0/edu1 to go")
     print(f"# pci0/edu1 went after {time.monotonic() - start:.2f}s",
           flush=True)
-    assert not os.path.exists(dev_path(HOTPLUG))
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}"),
+               HOTPLUG_NODE_TIMEOUT_S, f"ddm-edu (pid {pid}) to exit")
+    wait_until(lambda: not os.path.exists(dev_path(HOTPLUG)),
+               HOTPLUG_NODE_TIMEOUT_S, f"{HOTPLUG} to go")
+
+
+def test_hotplugged_edu_becomes_edu1_and_goes_with_device_del():
+    hotplug_edu1("e3")
+    assert edu_compute(node("edu1"), 6) == "720\n"
+    os.chmod(node("edu1"), 0o640)   # kept for the function's return
+    unplug_edu1("e3")
+    assert not os.path.exists(node("edu1"))
     # edu0 carries on
     assert edu_compute(node("edu0"), 3) == "6\n"
+
+
+def test_unplug_during_dma_ioctls_fails_them_and_crashes_nothing():
+    hotplug_edu1("e4")
+    # plugged back at the same address: the same name, the earlier chmod
+    assert os.stat(node("edu1")).st_mode & 0o777 == 0o640
+    assert edu_compute(node("edu1"), 4) == "24\n"
+    fd = os.open(node("edu1"), os.O_RDWR)
+    done, errs = [0], []
+
+    def hammer():
+        try:
+            while True:
+                edu_dma(fd, EDU_IOC_DMA_FROM, 0, n=64)
+                done[0] += 1
+        except OSError as e:
+            errs.append(e.errno)
+
+    t = threading.Thread(target=hammer)
+    t.start()
+    try:
+        wait_until(lambda: done[0] >= 2 or errs, CMD_TIMEOUT_S,
+                   "DMAs on edu1")
+        unplug_edu1("e4")
+        t.join(CMD_TIMEOUT_S)
+        assert not t.is_alive(), "a DMA ioctl still hangs"
+    finally:
+        os.close(fd)
+    print(f"# {done[0]} DMAs, then {errno.errorcode.get(errs[0], errs)}"
+          if errs else "# no error", flush=True)
+    assert errs and errs[0] in (errno.ENODEV, errno.EIO), errs
+    assert ddmfs_proc.poll() is None, "ddmfs died"
+    assert edu_compute(node("edu0"), 2) == "2\n"
+    assert sorted(os.listdir(os.path.join(MNT, "pci0"))) == ["edu0"]
 
 
 def test_sigterm_unmounts_ddm_cleanly():
@@ -746,14 +965,18 @@ TESTS = [
     test_ddmctl_list_all_shows_q35s_own_functions_unbound,
     test_pci0_edu0_runs_ddm_edu_on_the_edu_function,
     test_echo_5_then_cat_gives_120,
+    test_status_counts_edu0s_interrupts,
     test_nobody_computes_through_mode_0666,
     test_dma_ioctls_round_trip_4095_bytes,
     test_dma_ioctls_refuse_ranges_outside_the_device_buffer,
+    test_ddm_edu_sleeps_while_a_dma_waits_for_its_interrupt,
     test_dma_to_needs_the_node_open_for_writing,
     test_kill_9_of_ddm_edu_restarts_it_on_the_same_function,
     test_upgrade_keeps_edu0s_driver_and_its_function,
     test_reload_without_the_rule_gives_the_function_back_then_takes_it,
+    test_a_rogue_drivers_dma_to_an_unmapped_address_faults_in_the_iommu,
     test_hotplugged_edu_becomes_edu1_and_goes_with_device_del,
+    test_unplug_during_dma_ioctls_fails_them_and_crashes_nothing,
     test_sigterm_unmounts_ddm_cleanly,
     test_ddmfs_gave_the_edu_function_back_to_the_kernel,
 ]
