@@ -169,6 +169,14 @@ ev_watch_req(struct drv *d, int fd)
 	e->req_fd = fd;
 }
 
+int
+ev_req_fd(struct drv *d)
+{
+	struct evd *e = evd(d);
+
+	return e != NULL ? e->req_fd : -1;
+}
+
 void
 ev_wake(struct drv *d)
 {

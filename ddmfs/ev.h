@@ -28,6 +28,8 @@ void ev_wake(struct drv *d);
  * when the process exits.
  */
 void ev_watch_req(struct drv *d, int fd);
+/* That eventfd of d's, for an upgrade to hand over; -1 if none. */
+int ev_req_fd(struct drv *d);
 /* The event loop's data of d goes (before drv_free()). */
 void ev_forget(struct drv *d);
 /*

@@ -179,6 +179,8 @@ put_drv(struct wbuf *b, struct drv *d)
 	put_fd(b, d->proc.pid != 0 ? d->proc.pidfd : -1);
 	PUT(b, d->proc.start_time);
 	put_fd(b, d->chan != NULL ? d->chan->fd : -1);
+	/* the running driver's PCI function: the kernel's unplug request */
+	put_fd(b, d->proc.pid != 0 ? ev_req_fd(d) : -1);
 	PUT(b, d->gen);
 	PUT(b, d->fails);
 	PUT(b, d->restarts);
@@ -474,7 +476,7 @@ get_drv(struct rbuf *r)
 	uint8_t want, removed, adopting, manual;
 	char nodes[CONF_NODES_MAX][2 * CONF_NAME_MAX + 2];
 	struct drv *d;
-	int sock, err;
+	int sock, req, err;
 
 	GET(r, slot);
 	path = get_str(r);
@@ -525,8 +527,12 @@ get_drv(struct rbuf *r)
 	d->proc.pidfd = get_fd(r);
 	GET(r, d->proc.start_time);
 	sock = get_fd(r);
-	if (sock >= 0 && chan_new(sock, &d->chan) < 0)
+	req = get_fd(r);
+	if (sock >= 0 && chan_new(sock, &d->chan) < 0) {
+		if (req >= 0)
+			close(req);
 		return -ENOMEM;
+	}
 	GET(r, d->gen);
 	GET(r, d->fails);
 	GET(r, d->restarts);
@@ -562,6 +568,10 @@ get_drv(struct rbuf *r)
 		pthread_mutex_lock(&d->lock);
 		drv_sys->attach(d);
 		pthread_mutex_unlock(&d->lock);
+		if (req >= 0)
+			ev_watch_req(d, req);
+	} else if (req >= 0) {
+		close(req);
 	}
 	return err;
 }
