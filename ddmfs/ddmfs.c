@@ -400,11 +400,15 @@ wait_cuse_up(int ms)
 	}
 }
 
+/* Stops d's driver; what an instance without a process took from kernel
+ * drivers goes back now (a running one's when its process is gone). */
 static void
 stop_one(struct drv *d, void *arg)
 {
 	pthread_mutex_lock(&d->lock);
 	drv_stop(d, arg);
+	if (d->proc.pid == 0)
+		proc_give_back(d);
 	pthread_mutex_unlock(&d->lock);
 }
 
