@@ -905,6 +905,8 @@ def test_unplug_during_dma_ioctls_fails_them_and_crashes_nothing():
     # plugged back at the same address: the same name, the earlier chmod
     assert os.stat(node("edu1")).st_mode & 0o777 == 0o640
     assert edu_compute(node("edu1"), 4) == "24\n"
+    # the new ddmfs takes over the unplug request of edu1's function too
+    assert ctl("upgrade") == "upgraded\n"
     fd = os.open(node("edu1"), os.O_RDWR)
     done, errs = [0], []
 
@@ -932,6 +934,20 @@ def test_unplug_during_dma_ioctls_fails_them_and_crashes_nothing():
     assert ddmfs_proc.poll() is None, "ddmfs died"
     assert edu_compute(node("edu0"), 2) == "2\n"
     assert sorted(os.listdir(os.path.join(MNT, "pci0"))) == ["edu0"]
+
+
+def test_a_driver_that_cannot_start_ends_failed():
+    """Its function stays with vfio-pci; ddmfs gives it back at exit all
+    the same, with no process of the instance's left to wait for
+    (test_ddmfs_gave_the_edu_function_back...)."""
+    write_conf(CONF.replace('mode = "0666";',
+                            'mode = "0666"; args = [ "--no-such=1" ];'))
+    out = ctl("reload")
+    assert "1 restarted" in out, out
+    wait_until(lambda: status("edu0").get("state") == "failed",
+               MOUNT_TIMEOUT_S, "pci0/edu0 to fail")
+    assert status("edu0")["pid"] == "-"
+    assert driver_of(EDU) == "vfio-pci", driver_of(EDU)
 
 
 def test_sigterm_unmounts_ddm_cleanly():
@@ -977,6 +993,7 @@ TESTS = [
     test_a_rogue_drivers_dma_to_an_unmapped_address_faults_in_the_iommu,
     test_hotplugged_edu_becomes_edu1_and_goes_with_device_del,
     test_unplug_during_dma_ioctls_fails_them_and_crashes_nothing,
+    test_a_driver_that_cannot_start_ends_failed,
     test_sigterm_unmounts_ddm_cleanly,
     test_ddmfs_gave_the_edu_function_back_to_the_kernel,
 ]

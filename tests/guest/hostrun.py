@@ -73,6 +73,9 @@ BOOT_TIMEOUT_S = 300
 CLOCK_SLACK_S = 3
 # Pause between the key strokes of one send-key request, in seconds.
 KEY_GAP_S = 0.05
+# How long QEMU holds a key that send-key pressed (its hold-time default
+# is 100 ms), with a margin, in seconds.
+KEY_RELEASE_S = 0.3
 # Pause between the mouse event batches of one request, in seconds.
 MOUSE_GAP_S = 0.05
 
@@ -123,6 +126,9 @@ def send_keys(sock, keys):
             if i:
                 time.sleep(KEY_GAP_S)
             q.execute("send-key", {"keys": qmp.key_combo(k)})
+        # QEMU releases the keys hold-time after send-key returned: the
+        # acknowledgement means every press and release was sent
+        time.sleep(KEY_RELEASE_S)
     finally:
         q.close()
 
