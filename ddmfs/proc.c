@@ -648,6 +648,15 @@ proc_adopt_all(void)
 			}
 			pthread_mutex_lock(&o->d->lock);
 			drv_adopt(o->d, &o->proc, NULL);
+			if (o->d->cf.pci[0] != '\0') {
+				/* ddmfs started it: the device is at its fd */
+				int req = vfio_adopt_request(o->d->cf.pci,
+				                             o->proc.pidfd,
+				                             SPAWN_VFIO_FD + 2);
+
+				if (req >= 0)
+					ev_watch_req(o->d, req);
+			}
 			pthread_mutex_unlock(&o->d->lock);
 			adopted++;
 		}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,9 +103,8 @@ bind_vfio(const char *addr, const char *dev, const char *drv, char *why,
 	return r;
 }
 
-/* An eventfd for the device request (unplug) IRQ of device fd, or -1. */
-static int
-request_fd(const char *addr, int fd)
+int
+vfio_request_fd(const char *addr, int fd)
 {
 	char buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
 	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
@@ -206,7 +206,7 @@ vfio_open(const char *addr, int ret_fds[3], int *ret_req, char *why,
 	if (fd < 0)
 		goto fail;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	*ret_req = request_fd(addr, fd);
+	*ret_req = vfio_request_fd(addr, fd);
 	ret_fds[0] = c;
 	ret_fds[1] = grp;
 	ret_fds[2] = fd;
@@ -256,6 +256,33 @@ vfio_release(const char *addr)
 		       strerror(-r));
 	else
 		logmsg("vfio: %s given back to the kernel", addr);
+}
+
+int
+vfio_adopt_request(const char *addr, int pidfd, int num)
+{
+	char link[64], target[64] = "";
+	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, num, 0), efd;
+	ssize_t n;
+
+	if (fd < 0) {
+		logmsg("vfio: %s: cannot take the driver's device fd: %s", addr,
+		       strerror(errno));
+		return -1;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0 ||
+	    strncmp(target, "anon_inode:[vfio-device]", (size_t)n) != 0) {
+		logmsg("vfio: %s: the driver's fd %d is no VFIO device: an "
+		       "unplug waits for its driver to stop",
+		       addr, num);
+		close(fd);
+		return -1;
+	}
+	efd = vfio_request_fd(addr, fd);
+	close(fd);
+	return efd;
 }
 
 /* Sums the per-CPU counts after "IRQ:" at the start of line. */

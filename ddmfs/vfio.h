@@ -33,6 +33,19 @@ int vfio_open(const char *addr, int ret_fds[3], int *ret_req, char *why,
 void vfio_release(const char *addr);
 
 /*
+ * A fresh eventfd for the device request (unplug) interrupt of VFIO
+ * device fd, which the kernel signals when it wants the function back,
+ * or -1 (logged).
+ */
+int vfio_request_fd(const char *addr, int fd);
+/*
+ * The same for the function addr of an adopted driver, whose device fd is
+ * fd number num in the process of pidfd (the request eventfd of the
+ * ddmfs that died went with it): the eventfd, or -1 (logged).
+ */
+int vfio_adopt_request(const char *addr, int pidfd, int num);
+
+/*
  * The interrupts counted in text (the contents of /proc/interrupts) for
  * the VFIO vectors of function addr ("vfio-msi[0](ADDR)",
  * "vfio-intx(ADDR)"), summed over CPUs and vectors; -1 if it has none.

@@ -564,6 +564,15 @@ def write_conf(text):
     return conf
 
 
+def start_ddmfs(conf):
+    global ddmfs_proc
+    log = open(os.path.join(WORK, "ddmfs.log"), "ab")
+    ddmfs_proc = subprocess.Popen(
+        [DDMFS, "-f", "-c", conf, "--state-dir", STATE, MNT],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+
+
 def test_ddmfs_mounts_with_a_pci_list():
     global ddmfs_proc
     os.makedirs(STATE, exist_ok=True)
@@ -894,6 +903,17 @@ def test_hotplugged_edu_becomes_edu1_and_goes_with_device_del():
     hotplug_edu1("e3")
     assert edu_compute(node("edu1"), 6) == "720\n"
     os.chmod(node("edu1"), 0o640)   # kept for the function's return
+    # a ddmfs killed and started again adopts edu1's driver, and takes
+    # over its function's unplug request
+    pid = status("edu1")["pid"]
+    ddmfs_proc.kill()
+    ddmfs_proc.wait()
+    start_ddmfs(os.path.join(WORK, "ddmfs.conf"))
+    wait_until(lambda: status("edu1").get("state") == "running"
+               and status("edu0").get("state") == "running",
+               MOUNT_TIMEOUT_S, "the new ddmfs to adopt the drivers")
+    assert status("edu1")["pid"] == pid
+    assert edu_compute(node("edu1"), 5) == "120\n"
     unplug_edu1("e3")
     assert not os.path.exists(node("edu1"))
     # edu0 carries on
