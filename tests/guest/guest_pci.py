@@ -49,10 +49,10 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
+import guest_tap  # noqa: E402  (beside this file)
 from ddmtest import as_nobody, wait_until  # noqa: E402
 
 BUILD = os.environ.get("DDM_BUILD", "")
@@ -1021,30 +1021,8 @@ TESTS = [
 
 def main():
     os.makedirs(WORK, exist_ok=True)
-    print(f"1..{len(TESTS)}", flush=True)
-    failed = 0
-    for i, t in enumerate(TESTS, 1):
-        start = time.monotonic()
-        try:
-            t()
-        except Exception:  # report it and go on with the next test
-            failed += 1
-            print(f"not ok {i} - {t.__name__}")
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-        else:
-            print(f"ok {i} - {t.__name__} ({time.monotonic() - start:.1f}s)")
-        sys.stdout.flush()
-    if ddmfs_proc is not None and ddmfs_proc.poll() is None:
-        ddmfs_proc.kill()
-        ddmfs_proc.wait()
-    try:
-        with open(os.path.join(WORK, "ddmfs.log"), errors="replace") as f:
-            for line in f.read().splitlines()[-40:]:
-                print("# ddmfs.log: " + line)
-    except OSError:
-        pass
-    return 1 if failed else 0
+    return guest_tap.run(TESTS, os.path.join(WORK, "ddmfs.log"),
+                         lambda: ddmfs_proc)
 
 
 if __name__ == "__main__":
