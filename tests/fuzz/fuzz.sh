@@ -62,6 +62,7 @@ build_all() {
 	config=$(pkg-config --cflags --libs libconfig) || return 1
 	pci=$(pkg-config --cflags --libs pciaccess) || return 1
 	udev=$(pkg-config --cflags --libs libudev) || return 1
+	systemd=$(pkg-config --cflags --libs libsystemd) || return 1
 
 	# shellcheck disable=SC2046,SC2086
 	build fuzz_proto -I"$top/lib/libdriver" "$here/fuzz_proto.c" ||
@@ -77,7 +78,8 @@ build_all() {
 		-DDDM_CONF_FILE=\"/nonexistent/ddmfs.conf\" \
 		-DFUZZ_CONF=\""$top/conf/ddmfs.conf"\" \
 		"$here/fuzz_ctl.c" $(am_sources ddmfs libddmfs_a) \
-		$fuse $config $pci $udev -lpthread || failed_build+=(fuzz_ctl)
+		$fuse $config $pci $udev $systemd -lpthread ||
+		failed_build+=(fuzz_ctl)
 	# shellcheck disable=SC2046,SC2086
 	build fuzz_kbd_xlate -I"$top/drivers/kbd" "$here/fuzz_kbd_xlate.c" ||
 		failed_build+=(fuzz_kbd_xlate)
