@@ -14,6 +14,7 @@
 
 #include "drv.h"
 #include "log.h"
+#include "monitor.h"
 
 #define SLOT_CHUNK  1024 /* slots per chunk of the table */
 #define SLOT_CHUNKS 1024 /* chunks: room for this many times SLOT_CHUNK */
@@ -298,11 +299,21 @@ log_window(struct drv *d, int64_t t)
 	if (t - d->log_ms < DRV_LOG_WINDOW_MS)
 		return;
 	if (d->log_dropped > 0)
-		logmsg("%s: %lu similar lines suppressed", d->path,
-		       d->log_dropped);
+		lognode(d, "%s: %lu similar lines suppressed", d->path,
+		        d->log_dropped);
 	d->log_ms = t;
 	d->log_lines = 0;
 	d->log_dropped = 0;
+}
+
+void
+lognode(struct drv *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_fields(&d->recent, d->path, d->cf.driver, d->proc.pid, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -322,7 +333,7 @@ drv_log(struct drv *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	logmsg("%s", line);
+	lognode(d, "%s", line);
 }
 
 /* Tells waiters and the event loop that d changed. */
@@ -348,6 +359,7 @@ static void
 lose_chan(struct drv *d, struct drv_out *out)
 {
 	struct idmap_entry *cur = NULL;
+	struct pend *lost;
 	struct handle *h;
 	size_t pos = 0;
 
@@ -357,7 +369,10 @@ lose_chan(struct drv *d, struct drv_out *out)
 	chan_close(d->chan);
 	d->chan = NULL;
 	d->ping_id = 0;
-	drv_out_fail(out, pend_take_lost(&d->pend, -EIO));
+	lost = pend_take_lost(&d->pend, -EIO);
+	for (struct pend *p = lost; p != NULL; p = p->link)
+		d->errors++; /* answered EIO */
+	drv_out_fail(out, lost);
 	while ((h = handle_next(&d->handles, &pos, &cur)) != NULL)
 		if (h->gen == d->gen && h->kh != 0) {
 			drv_out_kh(out, h->kh);
@@ -371,6 +386,7 @@ lose_chan(struct drv *d, struct drv_out *out)
 static void
 failed_once(struct drv *d)
 {
+	char extra[32];
 	int64_t ms;
 
 	if (d->cf.manual) {
@@ -386,10 +402,14 @@ failed_once(struct drv *d)
 	if (d->fails >= DRV_FAIL_MAX) {
 		d->state = DRV_FAILED;
 		arm(d, TIMER_RESTART, DRV_FAILED_RETRY_MS);
-		logmsg("%s: driver %s failed %u times in a row; trying again "
-		       "in %d s (or: ddmctl start %s)",
-		       d->path, d->cf.driver, d->fails,
-		       DRV_FAILED_RETRY_MS / 1000, d->path);
+		lognode(d,
+		        "%s: driver %s failed %u times in a row; trying again "
+		        "in %d s (or: ddmctl start %s)",
+		        d->path, d->cf.driver, d->fails,
+		        DRV_FAILED_RETRY_MS / 1000, d->path);
+		snprintf(extra, sizeof(extra), "count=%u", d->fails);
+		monitor_emit("failed", d->path, extra, "%u failures in a row",
+		             d->fails);
 	} else {
 		ms = (int64_t)DRV_BACKOFF_MIN_MS << (d->fails - 1);
 		if (ms > DRV_BACKOFF_MAX_MS)
@@ -426,11 +446,23 @@ started(struct drv *d, int64_t hello_ms)
 	changed(d);
 }
 
+/* Tells monitors that d's process (d->proc) started. */
+static void
+emit_start(struct drv *d, const char *how)
+{
+	char extra[32];
+
+	snprintf(extra, sizeof(extra), "pid=%d", (int)d->proc.pid);
+	monitor_emit("start", d->path, extra, "pid %d%s", (int)d->proc.pid,
+	             how);
+}
+
 /* Starts a new instance now. */
 static void
 spawn(struct drv *d)
 {
 	struct drv_proc p = { .pidfd = -1, .sock = -1 };
+	char extra[32];
 	int r;
 
 	arm(d, TIMER_NONE, 0);
@@ -438,14 +470,19 @@ spawn(struct drv *d)
 	d->up_ms = 0; /* a failed spawn must not count the last run as up */
 	if (d->cf.manual) {
 		d->state = DRV_MANUAL;
-		logmsg("%s: waiting for a driver started by hand: %s --attach "
-		       "%s",
-		       d->path, d->cf.driver, d->path);
+		lognode(d,
+		        "%s: waiting for a driver started by hand: %s --attach "
+		        "%s",
+		        d->path, d->cf.driver, d->path);
 		changed(d);
 		return;
 	}
-	if (d->started_ms != 0)
+	if (d->started_ms != 0) {
 		d->restarts++;
+		snprintf(extra, sizeof(extra), "count=%u", d->restarts);
+		monitor_emit("restart", d->path, extra, "restart %u",
+		             d->restarts);
+	}
 	r = drv_sys->spawn(d, &p);
 	if (r < 0) {
 		d->started_ms = now();
@@ -453,7 +490,9 @@ spawn(struct drv *d)
 		return;
 	}
 	d->proc = p;
-	logdbg("%s: started %s (pid %d)", d->path, d->cf.exe, (int)p.pid);
+	lognode(d, "%s: driver %s started (pid %d)", d->path, d->cf.driver,
+	        (int)p.pid);
+	emit_start(d, "");
 	started(d, DRV_HELLO_MS);
 }
 
@@ -465,8 +504,9 @@ drv_attach(struct drv *d, const struct drv_proc *proc)
 	if (d->started_ms != 0)
 		d->restarts++;
 	d->proc = *proc;
-	logmsg("%s: driver %s (pid %d) started by hand attached", d->path,
-	       d->cf.driver, (int)proc->pid);
+	lognode(d, "%s: driver %s (pid %d) started by hand attached", d->path,
+	        d->cf.driver, (int)proc->pid);
+	emit_start(d, " (started by hand)");
 	started(d, DRV_HELLO_MS);
 	return 0;
 }
@@ -477,8 +517,9 @@ drv_adopt(struct drv *d, const struct drv_proc *proc, struct drv_out *out)
 	d->proc = *proc;
 	d->adopting = true;
 	d->want_up = true;
-	logmsg("%s: adopting driver %s (pid %d) left by an earlier ddmfs",
-	       d->path, d->cf.driver, (int)proc->pid);
+	lognode(d, "%s: adopting driver %s (pid %d) left by an earlier ddmfs",
+	        d->path, d->cf.driver, (int)proc->pid);
+	emit_start(d, " (adopted)");
 	started(d, DRV_ADOPT_MS);
 }
 
@@ -571,8 +612,8 @@ kill_instance(struct drv *d, struct drv_out *out)
 void
 drv_fault(struct drv *d, const char *why, struct drv_out *out)
 {
-	logmsg("%s: driver %s (pid %d): %s; restarting it", d->path,
-	       d->cf.driver, (int)d->proc.pid, why);
+	lognode(d, "%s: driver %s (pid %d): %s; restarting it", d->path,
+	        d->cf.driver, (int)d->proc.pid, why);
 	kill_instance(d, out);
 }
 
@@ -777,18 +818,30 @@ void
 drv_exited(struct drv *d, int status, struct drv_out *out)
 {
 	pid_t pid = d->proc.pid;
+	char extra[48];
 
 	if (pid == 0)
 		return;
-	if (status < 0)
-		logmsg("%s: driver %s (pid %d) is gone", d->path, d->cf.driver,
-		       (int)pid);
-	else if (WIFSIGNALED(status))
-		logmsg("%s: driver %s (pid %d) killed by signal %d", d->path,
-		       d->cf.driver, (int)pid, WTERMSIG(status));
-	else
-		logmsg("%s: driver %s (pid %d) exited with status %d", d->path,
-		       d->cf.driver, (int)pid, WEXITSTATUS(status));
+	if (status < 0) {
+		lognode(d, "%s: driver %s (pid %d) is gone", d->path,
+		        d->cf.driver, (int)pid);
+		snprintf(extra, sizeof(extra), "pid=%d", (int)pid);
+		monitor_emit("exit", d->path, extra, "gone");
+	} else if (WIFSIGNALED(status)) {
+		lognode(d, "%s: driver %s (pid %d) killed by signal %d",
+		        d->path, d->cf.driver, (int)pid, WTERMSIG(status));
+		snprintf(extra, sizeof(extra), "pid=%d\tsignal=%d", (int)pid,
+		         WTERMSIG(status));
+		monitor_emit("exit", d->path, extra, "signal %d",
+		             WTERMSIG(status));
+	} else {
+		lognode(d, "%s: driver %s (pid %d) exited with status %d",
+		        d->path, d->cf.driver, (int)pid, WEXITSTATUS(status));
+		snprintf(extra, sizeof(extra), "pid=%d\tstatus=%d", (int)pid,
+		         WEXITSTATUS(status));
+		monitor_emit("exit", d->path, extra, "status %d",
+		             WEXITSTATUS(status));
+	}
 	drv_sys->detach_pid(d);
 	if (d->proc.pidfd >= 0)
 		close(d->proc.pidfd);

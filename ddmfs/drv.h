@@ -36,6 +36,7 @@
 #include "chan.h"
 #include "conf.h"
 #include "handle.h"
+#include "log.h"
 #include "pend.h"
 #include "tree.h"
 
@@ -128,7 +129,9 @@ struct drv {
 	uint64_t gen;         /* bumped when an instance goes away */
 	unsigned int fails;   /* failures in a row */
 	unsigned int restarts;
-	uint64_t requests; /* forwarded to the driver, for ddmctl */
+	uint64_t requests;      /* forwarded to the driver, for ddmctl */
+	uint64_t errors;        /* of those, answered with an error */
+	struct log_ring recent; /* its last log lines, for ddmctl status */
 	unsigned int pins; /* holders that keep a removed driver allocated */
 	int64_t started_ms;
 	int64_t up_ms; /* this instance said HELLO then; 0: not yet */
@@ -227,6 +230,10 @@ int drv_attach(struct drv *d, const struct drv_proc *proc);
 /* Takes over an orphan of an earlier ddmfs that proc describes
  * (its socket already got DDM_ADOPT): starting, with DRV_ADOPT_MS. */
 void drv_adopt(struct drv *d, const struct drv_proc *proc, struct drv_out *out);
+/* Logs a line about d with its node, driver and pid as fields, and
+ * keeps it in d->recent (d->lock held). */
+void lognode(struct drv *d, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 /* Logs a line about d, at most DRV_LOG_BURST per DRV_LOG_WINDOW_MS. */
 void drv_log(struct drv *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

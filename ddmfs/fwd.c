@@ -578,6 +578,8 @@ fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload)
 				drv_fault(d, why, &out);
 				p->err = -EIO;
 			}
+			if (p->err != 0 || m->result < 0)
+				d->errors++;
 		} else {
 			p = NULL;
 			/* legitimate once: a late answer to a request ddmfs

@@ -306,7 +306,7 @@ sys_spawn(struct drv *d, struct drv_proc *ret)
 	return 0;
 
 fail:
-	logmsg("%s: cannot start driver %s: %s", d->path, d->cf.driver, why);
+	lognode(d, "%s: cannot start driver %s: %s", d->path, d->cf.driver, why);
 	grants_close(&g);
 	return r;
 }

@@ -12,6 +12,7 @@
 
 #include "ddmfs.h"
 #include "log.h"
+#include "monitor.h"
 #include "perm.h"
 #include "saver.h"
 #include "tree.h"
@@ -114,6 +115,20 @@ undo(struct change *c)
 		perm_store_remove(dfs.perms, c->key);
 }
 
+/* Tells monitors about the applied change c (c->st is the result). */
+static void
+emit_perm(const struct change *c)
+{
+	char extra[64];
+	unsigned int mode = c->st.st_mode & 07777;
+
+	snprintf(extra, sizeof(extra), "mode=%04o\tuid=%u\tgid=%u", mode,
+	         (unsigned int)c->st.st_uid, (unsigned int)c->st.st_gid);
+	monitor_emit("perm", c->key, extra, "mode %04o owner %u group %u",
+	             mode, (unsigned int)c->st.st_uid,
+	             (unsigned int)c->st.st_gid);
+}
+
 /* Saves one batch of changes and answers each. */
 static void
 save_batch(struct change *batch)
@@ -163,6 +178,8 @@ save_batch(struct change *batch)
 			tree_refresh(dfs.perms, n);
 		}
 		tree_stat(n, &dfs.mount_time, &c->st);
+		if (c->err == 0)
+			emit_perm(c);
 	}
 	pthread_rwlock_unlock(&dfs.tree_lock);
 	while (batch != NULL) {

@@ -14,6 +14,7 @@
 #include "drv.h"
 #include "fwd.h"
 #include "log.h"
+#include "monitor.h"
 #include "pci.h"
 #include "perm.h"
 #include "proc.h"
@@ -162,6 +163,7 @@ remove_instance(struct sync *s, struct drv *d)
 		pthread_mutex_unlock(&d->lock);
 		note(s, NOTE_DELETE, n);
 		say(s, "%s: %s removed", s->why, n->path);
+		monitor_emit("remove", n->path, NULL, "%s", s->why);
 		s->res->removed++;
 		tree_remove(n);
 	}
@@ -182,6 +184,7 @@ remove_bus(struct sync *s, struct node *bus)
 	}
 	note(s, NOTE_DELETE, bus);
 	say(s, "%s: %s removed", s->why, bus->path);
+	monitor_emit("remove", bus->path, NULL, "%s", s->why);
 	tree_remove(bus);
 }
 
@@ -230,8 +233,10 @@ add_instance(struct sync *s, struct node *bus, const struct conf_device *cd,
 		}
 		note(s, NOTE_ENTRY, n);
 		s->res->added++;
-		if (s->start)
+		if (s->start) {
 			say(s, "%s: %s added", s->why, n->path);
+			monitor_emit("add", n->path, NULL, "%s", s->why);
+		}
 	}
 	d->n_nodes = cd->n_nodes;
 	if (s->start) {

@@ -27,6 +27,7 @@
 #include "ev.h"
 #include "fuseio.h"
 #include "log.h"
+#include "monitor.h"
 #include "proc.h"
 #include "saver.h"
 #include "tree.h"
@@ -752,6 +753,7 @@ upgrade_now(int client_fd, char **argv, void (*restart)(void))
 	if (err < 0)
 		goto refuse;
 	logmsg("upgrade: handing over to %s", dfs.self_exe);
+	monitor_emit("upgrade", "-", NULL, "handing over to %s", dfs.self_exe);
 	b.fds = calloc(FDS_MAX, sizeof(*b.fds));
 	if (b.fds == NULL) {
 		err = -ENOMEM;
@@ -799,7 +801,7 @@ refuse:
 	free(b.p);
 	free(b.fds);
 	logmsg("upgrade refused: %s", why[0] ? why : strerror(-err));
-	snprintf(msg, sizeof(msg), "ERR upgrade: %s\n",
+	snprintf(msg, sizeof(msg), "ERR EIO Upgrade refused: %s.\n",
 	         why[0] ? why : strerror(-err));
 	ctl_send_reply(client_fd, msg);
 	close(client_fd);
