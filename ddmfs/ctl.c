@@ -4,10 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,20 +19,16 @@
 #include "ctl.h"
 #include "ddmfs.h"
 #include "drv.h"
-#include "fwd.h"
 #include "log.h"
-#include "pci.h"
-#include "vfio.h"
+#include "monitor.h"
 #include "proc.h"
-#include "sync.h"
 #include "tree.h"
 
-#define CTL_LINE_MAX     512
 #define CTL_BACKLOG      64
 #define ACCEPT_PAUSE_MS  100 /* after an accept() error such as EMFILE */
 #define CTL_STOP_WAIT_MS 10000
-#define USERS_MAX        64    /* distinct non-root users tracked at once */
-#define PW_BUF_SIZE      16384 /* buffer for getpwuid_r and getgrgid_r */
+#define USERS_MAX        64  /* distinct non-root users tracked at once */
+#define MON_WAIT_MS      500 /* a monitor looks at its peer this often */
 
 static int listen_fd = -1;
 static int stop_fd = -1; /* an eventfd: the acceptor's wake-up to stop */
@@ -58,257 +51,6 @@ int
 ctl_fd(void)
 {
 	return listen_fd;
-}
-
-/* Appends printf output to a growing string; *s is NULL after ENOMEM. */
-static void __attribute__((format(printf, 2, 3)))
-cat(char **s, const char *fmt, ...)
-{
-	va_list ap;
-	char *add, *out;
-
-	if (*s == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&add, fmt, ap) < 0)
-		add = NULL;
-	va_end(ap);
-	if (add == NULL || asprintf(&out, "%s%s", *s, add) < 0)
-		out = NULL;
-	free(add);
-	free(*s);
-	*s = out;
-}
-
-static void
-pid_str(const struct drv *d, char *buf, size_t n)
-{
-	if (d->proc.pid == 0)
-		snprintf(buf, n, "-");
-	else
-		snprintf(buf, n, "%d", (int)d->proc.pid);
-}
-
-static void
-list_one(struct node *n, void *arg)
-{
-	struct drv *d = n->drv;
-	char pid[16];
-
-	if (n->is_dir || d == NULL)
-		return;
-	pthread_mutex_lock(&d->lock);
-	pid_str(d, pid, sizeof(pid));
-	cat(arg, "%s\t%s\t%s\t%u\t%s\n", n->path, drv_state_name(d->state), pid,
-	    d->restarts, n->cuse ? "cuse" : "fuse");
-	pthread_mutex_unlock(&d->lock);
-}
-
-/* Appends a row for a PCI function no rule took (list --all). */
-static void
-list_unbound(const struct pci_fn *f, void *arg)
-{
-	cat(arg, "%s\t%04x:%04x\t%06x\tunbound\n", f->addr, f->vendor,
-	    f->device, f->class);
-}
-
-/* Appends the status of n's driver; n's owner and group go to *ret_uid
- * and *ret_gid for owner_group(), which runs without the tree lock. */
-static void
-status(char **out, const struct node *n, uid_t *ret_uid, gid_t *ret_gid)
-{
-	struct drv *d = n->drv;
-	char pid[16], pci[CONF_PCI_ADDR_MAX];
-	bool live;
-
-	pthread_mutex_lock(&d->lock);
-	pid_str(d, pid, sizeof(pid));
-	snprintf(pci, sizeof(pci), "%s", d->cf.pci);
-	live = d->proc.pid != 0;
-	cat(out, "node: %s\n", n->path);
-	cat(out, "driver: %s\n", d->cf.driver);
-	cat(out, "state: %s\n", drv_state_name(d->state));
-	cat(out, "pid: %s\n", pid);
-	cat(out, "restarts: %u\n", d->restarts);
-	cat(out, "transport: %s\n", n->cuse ? "cuse" : "fuse");
-	if (n->cuse)
-		cat(out, "rdev: %u:%u\n", n->rdev_maj, n->rdev_min);
-	cat(out, "requests: %llu\n", (unsigned long long)d->requests);
-	pthread_mutex_unlock(&d->lock);
-	if (pci[0] != '\0') {
-		/* the kernel's count for the live driver's vectors */
-		long long k = live ? vfio_irq_count(pci) : -1;
-
-		cat(out, "pci: %s\n", pci);
-		cat(out, "interrupts: %lld\n", k > 0 ? k : 0);
-	}
-	cat(out, "mode: %04o\n", (unsigned int)n->mode);
-	*ret_uid = n->uid;
-	*ret_gid = n->gid;
-}
-
-/* Appends the owner and group lines, by name where there is one (the
- * reentrant lookups: ctl runs beside the FUSE workers). */
-static void
-owner_group(char **out, uid_t uid, gid_t gid)
-{
-	struct passwd pw, *pp = NULL;
-	struct group gr, *gp = NULL;
-	char buf[PW_BUF_SIZE];
-
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pp) == 0 && pp != NULL)
-		cat(out, "owner: %s\n", pp->pw_name);
-	else
-		cat(out, "owner: %u\n", (unsigned int)uid);
-	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &gp) == 0 && gp != NULL)
-		cat(out, "group: %s\n", gp->gr_name);
-	else
-		cat(out, "group: %u\n", (unsigned int)gid);
-}
-
-/* Re-reads the conf and makes the tree follow it (no lock held). */
-static int
-reload(char **out)
-{
-	char err[CONF_ERR_MAX];
-	struct sync_result res;
-	struct conf *c;
-	int r;
-
-	r = conf_load(dfs.conf_file, &c, err, sizeof(err));
-	if (r < 0) {
-		cat(out, "reload: %s", err);
-		return r;
-	}
-	r = sync_conf(c, true, &res);
-	if (res.text != NULL)
-		cat(out, "%s", res.text);
-	cat(out, "reload: %u added, %u removed, %u restarted\n", res.added,
-	    res.removed, res.restarted);
-	sync_result_free(&res);
-	if (r < 0)
-		cat(out, "reload: %s\n", strerror(-r));
-	return r;
-}
-
-/*
- * Runs start, stop or restart on the leaf at path and waits, a bounded
- * time, for the driver to settle (no lock held).
- */
-static int
-control(char **out, const char *cmd, const char *path)
-{
-	struct drv_out o = { 0 };
-	struct node *n;
-	struct drv *d;
-	enum drv_state st;
-	int r = 0;
-
-	pthread_rwlock_rdlock(&dfs.tree_lock);
-	n = tree_find(path);
-	if (n == NULL || n->drv == NULL) {
-		pthread_rwlock_unlock(&dfs.tree_lock);
-		cat(out, "no node %s", path);
-		return -ENOENT;
-	}
-	d = n->drv;
-	pthread_mutex_lock(&d->lock);
-	if (strcmp(cmd, "stop") == 0)
-		drv_stop(d, &o);
-	else if (strcmp(cmd, "restart") == 0)
-		drv_restart(d, &o);
-	else
-		drv_start(d, &o);
-	d->pins++; /* d stays while the tree lock is dropped */
-	pthread_rwlock_unlock(&dfs.tree_lock);
-	drv_wait_settled(d, strcmp(cmd, "stop") == 0 ? DRV_STOP_MS + 1000
-	                                             : DRV_OPEN_WAIT_MS);
-	st = d->state;
-	if (st == DRV_MANUAL && strcmp(cmd, "stop") != 0) {
-		cat(out,
-		    "%s waits for a driver started by hand: %s --attach %s",
-		    d->path, d->cf.driver, d->path);
-	} else if (strcmp(cmd, "stop") == 0 ? st != DRV_STOPPED
-	                                    : st != DRV_RUNNING) {
-		cat(out, "%s: %s is %s", cmd, d->path, drv_state_name(st));
-		r = -EIO;
-	}
-	d->pins--;
-	if (d->pins == 0 && d->removed)
-		drv_sys->wake(d);
-	pthread_mutex_unlock(&d->lock);
-	fwd_finish(&o);
-	return r;
-}
-
-int
-ctl_handle(const char *line, uid_t peer, char **ret_reply)
-{
-	char cmd[32] = "", arg[CTL_LINE_MAX] = "", extra[2] = "";
-	char *out = strdup(""), *reply;
-	bool mutating, all;
-	int nargs, r = 0, want;
-	struct node *n;
-	uid_t uid = 0;
-	gid_t gid = 0;
-
-	if (out == NULL)
-		return -ENOMEM;
-	nargs = sscanf(line, "%31s %511s %1s", cmd, arg, extra);
-	all = strcmp(cmd, "list") == 0 && nargs == 2 &&
-	      strcmp(arg, "--all") == 0;
-	if (all)
-		nargs = 1;
-	want = strcmp(cmd, "list") == 0 || strcmp(cmd, "reload") == 0 ||
-	                       strcmp(cmd, "upgrade") == 0
-	               ? 1
-	               : 2;
-	mutating = strcmp(cmd, "list") != 0 && strcmp(cmd, "status") != 0;
-	if (strcmp(cmd, "list") != 0 && strcmp(cmd, "status") != 0 &&
-	    strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 &&
-	    strcmp(cmd, "restart") != 0 && strcmp(cmd, "reload") != 0) {
-		cat(&out, "unknown command \"%s\"", cmd);
-		r = -EINVAL;
-	} else if (nargs != want) {
-		cat(&out, "%s: wrong number of arguments", cmd);
-		r = -EINVAL;
-	} else if (mutating && peer != 0) {
-		cat(&out, "%s: permission denied (root only)", cmd);
-		r = -EPERM;
-	} else if (strcmp(cmd, "list") == 0) {
-		pthread_rwlock_rdlock(&dfs.tree_lock);
-		tree_walk(list_one, &out);
-		if (all)
-			pci_each_unbound(list_unbound, &out);
-		pthread_rwlock_unlock(&dfs.tree_lock);
-	} else if (strcmp(cmd, "status") == 0) {
-		pthread_rwlock_rdlock(&dfs.tree_lock);
-		n = tree_find(arg);
-		if (n == NULL || n->drv == NULL) {
-			cat(&out, "no node %s", arg);
-			r = -ENOENT;
-		} else {
-			status(&out, n, &uid, &gid);
-		}
-		pthread_rwlock_unlock(&dfs.tree_lock);
-		if (r == 0)
-			owner_group(&out, uid, gid);
-	} else if (strcmp(cmd, "reload") == 0) {
-		r = reload(&out);
-	} else {
-		r = control(&out, cmd, arg);
-	}
-	if (out == NULL)
-		return -ENOMEM;
-	if (r < 0 && asprintf(&reply, "ERR %s\n", out) < 0)
-		reply = NULL;
-	else if (r == 0 && asprintf(&reply, "OK\n%s", out) < 0)
-		reply = NULL;
-	free(out);
-	if (reply == NULL)
-		return -ENOMEM;
-	*ret_reply = reply;
-	return r;
 }
 
 static int64_t
@@ -474,6 +216,86 @@ unlock:
 	ctl_send_reply(fd, msg);
 }
 
+/*
+ * Sends text on fd, waiting as long as the peer needs (this thread is
+ * the monitor's own), but no more than CTL_IO_TIMEOUT_MS once ddmfs is
+ * stopping: 0, or -1 when the peer is gone or too slow to stop for.
+ */
+static int
+send_all(int fd, const char *text)
+{
+	size_t off = 0, len = strlen(text);
+	int64_t end = -1;
+
+	while (off < len) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		ssize_t n;
+
+		if (atomic_load(&stopping) && end < 0)
+			end = mono_ms() + CTL_IO_TIMEOUT_MS;
+		if (end >= 0 && mono_ms() > end)
+			return -1;
+		if (poll(&p, 1, MON_WAIT_MS) <= 0)
+			continue;
+		if (p.revents & (POLLERR | POLLHUP))
+			return -1;
+		n = send(fd, text + off, len - off,
+		         MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (n > 0)
+			off += (size_t)n;
+	}
+	return 0;
+}
+
+/* Whether the peer of fd hung up (it sends nothing after "monitor"). */
+static bool
+peer_gone(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char b[64];
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLERR | POLLHUP))
+		return true;
+	return recv(fd, b, sizeof(b), MSG_DONTWAIT) == 0;
+}
+
+/*
+ * "monitor": "OK", then the events (monitor.h) as they come, until the
+ * peer hangs up or ddmfs stops.  Only this thread writes to fd; emitters
+ * only queue.
+ */
+static void
+serve_monitor(int fd)
+{
+	struct monitor *m;
+	char msg[128];
+	int r;
+
+	r = monitor_open(&m);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "ERR %s Cannot monitor: %s.\n",
+		         ctl_errname(r), strerror(-r));
+		ctl_send_reply(fd, msg);
+		return;
+	}
+	if (send_all(fd, "OK\n") < 0)
+		goto close_monitor;
+	do {
+		char *text = NULL;
+
+		r = monitor_take(m, MON_WAIT_MS, &text);
+		if (text != NULL && send_all(fd, text) < 0)
+			r = -EPIPE;
+		free(text);
+	} while (r == 0 && !peer_gone(fd));
+close_monitor:
+	monitor_close(m);
+}
+
 static void *
 serve(void *arg)
 {
@@ -484,7 +306,9 @@ serve(void *arg)
 	free(arg);
 	r = read_line(c.fd, line, sizeof(line));
 	if (r == -ETIMEDOUT) {
-		ctl_send_reply(c.fd, "ERR request not complete within 2 s\n");
+		ctl_send_reply(c.fd,
+		               "ERR EINVAL The request was not complete within "
+		               "2 s.\n");
 	} else if (strcmp(line, "upgrade") == 0 && c.uid == 0 &&
 	           !atomic_load(&stopping)) {
 		/* the main thread answers, or the new ddmfs does */
@@ -494,17 +318,21 @@ serve(void *arg)
 		else {
 			char msg[128];
 
-			snprintf(msg, sizeof(msg), "ERR upgrade: %s\n",
+			snprintf(msg, sizeof(msg),
+			         "ERR EIO Upgrade refused: %s.\n",
 			         strerror(-r));
 			ctl_send_reply(c.fd, msg);
 		}
 	} else if (strcmp(line, "upgrade") == 0 && c.uid != 0) {
-		ctl_send_reply(c.fd, "ERR upgrade: permission denied (root "
-		                     "only)\n");
+		ctl_send_reply(c.fd, "ERR EPERM Permission denied: only root "
+		                     "may upgrade.\n");
 	} else if (atomic_load(&stopping)) {
-		ctl_send_reply(c.fd, "ERR ddmfs is stopping or upgrading\n");
+		ctl_send_reply(c.fd, "ERR EBUSY ddmfs is stopping or "
+		                     "upgrading.\n");
 	} else if (strncmp(line, "attach ", 7) == 0) {
 		attach(c.fd, line + 7, &c);
+	} else if (strcmp(line, "monitor") == 0) {
+		serve_monitor(c.fd);
 	} else if (ctl_handle(line, c.uid, &reply) != -ENOMEM ||
 	           reply != NULL) {
 		ctl_send_reply(c.fd, reply);
@@ -564,8 +392,8 @@ accept_loop(void *arg)
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 		    client_in(cred.uid) < 0) {
-			ctl_send_reply(fd, "ERR busy: too many control "
-			                   "connections\n");
+			ctl_send_reply(fd, "ERR EBUSY Busy: too many control "
+			                   "connections.\n");
 			close(fd);
 			continue;
 		}
@@ -578,7 +406,8 @@ accept_loop(void *arg)
 		} else {
 			*c = (struct client){ fd, cred.uid, cred.pid };
 			if (pthread_create(&t, &attr, serve, c) != 0) {
-				ctl_send_reply(fd, "ERR busy: no thread\n");
+				ctl_send_reply(fd,
+				               "ERR EBUSY Busy: no thread.\n");
 				close(fd);
 				free(c);
 				client_out(cred.uid);
@@ -635,6 +464,7 @@ ctl_start(int fd, ctl_upgrade_fn *upgrade)
 	}
 	upgrade_hook = upgrade;
 	atomic_store(&stopping, false);
+	monitor_resume();
 	r = pthread_create(&acceptor, NULL, accept_loop, NULL);
 	if (r != 0) {
 		r = -r;
@@ -658,6 +488,7 @@ ctl_stop(bool keep)
 	if (!running)
 		return;
 	atomic_store(&stopping, true);
+	monitor_shutdown();
 	if (eventfd_write(stop_fd, 1) < 0)
 		logmsg("control socket: eventfd: %s", strerror(errno));
 	pthread_join(acceptor, NULL);
