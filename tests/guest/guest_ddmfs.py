@@ -255,7 +255,8 @@ def test_ddmctl_list_names_the_transport():
     for line in lines:
         f = line.split("\t")
         leaf = f[0].split("/")[-1]
-        assert f[1] == "running" and f[4] == leaf_transport(leaf), line
+        # NODE DRIVER INSTANCE TRANSPORT STATE PID ...
+        assert f[4] == "running" and f[3] == leaf_transport(leaf), line
     assert status("rtc0")["transport"] == transport
 
 

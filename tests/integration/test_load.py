@@ -181,7 +181,7 @@ def test_64_clients_with_a_driver_killed_every_3_s():
         left = [th for th in clients if th.is_alive()]
         for n in NODES:  # the last kill's restart settles
             m.wait_running(n, timeout=20)
-        states = [line.split("\t")[1]
+        states = [line.split("\t")[4]
                   for line in m.ctl("list").stdout.splitlines()]
         wait_until(lambda: fds_of(pid) == fds_before, 10,
                    f"ddmfs's fds back at {fds_before} (now {fds_of(pid)})")

@@ -193,15 +193,16 @@ def test_nobody_can_list_and_status_but_not_restart():
         ctl = [DDMCTL, "--state-dir", m.state]
         r = as_nobody(*ctl, "list")
         assert r.returncode == 0, r
-        assert r.stdout.startswith(f"isa0/rtc0\trunning\t{pid}\t"), r.stdout
+        assert r.stdout.startswith(
+            f"isa0/rtc0\tddm-rtc\trtc0\tfuse\trunning\t{pid}\t"), r.stdout
         r = as_nobody(*ctl, "status", "isa0/rtc0")
         assert r.returncode == 0 and f"pid: {pid}\n" in r.stdout, r
         for cmd in (["restart", "isa0/rtc0"], ["stop", "isa0/rtc0"],
                     ["reload"]):
             r = as_nobody(*ctl, *cmd)
-            assert r.returncode == 1, r
-            assert r.stderr == f"ddmctl: {cmd[0]}: permission denied " \
-                "(root only)\n", r.stderr
+            assert r.returncode == 4, r
+            assert r.stderr == "ddmctl: Permission denied: only root " \
+                f"may {cmd[0]}.\n", r.stderr
         assert m.driver_pid("isa0/rtc0") == pid
 
 

@@ -361,12 +361,15 @@ def test_ddmctl_lists_nodes_in_stable_columns():
         out = m.ctl("list").stdout
         lines = out.splitlines()
         assert len(lines) == 1, out
-        node, state, pid, restarts, transport = lines[0].split("\t")
-        assert (node, state, restarts, transport) == \
-            ("isa0/rtc0", "running", "0", "fuse"), lines
+        (node, driver, instance, transport, state, pid, restarts, mode,
+         owner, group) = lines[0].split("\t")
+        assert (node, driver, instance, transport, state, restarts, mode,
+                owner, group) == ("isa0/rtc0", "ddm-rtc", "rtc0", "fuse",
+                                  "running", "0", "0644", "root", "root"), \
+            lines
         assert int(pid) == m.driver_pid("isa0/rtc0")
         r = m.ctl("status", "isa0/nope", check=False)
-        assert r.returncode == 1 and "isa0/nope" in r.stderr, r
+        assert r.returncode == 3 and "isa0/nope" in r.stderr, r
 
 
 if __name__ == "__main__":

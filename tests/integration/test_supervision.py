@@ -194,7 +194,7 @@ def test_a_second_ddmfs_on_the_same_state_dir_is_refused():
         assert want in err, err
         assert mounts_on(other) == 0
         # the first one's control socket is still its own
-        assert "isa0/rtc0\trunning" in m.ctl("list").stdout
+        assert running_in_list(m, "isa0/rtc0")
 
 
 def test_a_second_ddmfs_on_a_live_mountpoint_is_refused():
@@ -374,6 +374,13 @@ sys.stdin.read()
             hammer.wait()
 
 
+def running_in_list(m, node):
+    """Whether ddmctl list shows node's driver running."""
+    return any(f[0] == node and f[4] == "running"
+               for f in (line.split("\t")
+                         for line in m.ctl("list").stdout.splitlines()))
+
+
 def connect_ctl(m):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(os.path.join(m.state, "ctl.sock"))
@@ -427,8 +434,8 @@ def test_a_user_holding_many_control_connections_gets_busy_not_root():
             assert holder.stdout.readline() == "connected\n"
             r = as_nobody(DDMCTL, "--state-dir", m.state, "list")
             assert r.returncode == 1, r
-            assert "busy: too many control connections" in r.stderr, r
-            assert "isa0/rtc0\trunning" in m.ctl("list").stdout
+            assert "Busy: too many control connections" in r.stderr, r
+            assert running_in_list(m, "isa0/rtc0")
         finally:
             holder.kill()
             holder.wait()
@@ -451,7 +458,7 @@ def test_the_control_socket_keeps_serving_after_emfile():
             for s in held:
                 s.close()
             resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
-        assert "isa0/rtc0\trunning" in m.ctl("list").stdout
+        assert running_in_list(m, "isa0/rtc0")
 
 
 def test_ddmctl_gives_up_on_a_ddmfs_that_does_not_answer():
@@ -469,7 +476,7 @@ def test_ddmctl_gives_up_on_a_ddmfs_that_does_not_answer():
         assert time.monotonic() - t0 < 15
         r = subprocess.run([DDMCTL, "--timeout", "0", "list"],
                            capture_output=True, text=True, timeout=20)
-        assert r.returncode == 2 and "bad --timeout" in r.stderr, r
+        assert r.returncode == 2 and "--timeout takes 1 to" in r.stderr, r
     finally:
         srv.close()
         shutil.rmtree(d, ignore_errors=True)
@@ -505,7 +512,7 @@ def test_more_devices_than_the_fd_soft_limit_start_and_stop_cleanly():
             assert os.read(fd, 100) == bytes(100)
         finally:
             os.close(fd)
-        pids = [int(line.split("\t")[2])
+        pids = [int(line.split("\t")[5])
                 for line in m.ctl("list").stdout.splitlines()]
         assert m.stop() == 0
         log = m.logtext()
