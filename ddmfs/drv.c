@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <syslog.h>
 
 #include "drv.h"
 #include "log.h"
@@ -312,7 +313,19 @@ lognode(struct drv *d, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_fields(&d->recent, d->path, d->cf.driver, d->proc.pid, fmt, ap);
+	log_fields(&d->recent, LOG_NOTICE, d->path, d->cf.driver, d->proc.pid,
+	           fmt, ap);
+	va_end(ap);
+}
+
+void
+lognode_info(struct drv *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_fields(&d->recent, LOG_INFO, d->path, d->cf.driver, d->proc.pid,
+	           fmt, ap);
 	va_end(ap);
 }
 
@@ -490,8 +503,8 @@ spawn(struct drv *d)
 		return;
 	}
 	d->proc = p;
-	lognode(d, "%s: driver %s started (pid %d)", d->path, d->cf.driver,
-	        (int)p.pid);
+	lognode_info(d, "%s: driver %s started (pid %d)", d->path,
+	             d->cf.driver, (int)p.pid);
 	emit_start(d, "");
 	started(d, DRV_HELLO_MS);
 }

@@ -234,6 +234,9 @@ void drv_adopt(struct drv *d, const struct drv_proc *proc, struct drv_out *out);
  * keeps it in d->recent (d->lock held). */
 void lognode(struct drv *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/* The same for routine news (a start): on stderr only with -d. */
+void lognode_info(struct drv *d, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 /* Logs a line about d, at most DRV_LOG_BURST per DRV_LOG_WINDOW_MS. */
 void drv_log(struct drv *d, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

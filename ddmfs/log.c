@@ -37,7 +37,7 @@ emit(int prio, const char *node, const char *driver, pid_t pid,
 	} else if (to_syslog) {
 		syslog(prio, "%s", line);
 	}
-	if (to_stderr)
+	if (to_stderr && (prio != LOG_INFO || verbose))
 		fprintf(stderr, "ddmfs: %s\n", line);
 }
 
@@ -84,14 +84,14 @@ log_time(char *buf, size_t n, const struct timespec *t)
 }
 
 void
-log_fields(struct log_ring *ring, const char *node, const char *driver,
-           pid_t pid, const char *fmt, va_list ap)
+log_fields(struct log_ring *ring, int prio, const char *node,
+           const char *driver, pid_t pid, const char *fmt, va_list ap)
 {
 	char line[1024], when[32];
 	struct timespec t;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	emit(LOG_NOTICE, node, driver != NULL ? driver : "", pid, line);
+	emit(prio, node, driver != NULL ? driver : "", pid, line);
 	if (ring == NULL)
 		return;
 	clock_gettime(CLOCK_REALTIME, &t);

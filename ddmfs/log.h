@@ -33,10 +33,11 @@ void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs only with -d. */
 void logdbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs a line about a driver instance (node: its path, driver: its
- * binary's name, pid: 0 for none) and keeps it in ring (may be NULL). */
-void log_fields(struct log_ring *ring, const char *node, const char *driver,
-                pid_t pid, const char *fmt, va_list ap)
-        __attribute__((format(printf, 5, 0)));
+ * binary's name, pid: 0 for none) and keeps it in ring (may be NULL).
+ * prio LOG_INFO: routine news, on stderr only with -d. */
+void log_fields(struct log_ring *ring, int prio, const char *node,
+                const char *driver, pid_t pid, const char *fmt, va_list ap)
+        __attribute__((format(printf, 6, 0)));
 /* Calls fn on ring's lines, oldest first. */
 void log_ring_each(const struct log_ring *ring,
                    void (*fn)(const char *line, void *arg), void *arg);
