@@ -114,7 +114,8 @@ def test_an_upgrade_to_a_binary_that_cannot_take_over_is_refused():
             # the old one serves on
             assert RTC_LINE.match(read_node(m.path("isa0/rtc0")))
             assert m.driver_pid("isa0/rtc0") == pid
-            assert m.ctl("list").stdout.startswith("isa0/rtc0\trunning")
+            assert m.ctl("list").stdout.startswith(
+                "isa0/rtc0\tddm-rtc\trtc0\tfuse\trunning\t")
         finally:
             m.cleanup()
 
