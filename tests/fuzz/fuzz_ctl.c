@@ -1,6 +1,6 @@
 /*
  * fuzz_ctl.c: libFuzzer target for the control socket's command handling,
- * ctl_handle() in ddmfs/ctl.c, on a tree that sync_conf() builds from the
+ * ctl_handle() in ddmfs/ctlcmd.c, on a tree that sync_conf() builds from the
  * shipped conf, with no mount and no driver processes: the drivers are
  * empty files in a temp dir, and a fake drv_sys refuses to spawn.
  *
@@ -8,8 +8,8 @@
  * rest is the request line, cut as the socket reader cuts it (at
  * CTL_LINE_MAX bytes and the first newline).  Root's start and restart are
  * sent as uid 1000 instead, because they would spawn drivers; root's
- * stop, reload, list and status run for real.  Every answer must be "OK\n"
- * and output, or "ERR message\n" with a -errno result.
+ * stop, reload, list, tree and status run for real.  Every answer must be
+ * "OK\n" and output, or "ERR message\n" with a -errno result.
  */
 #include "config.h"
 
@@ -30,8 +30,7 @@
 #include "sync.h"
 #include "tree.h"
 
-#define CTL_LINE_MAX 512 /* as ctl.c */
-#define PEER_USER    1000
+#define PEER_USER 1000
 
 #define CHECK(x)                                                               \
 	do {                                                                   \
@@ -165,7 +164,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(strncmp(reply, "ERR ", 4) == 0);
 		CHECK(reply[strlen(reply) - 1] == '\n');
 	}
-	if (peer != 0 && strcmp(cmd, "list") != 0 && strcmp(cmd, "status") != 0)
+	if (peer != 0 && strcmp(cmd, "list") != 0 &&
+	    strcmp(cmd, "status") != 0 && strcmp(cmd, "tree") != 0)
 		CHECK(r != 0); /* only root may change anything */
 	free(reply);
 	/* Root's stop leaves a stopped driver stopped. */

@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ddmtest import (DDMCTL, LP, RTC_LINE, Mount, as_nobody,  # noqa: E402
+from ddmtest import (DDMCTL, DDMFS, LP, RTC_LINE, Mount, as_nobody,  # noqa: E402
                      conf_text, mounted, read_node, run, wait_until,
                      write_node)
 
@@ -491,6 +491,57 @@ def test_a_monitor_of_a_ddmfs_that_stops_ends_with_status_0():
     finally:
         m.cleanup()
 
+JOURNAL_NS = """
+set -e
+mount -t tmpfs none /run
+mkdir -p /run/systemd/journal
+touch /run/systemd/journal/socket
+mount --bind "$1/journal.sock" /run/systemd/journal/socket
+exec "$2" -c "$3" --state-dir "$4" "$5"
+"""
+
+
+def test_the_daemon_logs_to_journald_with_node_driver_and_pid_fields():
+    """A daemon (no -f) where /run/systemd/journal/socket exists: a
+    socket of the test's, in a mount namespace of ddmfs's own."""
+    m = Mount(conf=ONE)
+    journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    daemon = None
+    try:
+        journal.bind(os.path.join(m.tmp, "journal.sock"))
+        journal.settimeout(5)
+        r = subprocess.run(["unshare", "-m", "sh", "-c", JOURNAL_NS, "sh",
+                            m.tmp, DDMFS, m.conf, m.state, m.mnt],
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode == 0 and r.stderr == "", r
+        m.wait_running("isa0/rtc0")
+        pid = m.driver_pid("isa0/rtc0")
+        with open(f"/proc/{pid}/status") as f:
+            daemon = int([line for line in f
+                          if line.startswith("PPid:")][0].split()[1])
+        os.kill(pid, signal.SIGKILL)
+        want = f"isa0/rtc0: driver ddm-rtc (pid {pid}) killed by signal 9"
+        deadline = time.monotonic() + 10
+        while True:
+            data = journal.recv(65536).decode(errors="replace")
+            fields = dict(line.split("=", 1) for line in data.split("\n")
+                          if "=" in line)
+            if fields.get("MESSAGE") == want:
+                break
+            assert time.monotonic() < deadline, data
+        assert fields["NODE"] == "isa0/rtc0", fields
+        assert fields["DRIVER"] == "ddm-rtc", fields
+        assert fields["PID"] == str(pid), fields
+        assert fields["SYSLOG_IDENTIFIER"] == "ddmfs", fields
+        assert fields["PRIORITY"] == "5", fields  # LOG_NOTICE
+    finally:
+        if daemon is not None:
+            os.kill(daemon, signal.SIGTERM)
+            wait_until(lambda: not os.path.exists(f"/proc/{daemon}"),
+                       what="the daemon to exit")
+        journal.close()
+        m.cleanup()
+
 
 if __name__ == "__main__":
     sys.exit(run([
@@ -507,4 +558,5 @@ if __name__ == "__main__":
         test_monitors_see_add_remove_kill_restart_and_chmod_in_order,
         test_a_monitor_that_never_reads_slows_no_one_and_hears_what_it_lost,
         test_a_monitor_of_a_ddmfs_that_stops_ends_with_status_0,
+        test_the_daemon_logs_to_journald_with_node_driver_and_pid_fields,
     ]))
