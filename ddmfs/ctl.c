@@ -205,13 +205,17 @@ attach(int fd, const char *path, const struct client *c)
 	} else {
 		r = proc_attach(d, fd, c->pid, why, sizeof(why));
 	}
+	if (r < 0)
+		lognode(d, "%s: attach by pid %d (uid %u) refused: %s", d->path,
+		        (int)c->pid, (unsigned int)c->uid, why);
 	pthread_mutex_unlock(&d->lock);
 unlock:
 	pthread_rwlock_unlock(&dfs.tree_lock);
 	if (r == 0)
 		return;
-	logmsg("ctl: attach %s by pid %d (uid %u) refused: %s", path,
-	       (int)c->pid, (unsigned int)c->uid, why);
+	if (d == NULL)
+		logmsg("ctl: attach %s by pid %d (uid %u) refused: %s", path,
+		       (int)c->pid, (unsigned int)c->uid, why);
 	snprintf(msg, sizeof(msg), "ERR %s\n", why);
 	ctl_send_reply(fd, msg);
 }
