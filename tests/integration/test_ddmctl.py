@@ -491,6 +491,45 @@ def test_a_monitor_of_a_ddmfs_that_stops_ends_with_status_0():
     finally:
         m.cleanup()
 
+BAD_LP = """
+			{ name = "lp0"; driver = "ddm-lp"; io = "sim";
+			  ports = [ "0x378-0x37a" ]; args = [ "--bogus=1" ]; }"""
+
+
+def test_a_driver_that_keeps_failing_shows_as_failed_to_monitors_and_list():
+    with mounted(conf=ONE) as m:
+        mon = Monitor(m, "--json")
+        try:
+            mon.sync()
+            with open(m.conf, "w") as f:
+                f.write(conf_text(devices=RTC_NVRAM + "," + BAD_LP))
+            m.ctl("reload")
+            ev = mon.until(lambda e: e["event"] == "failed", timeout=30)
+            assert ev["node"] == "isa0/lp0" and ev["count"] == 5, ev
+            got = [(e["event"], e.get("status")) for e in mon.seen
+                   if e["node"] == "isa0/lp0"]
+            # add, then five exits (status 2: an unknown option), with a
+            # restart and a start between them
+            assert got[0] == ("add", None), got
+            assert [g for g in got if g[0] == "exit"] == [("exit", 2)] * 5, \
+                got
+            assert [g[0] for g in got].count("restart") == 4, got
+            assert got[-1] == ("failed", None), got
+            row = [r for r in rows(m) if r[0] == "isa0/lp0"][0]
+            assert row[4:6] == ["failed", "-"], row
+            st = json.loads(m.ctl("status", "--json", "isa0/lp0").stdout)
+            assert st["state"] == "failed" and st["pid"] is None, st
+            assert any("failed 5 times in a row" in line
+                       for line in st["log"]), st
+            # start tries again at once, and says in words that it failed
+            r = m.ctl("start", "isa0/lp0", check=False)
+            assert r.returncode == 1, r
+            assert r.stderr.startswith("ddmctl: Could not start isa0/lp0: "
+                                       "its driver is "), r
+        finally:
+            mon.close()
+
+
 JOURNAL_NS = """
 set -e
 mount -t tmpfs none /run
@@ -558,5 +597,6 @@ if __name__ == "__main__":
         test_monitors_see_add_remove_kill_restart_and_chmod_in_order,
         test_a_monitor_that_never_reads_slows_no_one_and_hears_what_it_lost,
         test_a_monitor_of_a_ddmfs_that_stops_ends_with_status_0,
+        test_a_driver_that_keeps_failing_shows_as_failed_to_monitors_and_list,
         test_the_daemon_logs_to_journald_with_node_driver_and_pid_fields,
     ]))
