@@ -109,8 +109,7 @@ static void
 json_num(const char *s)
 {
 	if (is_num(s))
-		fputs(s[0] == '0' && s[1] != '\0' ? s + strspn(s, "0") : s,
-		      stdout);
+		printf("%lld", strtoll(s, NULL, 10)); /* no leading zeros */
 	else
 		fputs("null", stdout);
 }
