@@ -143,6 +143,25 @@ def test_sigterm_says_stopping_then_unmounts():
         m.cleanup()
 
 
+def test_an_upgrade_is_a_reload_in_the_same_process():
+    m, n = service_mount()
+    try:
+        n.start(m)
+        n.until("READY=1")
+        pid = m.proc.pid
+        r = m.ctl("upgrade")
+        assert "upgraded" in r.stdout, r.stdout
+        got = n.until("READY=1")
+        assert got[0].get("RELOADING") == "1", got
+        assert got[0]["STATUS"].startswith("upgrading to "), got
+        assert got[-1]["STATUS"] == f"serving {m.mnt} (upgraded)", got
+        assert m.proc.pid == pid and m.proc.poll() is None
+        assert read_node(m.path("isa0/rtc0"))
+    finally:
+        n.close()
+        m.cleanup()
+
+
 # "isa0/rtc0: read 4096 @0 -> 20 (85 us)"
 def trace(node, op, result):
     return re.compile(re.escape(f"ddmfs: {node}: {op}") + r"(?: \S+)* -> " +
@@ -201,6 +220,7 @@ if __name__ == "__main__":
         test_sighup_reloads_the_conf_and_keeps_the_mount,
         test_sighup_with_a_bad_conf_changes_nothing_and_says_why,
         test_sigterm_says_stopping_then_unmounts,
+        test_an_upgrade_is_a_reload_in_the_same_process,
         test_debug_logs_every_request_with_result_and_latency,
         test_without_debug_no_request_is_logged,
     ]))
