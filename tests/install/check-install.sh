@@ -11,10 +11,9 @@ set -u
 build=${1:?usage: check-install.sh BUILDDIR}
 build=$(cd "$build" && pwd) || exit 2
 
-# Man pages the install must hold.  Extend this list as pages are added
-# to the tree (man/ddmfs.8, man/ddmctl.8, man/ddmfs.conf.5 once they are
-# in Makefile.am's dist_man*_MANS).
-MAN_PAGES="man3/libddmdriver.3"
+# Man pages the install must hold (Makefile.am's dist_man*_MANS); extend
+# this list as pages are added.
+MAN_PAGES="man3/libddmdriver.3 man5/ddmfs.conf.5 man8/ddmfs.8 man8/ddmctl.8"
 
 DRIVERS="ddm-rtc ddm-lp ddm-kbd ddm-edu"
 
@@ -89,13 +88,13 @@ if test -n "$systemdsystemunitdir" && test "$systemdsystemunitdir" != no; then
 	else
 		ok "unit: every @...@ substituted"
 	fi
-	# systemd-analyze verify checks the directives and that the
-	# commands exist: on a copy whose commands point into DESTDIR (with
-	# --root it would miss systemd's own units).  --man=no: it would look
-	# for the man pages among the system's, not in DESTDIR.
+	# systemd-analyze verify checks the directives, that the commands
+	# exist and that the Documentation= pages open: on a copy whose
+	# commands point into DESTDIR (with --root it would miss systemd's
+	# own units), with man looking in DESTDIR's man dir.
 	if command -v systemd-analyze >/dev/null 2>&1; then
 		sed "s|$sbindir/|$dest$sbindir/|g" "$dest$unit" >"$tmp/ddmfs.service"
-		if systemd-analyze verify --man=no "$tmp/ddmfs.service" \
+		if MANPATH=$dest$mandir systemd-analyze verify "$tmp/ddmfs.service" \
 		    >"$tmp/verify.log" 2>&1 &&
 		    ! grep -q . "$tmp/verify.log"; then
 			ok "systemd-analyze verify $unit"
