@@ -15,7 +15,17 @@
  * (DRV_MOUNT_WAIT_MS in all) for them so the leaves' rdev is right from
  * the start; then the mount and the FUSE workers.  As a daemon (no -f)
  * ddmfs and its drivers log to syslog.  SIGINT/SIGTERM: the workers stop,
- * the drivers stop, the mount goes, exit 0.  ddmctl upgrade: upgrade.c.
+ * the drivers stop, the mount goes, exit 0.  SIGHUP: the conf is read
+ * again, as by ddmctl reload, and the result logged; nothing unmounts.
+ * ddmctl upgrade: upgrade.c.
+ *
+ * Under systemd (Type=notify) ddmfs says how it is doing with
+ * sd_notify(3): STATUS= lines while it starts, READY=1 once the tree is
+ * mounted and the drivers started, RELOADING=1 then READY=1 around a
+ * SIGHUP reload and an upgrade (the new binary runs in the same process,
+ * so MAINPID stays), STOPPING=1 on the way out.  Without $NOTIFY_SOCKET
+ * these do nothing; drivers never see the variable (spawn.c gives them
+ * an environment of their own).
  */
 #include "config.h"
 
@@ -27,6 +37,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +45,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -56,7 +68,7 @@
 #include "upgrade.h"
 
 #ifndef DDM_CONF_FILE
-#define DDM_CONF_FILE "/usr/local/etc/ddmfs.conf"
+#define DDM_CONF_FILE "/usr/local/etc/ddmfs/ddmfs.conf"
 #endif
 
 #define MOUNT_OPTS    "allow_other,default_permissions,fsname=ddmfs,subtype=ddmfs"
@@ -85,6 +97,24 @@ static int pending_upgrade = -1; /* the ctl client asking for one */
 static pthread_mutex_t main_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool session_ended;
 
+/*
+ * Tells systemd state ("READY=1", "RELOADING=1", "STOPPING=1", or NULL
+ * for none) and a STATUS= line (printf-style).  Best effort: ddmfs runs
+ * the same whether or not anyone listens.
+ */
+static void __attribute__((format(printf, 2, 3)))
+notify(const char *state, const char *fmt, ...)
+{
+	char status[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(status, sizeof(status), fmt, ap);
+	va_end(ap);
+	sd_notifyf(0, "%s%sSTATUS=%s", state != NULL ? state : "",
+	           state != NULL ? "\n" : "", status);
+}
+
 static void
 usage(FILE *f)
 {
@@ -93,7 +123,9 @@ usage(FILE *f)
 	        "[--driver-path DIR[:DIR...]]\n"
 	        "             [-o FUSEOPTS] [MOUNTPOINT]\n"
 	        "  -f                 stay in the foreground\n"
-	        "  -d                 FUSE debug output and verbose logs "
+	        "  -d                 debug: FUSE's trace, verbose logs and "
+	        "every forwarded\n"
+	        "                     request with its result and latency "
 	        "(implies -f)\n"
 	        "  -c FILE            configuration (default %s)\n"
 	        "  --state-dir DIR    permissions, control socket, sim files\n"
@@ -483,8 +515,40 @@ on_upgrade(int client_fd)
 static void restart_threads(void);
 
 /*
- * Waits for a quit signal, the end of the session, or an upgrade to do.
- * Returns 0 to shut down.
+ * SIGHUP: reads the conf again exactly as ddmctl reload does (ctl.c, as
+ * root) and logs its answer, one line at a time.  The mount stays.
+ */
+static void
+reload_on_hup(void)
+{
+	char *reply = NULL, *line, *save = NULL;
+	const char *last = "";
+	int r;
+
+	notify("RELOADING=1", "reloading %s", dfs.conf_file);
+	r = ctl_handle("reload", 0, &reply);
+	if (reply == NULL) {
+		logmsg("SIGHUP: reload: %s", strerror(-r));
+	} else {
+		/* "OK\n" then the changes, or "ERR message\n" */
+		for (line = strtok_r(reply, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			if (strcmp(line, "OK") == 0)
+				continue;
+			if (strncmp(line, "ERR ", 4) == 0)
+				line += 4;
+			logmsg("SIGHUP: %s", line);
+			last = line;
+		}
+	}
+	notify("READY=1", "serving %s; %s%s", dfs.mountpoint,
+	       r < 0 ? "reload failed: " : "", last);
+	free(reply);
+}
+
+/*
+ * Waits for a quit signal, the end of the session, or an upgrade to do;
+ * SIGHUP reloads the conf.  Returns 0 to shut down.
  */
 static int
 serve(int sigfd)
@@ -500,7 +564,13 @@ serve(int sigfd)
 			return -errno;
 		if ((p[0].revents & POLLIN) &&
 		    read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				reload_on_hup();
+				continue;
+			}
 			logdbg("signal %u: stopping", si.ssi_signo);
+			notify("STOPPING=1", "stopping (signal %u)",
+			       si.ssi_signo);
 			return 0;
 		}
 		if (!(p[1].revents & POLLIN))
@@ -513,11 +583,17 @@ serve(int sigfd)
 			pthread_mutex_unlock(&main_lock);
 			logmsg("%s: the kernel ended the session (unmounted?)",
 			       dfs.mountpoint);
+			notify("STOPPING=1", "stopping: %s was unmounted",
+			       dfs.mountpoint);
 			return 0;
 		}
 		pthread_mutex_unlock(&main_lock);
-		if (client >= 0) /* returns only if it failed */
+		if (client >= 0) { /* returns only if it failed */
+			notify("RELOADING=1", "upgrading to %s", dfs.self_exe);
 			upgrade_now(client, main_argv, restart_threads);
+			notify("READY=1", "serving %s; the upgrade failed",
+			       dfs.mountpoint);
+		}
 	}
 }
 
@@ -660,6 +736,7 @@ resume(int fd, const struct opts *o, const char *argv0)
 		sync_result_free(&res);
 	}
 	logmsg("upgraded: pid %d goes on with %s", (int)getpid(), dfs.self_exe);
+	notify("READY=1", "serving %s (upgraded)", dfs.mountpoint);
 	ctl_send_reply(up.client, "OK\nupgraded\n");
 	close(up.client);
 	return 0;
@@ -778,6 +855,7 @@ main(int argc, char **argv)
 	watch_pci();
 	if (daemon_begin(&report) < 0)
 		goto free_conf;
+	notify(NULL, "starting the drivers of %s", dfs.conf_file);
 	r = sync_conf(c, false, &res);
 	c = NULL;
 	sync_result_free(&res);
@@ -793,13 +871,18 @@ main(int argc, char **argv)
 	if (dfs.cuse)
 		wait_cuse_up(DRV_MOUNT_WAIT_MS);
 	clock_gettime(CLOCK_REALTIME, &dfs.mount_time);
+	notify(NULL, "mounting %s", dfs.mountpoint);
 	if (fuse_session_mount(dfs.se, dfs.mountpoint) < 0)
 		goto stop;
 	if (fuseio_start(dfs.se, dfs.workers, on_session_end) < 0)
 		goto unmount;
 	daemon_done(&report, 0);
+	notify("READY=1", "serving %s", dfs.mountpoint);
 serve:
-	status = serve(sigfd) < 0 ? 1 : 0;
+	r = serve(sigfd);
+	status = r < 0 ? 1 : 0;
+	if (r < 0)
+		notify("STOPPING=1", "stopping: %s", strerror(-r));
 	fuseio_stop();
 unmount:
 	stop_drivers();

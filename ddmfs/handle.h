@@ -18,7 +18,11 @@ struct handle {
 	uint64_t gen;         /* driver instance it was opened on */
 	uint64_t kh;          /* the kernel's poll handle to notify; 0: none */
 	int flags;            /* open(2) flags */
+	unsigned int node;    /* which node of the instance; HANDLE_NODE_UNKNOWN
+	                       * for one an upgrade handed over */
 };
+
+#define HANDLE_NODE_UNKNOWN (~0u)
 
 struct handle_table {
 	struct idmap map;

@@ -48,6 +48,10 @@ struct pend {
 	int64_t due; /* PEND_QUEUED: fail it -EIO at this time */
 	int64_t intr_at;   /* DDM_INTERRUPT sent at this time; 0: not */
 	struct pend *link; /* on a list handed to the caller */
+	/* with -d (fwd.c): when it came, in µs (0: not traced), and what it
+	 * asks, "isa0/rtc0: read 4096 @0"; room only when traced */
+	int64_t trace_us;
+	char trace[];
 };
 
 struct pend_table {

@@ -423,6 +423,7 @@ get_handles(struct rbuf *r, struct drv *d)
 		GET(r, h->gen);
 		GET(r, h->kh);
 		GET(r, h->flags);
+		h->node = HANDLE_NODE_UNKNOWN; /* only -d's trace wants it */
 		id_seen(h->e.id);
 		if (handle_add(&d->handles, h) < 0) {
 			free(h);
