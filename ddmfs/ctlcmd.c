@@ -366,7 +366,7 @@ cmd_reload(char **out, int argc, char **argv)
 	r = conf_load(dfs.conf_file, &c, err, sizeof(err));
 	if (r < 0) {
 		/* EIO: a bad conf is neither a usage error nor a lost node */
-		cat(out, "The conf was not reloaded: %s", err);
+		cat(out, "reload: %s", err);
 		return -EIO;
 	}
 	r = sync_conf(c, true, &res);

@@ -530,13 +530,14 @@ reload_on_hup(void)
 	if (reply == NULL) {
 		logmsg("SIGHUP: reload: %s", strerror(-r));
 	} else {
-		/* "OK\n" then the changes, or "ERR message\n" */
+		/* "OK\n" then the changes, or "ERR KIND message\n" */
 		for (line = strtok_r(reply, "\n", &save); line != NULL;
 		     line = strtok_r(NULL, "\n", &save)) {
 			if (strcmp(line, "OK") == 0)
 				continue;
-			if (strncmp(line, "ERR ", 4) == 0)
-				line += 4;
+			if (strncmp(line, "ERR ", 4) == 0 &&
+			    strchr(line + 4, ' ') != NULL)
+				line = strchr(line + 4, ' ') + 1;
 			logmsg("SIGHUP: %s", line);
 			last = line;
 		}
