@@ -66,7 +66,8 @@ field(char *buf, size_t n, const char *s)
 
 /*
  * The state ddmctl shows: running, restarting (starting, in backoff, or
- * stopping to start again), dying, failed, stopped or manual.
+ * stopping to start again), dying (killed or hung up, to be restarted),
+ * failed, stopped (also while being stopped) or manual.
  */
 const char *
 ctl_state_name(const struct drv *d)
@@ -78,7 +79,7 @@ ctl_state_name(const struct drv *d)
 	case DRV_BACKOFF:
 		return "restarting";
 	case DRV_STOPPING:
-		return d->want_up && !d->removed ? "restarting" : "dying";
+		return d->want_up && !d->removed ? "restarting" : "stopped";
 	case DRV_DYING:
 		return "dying";
 	case DRV_FAILED:
