@@ -27,6 +27,7 @@
 #include "pci.h"
 #include "vfio.h"
 #include "proc.h"
+#include "saver.h"
 #include "sync.h"
 #include "tree.h"
 
@@ -266,7 +267,8 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 	mutating = strcmp(cmd, "list") != 0 && strcmp(cmd, "status") != 0;
 	if (strcmp(cmd, "list") != 0 && strcmp(cmd, "status") != 0 &&
 	    strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 &&
-	    strcmp(cmd, "restart") != 0 && strcmp(cmd, "reload") != 0) {
+	    strcmp(cmd, "restart") != 0 && strcmp(cmd, "reload") != 0 &&
+	    strcmp(cmd, "reset") != 0) {
 		cat(&out, "unknown command \"%s\"", cmd);
 		r = -EINVAL;
 	} else if (nargs != want) {
@@ -295,6 +297,13 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 			owner_group(&out, uid, gid);
 	} else if (strcmp(cmd, "reload") == 0) {
 		r = reload(&out);
+	} else if (strcmp(cmd, "reset") == 0) {
+		/* drop the explicit entry: the conf and rules apply again */
+		r = saver_reset(arg);
+		if (r == -ENOENT)
+			cat(&out, "no node %s", arg);
+		else if (r < 0)
+			cat(&out, "reset %s: %s", arg, strerror(-r));
 	} else {
 		r = control(&out, cmd, arg);
 	}

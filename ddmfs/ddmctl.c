@@ -2,7 +2,8 @@
  * ddmctl.c: the command-line client of ddmfs's control socket.
  *
  * ddmctl [--state-dir DIR] [--timeout SECS] list [--all] | status NODE |
- *        start NODE | stop NODE | restart NODE | reload | upgrade
+ *        start NODE | stop NODE | restart NODE | reload | upgrade |
+ *        reset NODE
  *
  * The state directory defaults to /var/lib/ddmfs; $DDMFS_STATE_DIR
  * overrides that and --state-dir overrides both.  ddmctl gives up on a
@@ -33,7 +34,7 @@ static const struct {
 	int nargs;
 } cmds[] = {
 	{ "list", 0 },    { "status", 1 }, { "start", 1 },   { "stop", 1 },
-	{ "restart", 1 }, { "reload", 0 }, { "upgrade", 0 },
+	{ "restart", 1 }, { "reload", 0 }, { "upgrade", 0 }, { "reset", 1 },
 };
 
 static void
@@ -53,6 +54,9 @@ usage(FILE *f)
 	        "  restart NODE    stop and start a driver\n"
 	        "  reload          re-read the configuration: add, remove "
 	        "and restart nodes\n"
+	        "  reset NODE      drop NODE's own chmod, chown and ACLs: the "
+	        "conf and rules\n"
+	        "                  apply again\n"
 	        "  upgrade         replace the running ddmfs with the binary "
 	        "on disk,\n"
 	        "                  keeping the mount, open files and "
