@@ -84,6 +84,11 @@ def test_an_explicit_chmod_wins_and_reset_brings_the_rule_back():
         assert not any(line.startswith("isa0/lp0 ") for line in perms_lines(m))
         r = m.ctl("reset", "isa0/nope0", check=False)
         assert r.returncode != 0 and "no node isa0/nope0" in r.stderr, r
+        # the rules' ACL is handed over by an upgrade
+        m.ctl("upgrade")
+        m.wait_running("isa0/lp0")
+        assert attrs(lp) == (0o660, 65533, 65532)
+        assert "user:65534:rw-" in getfacl(lp)
     finally:
         m.cleanup()
 
