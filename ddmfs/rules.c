@@ -184,33 +184,41 @@ rules_free(struct conf *c)
 	c->n_rules = 0;
 }
 
+/* True if rule i of c matches path. */
+static bool
+hit(const struct conf *c, unsigned int i, const char *path)
+{
+	return fnmatch(c->rules[i].path, path, FNM_PATHNAME) == 0;
+}
+
 void
 rules_apply(const struct conf *c, const char *path, bool is_dir, mode_t mode,
             uid_t uid, gid_t gid, const struct acl *pdef, struct rules_out *out)
 {
 	struct rules_out o = { .mode = mode, .uid = uid, .gid = gid };
-	const struct conf_rule *hit[64];
-	unsigned int n_hit = 0;
+	unsigned int n = c != NULL ? c->n_rules : 0;
 
-	for (unsigned int i = 0; c != NULL && i < c->n_rules; i++)
-		if (fnmatch(c->rules[i].path, path, FNM_PATHNAME) == 0 &&
-		    n_hit < sizeof(hit) / sizeof(hit[0]))
-			hit[n_hit++] = &c->rules[i];
 	/* mode, owner and group first: a default ACL is masked by them */
-	for (unsigned int i = 0; i < n_hit; i++) {
-		if (hit[i]->has_mode)
-			o.mode = hit[i]->mode;
-		if (hit[i]->has_uid)
-			o.uid = hit[i]->uid;
-		if (hit[i]->has_gid)
-			o.gid = hit[i]->gid;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct conf_rule *r = &c->rules[i];
+
+		if (!hit(c, i, path))
+			continue;
+		if (r->has_mode)
+			o.mode = r->mode;
+		if (r->has_uid)
+			o.uid = r->uid;
+		if (r->has_gid)
+			o.gid = r->gid;
 	}
 	if (!is_dir && pdef != NULL && pdef->n != 0)
 		acl_inherit(pdef, &o.mode, &o.acl);
-	for (unsigned int i = 0; i < n_hit; i++) {
-		const struct conf_rule *r = hit[i];
+	for (unsigned int i = 0; i < n; i++) {
+		const struct conf_rule *r = &c->rules[i];
 		struct acl t;
 
+		if ((r->n_acl == 0 && r->n_dacl == 0) || !hit(c, i, path))
+			continue;
 		t = o.acl;
 		if (r->n_acl != 0 &&
 		    acl_merge(&t, o.mode, r->acl, r->n_acl) == 0) {
