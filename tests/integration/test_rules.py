@@ -35,6 +35,17 @@ def attrs(path):
     return (st.st_mode & 0o7777, st.st_uid, st.st_gid)
 
 
+def can_write(uid, path):
+    r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}",
+                        "--clear-groups", "--", "sh", "-c",
+                        f"printf x > {path}"],
+                       capture_output=True, text=True, timeout=20)
+    if r.returncode == 0:
+        return True
+    assert "Permission denied" in r.stderr, r.stderr
+    return False
+
+
 def perms_lines(m):
     try:
         with open(os.path.join(m.state, "perms")) as f:
@@ -77,9 +88,11 @@ def test_an_explicit_chmod_wins_and_reset_brings_the_rule_back():
                            capture_output=True, text=True, timeout=20)
         assert r.returncode != 0, r
         assert attrs(lp)[0] == 0o604
+        assert not can_write(65534, lp)  # the mask (mode 0604) says ---
         m.ctl("reset", "isa0/lp0")
         # no waiting for the attribute cache: reset invalidated it
         assert attrs(lp) == (0o660, 65533, 65532)
+        assert can_write(65534, lp)  # the rule's ACL entry, mask rw-
         assert "user:65534:rw-" in getfacl(lp)
         assert not any(line.startswith("isa0/lp0 ") for line in perms_lines(m))
         r = m.ctl("reset", "isa0/nope0", check=False)
