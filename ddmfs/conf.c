@@ -21,16 +21,17 @@
 
 #include "conf.h"
 #include "conf_value.h"
+#include "rules.h"
 
 #define CONF_SIZE_MAX (1024 * 1024) /* largest conf file, bytes */
 #define DRIVER_USER   "ddmfs" /* a system user of its own (./run makes it) */
 #define DEF_MOUNT     "/ddm"
 #define DEF_STATE_DIR "/var/lib/ddmfs"
 
-static const char *const top_keys[] = { "mountpoint",  "state_dir",
-	                                "driver_path", "transport",
-	                                "driver_user", "buses",
-	                                "pci",         NULL };
+static const char *const top_keys[] = {
+	"mountpoint", "state_dir", "driver_path", "transport", "driver_user",
+	"buses",      "pci",       "rules",       NULL
+};
 static const char *const bus_keys[] = { "name",  "mode",    "owner",
 	                                "group", "devices", NULL };
 static const char *const dev_keys[] = { "name", "driver", "io",    "ports",
@@ -756,7 +757,10 @@ load_top(struct conf_ld *l, const config_setting_t *root)
 		if (r < 0)
 			return r;
 	}
-	return load_pci(l, root);
+	r = load_pci(l, root);
+	if (r == 0)
+		r = rules_load(l, root);
+	return r;
 }
 
 /* Refuses what libconfig must not see: NUL bytes and @include lines. */
@@ -900,6 +904,7 @@ conf_free(struct conf *c)
 		free(c->pci[i].args);
 	}
 	free(c->pci);
+	rules_free(c);
 	free(c->file);
 	free(c->mountpoint);
 	free(c->state_dir);

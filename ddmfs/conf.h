@@ -7,8 +7,11 @@
 #ifndef DDMFS_CONF_H
 #define DDMFS_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "acl.h"
 
 #define CONF_NAME_MAX     32 /* bus and device names: [a-z0-9_-]{1,32} */
 #define CONF_PORTS_MAX    8  /* port ranges per device */
@@ -93,6 +96,23 @@ struct conf_pci_rule {
 	unsigned int line;
 };
 
+/*
+ * A rule: nodes whose path (relative to the mount, "isa0/lp0") path
+ * matches as an fnmatch(3) glob with FNM_PATHNAME get what it sets.
+ */
+struct conf_rule {
+	char *path;
+	bool has_mode, has_uid, has_gid;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct acl_entry acl[ACL_ENTRIES_MAX]; /* access entries to set */
+	unsigned int n_acl;
+	struct acl_entry dacl[ACL_ENTRIES_MAX]; /* default ("d:") entries */
+	unsigned int n_dacl;
+	unsigned int line;
+};
+
 struct conf {
 	char *file;        /* the file it came from */
 	char *mountpoint;  /* "/ddm" (also the default) */
@@ -106,6 +126,8 @@ struct conf {
 	int has_pci; /* a pci list is given: the bus pci0 exists */
 	struct conf_pci_rule *pci;
 	unsigned int n_pci;
+	struct conf_rule *rules; /* in order: a later one wins */
+	unsigned int n_rules;
 };
 
 #define CONF_PCI_BUS "pci0" /* the bus of the functions pci rules match */

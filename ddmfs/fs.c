@@ -1,12 +1,20 @@
 /*
  * fs.c: the FUSE low-level operations of the ddmfs tree (fs.h).
  *
- * Directory and attribute operations are answered here (chmod, chown and
- * chgrp by the saver thread, saver.h); open, read, write, ioctl, poll,
+ * Directory and attribute operations are answered here (chmod, chown,
+ * chgrp and ACL changes by the saver thread, saver.h); open, read, write,
+ * ioctl, poll,
  * flush and release on a leaf go to its driver (fwd.h; the table is in
  * ddmfs.h).  Anything that would change the shape of the tree gets EPERM.
  * A CUSE leaf is a char device: the kernel opens its driver's device
  * itself and sends nothing but attribute requests here.
+ *
+ * ACLs: with FUSE_CAP_POSIX_ACL and default_permissions the kernel checks
+ * every access against the ACL it reads with getxattr, checks a setfacl's
+ * caller (owner or CAP_FOWNER) and value, and forgets its cached ACLs and
+ * attributes after a setattr or setxattr.  ddmfs stores the ACLs, keeps
+ * them in step with the mode, and checks owner and value again.  Other
+ * xattrs are not supported (reads) or refused (writes).
  */
 #include "config.h"
 
@@ -18,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "acl.h"
 #include "ddmfs.h"
 #include "drv.h"
 #include "fs.h"
@@ -33,6 +42,9 @@ fs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* requests must arrive in memory, where fuseio.c reads them */
 	conn->want &= ~(unsigned int)FUSE_CAP_SPLICE_READ;
+	/* the kernel enforces ACLs (with default_permissions) */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	conn->max_write = DDM_PAYLOAD_MAX;
 }
 
@@ -308,17 +320,112 @@ deny_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	fuse_reply_err(req, EPERM);
 }
 
-static void
-deny_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-              const char *value, size_t size, int flags)
+/* 1 for the access ACL, 0 for the default ACL, -1 for another name. */
+static int
+acl_kind(const char *name)
 {
-	fuse_reply_err(req, EPERM);
+	if (strcmp(name, ACL_XATTR_ACCESS) == 0)
+		return 1;
+	return strcmp(name, ACL_XATTR_DEFAULT) == 0 ? 0 : -1;
+}
+
+/* Answers an xattr value: its size (size 0), ERANGE, or the bytes. */
+static void
+reply_value(fuse_req_t req, const void *buf, size_t len, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, len);
 }
 
 static void
-deny_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	fuse_reply_err(req, EPERM);
+	char buf[8 + 8 * ACL_ENTRIES_MAX];
+	int kind = acl_kind(name), len = 0, err = 0;
+	struct node *n;
+
+	if (kind < 0) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	n = tree_get(ino);
+	if (n == NULL) {
+		err = ENOENT;
+	} else {
+		struct acl a = kind ? n->acl : n->dacl;
+
+		if (a.n == 0 || (!kind && !n->is_dir))
+			err = ENODATA;
+		else {
+			if (kind)
+				acl_sync_mode(&a, n->mode);
+			len = acl_to_xattr(&a, buf, sizeof(buf));
+		}
+	}
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	if (err != 0)
+		fuse_reply_err(req, err);
+	else
+		reply_value(req, buf, (size_t)len, size);
+}
+
+static void
+fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char buf[sizeof(ACL_XATTR_ACCESS) + sizeof(ACL_XATTR_DEFAULT)];
+	size_t len = 0;
+	struct node *n;
+
+	pthread_rwlock_rdlock(&dfs.tree_lock);
+	n = tree_get(ino);
+	if (n != NULL && n->acl.n != 0) {
+		memcpy(buf, ACL_XATTR_ACCESS, sizeof(ACL_XATTR_ACCESS));
+		len += sizeof(ACL_XATTR_ACCESS);
+	}
+	if (n != NULL && n->is_dir && n->dacl.n != 0) {
+		memcpy(buf + len, ACL_XATTR_DEFAULT, sizeof(ACL_XATTR_DEFAULT));
+		len += sizeof(ACL_XATTR_DEFAULT);
+	}
+	pthread_rwlock_unlock(&dfs.tree_lock);
+	if (n == NULL)
+		fuse_reply_err(req, ENOENT);
+	else
+		reply_value(req, buf, len, size);
+}
+
+/* An ACL's new value goes to the saver once it is known to be good. */
+static void
+fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+            size_t size, int flags)
+{
+	int kind = acl_kind(name);
+	struct acl a;
+
+	if (kind < 0) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (acl_from_xattr(value, size, &a) < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	saver_setacl(req, ino, kind == 1, &a);
+}
+
+static void
+fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	int kind = acl_kind(name);
+
+	if (kind < 0)
+		fuse_reply_err(req, EPERM);
+	else
+		saver_setacl(req, ino, kind == 1, NULL);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
@@ -343,6 +450,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.rename = deny_rename,
 	.link = deny_link,
 	.create = deny_create,
-	.setxattr = deny_setxattr,
-	.removexattr = deny_removexattr,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
 };

@@ -1,6 +1,6 @@
 /*
- * perm.c: the permission store, "PATH MODE UID GID" lines in
- * <state_dir>/perms.
+ * perm.c: the permission store, "PATH MODE UID GID [a=ACL] [d=ACL]" lines
+ * in <state_dir>/perms.
  *
  * Loading is forgiving: a malformed line is skipped and counted, and the
  * good lines around it survive (store.c).  Saving is atomic (atomic.c): a
@@ -24,19 +24,40 @@
 _Static_assert(offsetof(struct perm_entry, path) == 0,
                "store.c needs the path first");
 
+#define FIELDS_MAX 6 /* PATH MODE UID GID a=... d=... */
+
 /* Parses one line and sets its entry: 0, 1 if malformed, or -ENOMEM. */
 static int
 add_line(void *store, char *line)
 {
+	struct perm_entry v = { 0 };
 	unsigned int mode, uid, gid;
-	char *f[4];
+	char *f[FIELDS_MAX + 1], *save = NULL;
+	int n = 0, r;
 
-	if (store_split(line, f, 4) < 0 || !store_valid_path(f[0]) ||
+	while (n <= FIELDS_MAX &&
+	       (f[n] = strtok_r(n ? NULL : line, " \t", &save)) != NULL)
+		n++;
+	if (n < 4 || n > FIELDS_MAX || !store_valid_path(f[0]) ||
 	    store_parse_num(f[1], 8, 07777, &mode) < 0 ||
 	    store_parse_num(f[2], 10, ID_RESERVED - 1, &uid) < 0 ||
 	    store_parse_num(f[3], 10, ID_RESERVED - 1, &gid) < 0)
 		return 1;
-	return perm_store_set(store, f[0], mode, uid, gid);
+	v.mode = mode;
+	v.uid = uid;
+	v.gid = gid;
+	for (int i = 4; i < n; i++) {
+		struct acl *a = strncmp(f[i], "a=", 2) == 0   ? &v.acl
+		                : strncmp(f[i], "d=", 2) == 0 ? &v.dacl
+		                                              : NULL;
+
+		if (a == NULL || a->n != 0 || acl_from_text(f[i] + 2, a) < 0)
+			return 1;
+	}
+	if (v.acl.n != 0 && acl_is_minimal(&v.acl))
+		return 1; /* a mode in disguise: never written so */
+	r = perm_store_put(store, f[0], &v);
+	return r == -EINVAL ? 1 : r;
 }
 
 int
@@ -105,6 +126,29 @@ perm_store_set(struct perm_store *ps, const char *path, mode_t mode, uid_t uid,
 	e->mode = mode;
 	e->uid = uid;
 	e->gid = gid;
+	if (e->acl.n != 0)
+		acl_sync_mode(&e->acl, mode);
+	return 0;
+}
+
+int
+perm_store_put(struct perm_store *ps, const char *path,
+               const struct perm_entry *val)
+{
+	struct acl a = val->acl, d = val->dacl;
+	struct perm_entry *e;
+	int r;
+
+	if ((a.n != 0 && acl_check(&a) < 0) || (d.n != 0 && acl_check(&d) < 0))
+		return -EINVAL;
+	r = perm_store_set(ps, path, val->mode, val->uid, val->gid);
+	if (r < 0)
+		return r;
+	e = store_find(ps->entries, ps->n, sizeof(*e), path);
+	e->acl = a;
+	e->dacl = d;
+	if (e->acl.n != 0)
+		acl_sync_mode(&e->acl, e->mode);
 	return 0;
 }
 
@@ -124,11 +168,22 @@ perm_store_format(const struct perm_store *ps, char **ret_buf, size_t *ret_len)
 	m = open_memstream(&buf, &len);
 	if (!m)
 		return -errno;
-	for (size_t i = 0; i < ps->n; i++)
-		fprintf(m, "%s %04o %u %u\n", ps->entries[i].path,
-		        (unsigned int)ps->entries[i].mode,
-		        (unsigned int)ps->entries[i].uid,
-		        (unsigned int)ps->entries[i].gid);
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct perm_entry *e = &ps->entries[i];
+		char text[ACL_TEXT_MAX];
+
+		fprintf(m, "%s %04o %u %u", e->path, (unsigned int)e->mode,
+		        (unsigned int)e->uid, (unsigned int)e->gid);
+		if (e->acl.n != 0) {
+			acl_to_text(&e->acl, text, sizeof(text));
+			fprintf(m, " a=%s", text);
+		}
+		if (e->dacl.n != 0) {
+			acl_to_text(&e->dacl, text, sizeof(text));
+			fprintf(m, " d=%s", text);
+		}
+		fputc('\n', m);
+	}
 	if (ferror(m) | fclose(m)) {
 		free(buf);
 		return -ENOMEM;

@@ -3,7 +3,11 @@
  * differ from the conf's defaults, kept in <state_dir>/perms.
  *
  * The file is text, one node per line, "PATH MODE UID GID" with MODE in
- * octal, for example "isa0/rtc0 0600 65534 0".  It is replaced atomically
+ * octal, for example "isa0/rtc0 0600 65534 0", then optionally its ACLs,
+ * "a=ACCESS" and "d=DEFAULT" in the short text form with numeric ids
+ * (acl.h): "isa0/lp0 0660 0 7 a=u::rw-,u:1000:rw-,g::rw-,m::rw-,o::---".
+ * Lines without ACL fields (the older format) load as before.  A line
+ * with a field it does not know is malformed.  It is replaced atomically
  * (temp file, fsync, rename, fsync of the directory), so a crash leaves
  * either the old or the new file, never a mix.
  */
@@ -13,11 +17,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "acl.h"
+
 struct perm_entry {
 	char *path; /* "isa0" or "isa0/rtc0" */
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
+	struct acl acl;  /* access ACL, kept in step with mode; n 0: none */
+	struct acl dacl; /* default ACL (directories); n 0: none */
 };
 
 struct perm_store {
@@ -44,6 +52,13 @@ const struct perm_entry *perm_store_get(const struct perm_store *ps,
  */
 int perm_store_set(struct perm_store *ps, const char *path, mode_t mode,
                    uid_t uid, gid_t gid);
+/*
+ * Sets path's values to val's (not its path), adding it if new; an access
+ * ACL takes its owner, mask and other entries from val->mode.  As
+ * perm_store_set(), and -EINVAL for an ACL acl_check() refuses.
+ */
+int perm_store_put(struct perm_store *ps, const char *path,
+                   const struct perm_entry *val);
 /* Forgets path's entry in memory: 0, or -ENOENT if it had none. */
 int perm_store_remove(struct perm_store *ps, const char *path);
 /* The file's text for the store now: 0 with a new buffer, or -ENOMEM. */

@@ -17,7 +17,10 @@
 #define FUSE_USE_VERSION 312
 
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+
+#include "acl.h"
 
 int saver_start(void);
 /* Answers what is queued, then stops the thread. */
@@ -26,5 +29,17 @@ void saver_stop(void);
  * node ino by req's caller; the answer comes from the saver thread. */
 void saver_setattr(fuse_req_t req, fuse_ino_t ino, int to_set,
                    const struct stat *attr);
+
+/* Queues a setfacl (acl checked already; NULL: remove) of node ino's
+ * access or default ACL by req's caller; answered as above. */
+void saver_setacl(fuse_req_t req, fuse_ino_t ino, bool access,
+                  const struct acl *acl);
+/*
+ * Drops the explicit entry (mode, owner, group, ACLs) of the node at path
+ * so the conf and rules apply again, saves, and tells the kernel to forget
+ * what it cached.  Waits for it (no lock held): 0, -ENOENT (no node), or
+ * -errno of the save.
+ */
+int saver_reset(const char *path);
 
 #endif /* DDMFS_SAVER_H */

@@ -18,6 +18,7 @@
 #include "pci.h"
 #include "perm.h"
 #include "proc.h"
+#include "rules.h"
 #include "spawn.h"
 #include "sync.h"
 #include "tree.h"
@@ -121,20 +122,30 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Sets n's defaults and refreshes its attributes; notes a change. */
+/*
+ * Sets n's defaults (the conf's mode, owner and group, then the rules and
+ * the parent's default ACL) and refreshes its attributes; notes a change.
+ */
 static void
 defaults(struct sync *s, struct node *n, mode_t mode, uid_t uid, gid_t gid,
          bool fresh)
 {
+	struct acl a = n->acl, d = n->dacl;
+	struct rules_out o;
 	mode_t m = n->mode;
 	uid_t u = n->uid;
 	gid_t g = n->gid;
 
-	n->def_mode = mode;
-	n->def_uid = uid;
-	n->def_gid = gid;
+	rules_apply(n->ino == FUSE_ROOT_ID ? NULL : s->c, n->path, n->is_dir,
+	            mode, uid, gid, n->is_dir ? NULL : &n->parent->dacl, &o);
+	n->def_mode = o.mode;
+	n->def_uid = o.uid;
+	n->def_gid = o.gid;
+	n->def_acl = o.acl;
+	n->def_dacl = o.dacl;
 	tree_refresh(dfs.perms, n);
-	if (!fresh && (m != n->mode || u != n->uid || g != n->gid)) {
+	if (!fresh && (m != n->mode || u != n->uid || g != n->gid ||
+	               !acl_equal(&a, &n->acl) || !acl_equal(&d, &n->dacl))) {
 		clock_gettime(CLOCK_REALTIME, &n->ctime);
 		note(s, NOTE_INODE, n);
 	}

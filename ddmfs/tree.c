@@ -265,11 +265,19 @@ tree_refresh(const struct perm_store *ps, struct node *n)
 		n->mode = e->mode & 07777;
 		n->uid = e->uid;
 		n->gid = e->gid;
+		n->acl = e->acl;
+		n->dacl = e->dacl;
 	} else {
 		n->mode = n->def_mode & 07777;
 		n->uid = n->def_uid;
 		n->gid = n->def_gid;
+		n->acl = n->def_acl;
+		n->dacl = n->def_dacl;
 	}
+	if (n->acl.n != 0)
+		acl_sync_mode(&n->acl, n->mode);
+	if (!n->is_dir)
+		n->dacl.n = 0;
 }
 
 /*
@@ -342,5 +350,37 @@ attr_change(const struct cred *who, mode_t *mode, uid_t *uid, gid_t *gid,
 	*mode = m;
 	*uid = u;
 	*gid = g;
+	return 0;
+}
+
+int
+acl_change(const struct cred *who, bool is_dir, struct perm_entry *val,
+           bool access, const struct acl *acl)
+{
+	struct acl a = { 0 };
+	mode_t m = val->mode;
+
+	if (who->uid != 0 && who->uid != val->uid)
+		return -EPERM;
+	if (!access && !is_dir)
+		return acl != NULL ? -EACCES : 0;
+	if (acl != NULL) {
+		a = *acl;
+		if (acl_check(&a) < 0)
+			return -EINVAL;
+	}
+	if (!access) {
+		val->dacl = a;
+		return 0;
+	}
+	if (a.n != 0) {
+		m = acl_mode(&a, m);
+		if (who->uid != 0 && !in_group(who, val->gid))
+			m &= ~(mode_t)S_ISGID;
+		if (acl_is_minimal(&a))
+			a.n = 0;
+	}
+	val->mode = m;
+	val->acl = a;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "acl.h"
 #include "conf.h"
 
 #define NODE_PATH_MAX       (2 * CONF_NAME_MAX + 2)
@@ -39,9 +40,13 @@ struct node {
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
-	mode_t def_mode; /* the conf's defaults, used where the permission */
-	uid_t def_uid;   /* store has no entry */
-	gid_t def_gid;
+	struct acl acl;  /* access ACL, in step with mode; n 0: none */
+	struct acl dacl; /* default ACL of a directory; n 0: none */
+	mode_t def_mode; /* the conf's defaults (with the rules and the */
+	uid_t def_uid;   /* parent's default ACL), used where the */
+	gid_t def_gid;   /* permission store has no entry */
+	struct acl def_acl;
+	struct acl def_dacl;
 	struct timespec ctime;
 	struct drv *drv;       /* a leaf's driver instance */
 	unsigned int index;    /* which of its nodes (DDM_OPEN.arg1) */
@@ -62,6 +67,7 @@ struct cred {
 };
 
 struct perm_store;
+struct perm_entry;
 
 /* Makes the root (ino FUSE_ROOT_ID): 0 or -ENOMEM. */
 int tree_init(void);
@@ -96,7 +102,8 @@ void tree_walk(void (*fn)(struct node *n, void *arg), void *arg);
 /* The attributes of n as stat(2) shows them. */
 void tree_stat(const struct node *n, const struct timespec *mount_time,
                struct stat *st);
-/* Sets n's mode, owner and group from ps if it has n, else the defaults. */
+/* Sets n's mode, owner, group and ACLs from ps if it has n, else the
+ * defaults. */
 void tree_refresh(const struct perm_store *ps, struct node *n);
 /* The key of n in the permission store. */
 const char *tree_key(const struct node *n);
@@ -110,5 +117,16 @@ const char *tree_key(const struct node *n);
  */
 int attr_change(const struct cred *who, mode_t *mode, uid_t *uid, gid_t *gid,
                 int to_set, mode_t new_mode, uid_t new_uid, gid_t new_gid);
+
+/*
+ * Applies a setfacl by who to *val: acl of type ACL_XATTR_ACCESS or
+ * ACL_XATTR_DEFAULT (is_dir), NULL to remove it.  Only root or the owner
+ * may (-EPERM); a default ACL is for directories only (-EACCES).  An
+ * access ACL sets the mode's triples (owner, mask or group, other); a
+ * minimal one is the mode alone.  As the kernel does, a non-root caller
+ * outside the group loses S_ISGID.  Nothing changes on failure.
+ */
+int acl_change(const struct cred *who, bool is_dir, struct perm_entry *val,
+               bool access, const struct acl *acl);
 
 #endif /* DDMFS_TREE_H */

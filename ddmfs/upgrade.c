@@ -113,6 +113,8 @@ put_node(struct node *n, void *arg)
 	PUT(b, n->def_mode);
 	PUT(b, n->def_uid);
 	PUT(b, n->def_gid);
+	PUT(b, n->def_acl);
+	PUT(b, n->def_dacl);
 	PUT(b, n->ctime);
 	PUT(b, cuse);
 	PUT(b, n->rdev_maj);
@@ -363,6 +365,10 @@ get_node(struct rbuf *r)
 	GET(r, n->def_mode);
 	GET(r, n->def_uid);
 	GET(r, n->def_gid);
+	GET(r, n->def_acl);
+	GET(r, n->def_dacl);
+	if (n->def_acl.n > ACL_ENTRIES_MAX || n->def_dacl.n > ACL_ENTRIES_MAX)
+		return -EBADMSG;
 	GET(r, n->ctime);
 	GET(r, cuse);
 	GET(r, n->rdev_maj);

@@ -22,7 +22,7 @@
 
 #include "fuseio.h"
 
-#define UPGRADE_FORMAT 4 /* bump when the handed-over tables change */
+#define UPGRADE_FORMAT 5 /* bump when the handed-over tables change */
 
 /* What the new process needs besides the tables. */
 struct upgrade_fds {

@@ -802,6 +802,34 @@ def test_chown_nobody_lets_nobody_read():
     assert r.returncode != 0 and "Permission denied" in r.stderr, r
     os.chmod(node("rtc0"), 0o644)
 
+def as_user(uid, *cmd):
+    """Runs cmd as uid/gid uid with no supplementary groups."""
+    return subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+         "--"] + list(cmd), capture_output=True, text=True,
+        timeout=CMD_TIMEOUT_S)
+
+
+def test_an_acl_grants_one_user_a_leaf_its_mode_denies():
+    # On CUSE the kernel checks the leaf (mode and ACL) before it opens
+    # the char device; ddmfs sees no open at all.
+    granted, refused = 65533, NOBODY
+    rtc = node("rtc0")
+    os.chmod(rtc, 0o600)
+    try:
+        r = as_user(granted, "cat", rtc)
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r
+        run(["setfacl", "-m", f"u:{granted}:r", rtc])
+        out = run(["getfacl", "-n", "-c", rtc], text=True).stdout
+        assert f"user:{granted}:r--" in out.split(), out
+        r = as_user(granted, "cat", rtc)
+        assert r.returncode == 0 and len(r.stdout) == 20, r
+        r = as_user(refused, "cat", rtc)
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r
+    finally:
+        run(["setfacl", "-b", rtc])
+        os.chmod(rtc, 0o644)
+
 
 def driver_pids():
     return {n: status(n)["pid"] for n in NODES}
@@ -963,6 +991,7 @@ TESTS = [
     test_rtc0_reads_bypass_ddmfs_on_cuse_only,
     test_chmod_0600_gives_nobody_eacces,
     test_chown_nobody_lets_nobody_read,
+    test_an_acl_grants_one_user_a_leaf_its_mode_denies,
     test_upgrade_keeps_the_drivers_and_open_files,
     test_kill_9_of_ddmfs_then_a_new_one_adopts_the_drivers,
     test_sigterm_unmounts_ddm_cleanly,

@@ -71,6 +71,10 @@ pci = (
 	{ vendor = "1234"; device = "11e8"; driver = "ddm-edu";
 	  name = "edu%d"; mode = "0666"; }
 );
+# a rule for functions plugged in later (edu0 is not edu[1-9]*)
+rules = (
+	{ path = "pci0/edu[1-9]*"; group = 65533; acl = [ "u:65533:rw-" ]; }
+);
 """
 # q35's own functions, which no rule takes: ddmctl list --all shows them
 # unbound (address, vendor:device, class)
@@ -901,6 +905,12 @@ def unplug_edu1(qdev_id):
 
 def test_hotplugged_edu_becomes_edu1_and_goes_with_device_del():
     hotplug_edu1("e3")
+    # the conf's rule applied to the hotplugged leaf, and only to it
+    assert os.stat(node("edu1")).st_gid == 65533
+    assert os.stat(node("edu0")).st_gid == 0
+    acl = os.getxattr(node("edu1"), "system.posix_acl_access")
+    assert struct.pack("<HHI", 2, 6, 65533) in acl, acl.hex()
+    assert os.listxattr(node("edu0")) == []
     assert edu_compute(node("edu1"), 6) == "720\n"
     os.chmod(node("edu1"), 0o640)   # kept for the function's return
     # a ddmfs killed and started again adopts edu1's driver, and takes

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "rules.h"
 
 #define SHIPPED_CONF TEST_SRCDIR "/../../conf/ddmfs.conf"
 #define LP0_LINE     33 /* where the shipped conf's entries start */
@@ -96,6 +97,109 @@ one_dev(const char *dev)
 	         dev);
 	return buf;
 }
+
+START_TEST(test_conf_rules_load_in_order_with_their_keys)
+{
+	struct conf *c = load_ok(
+	        "rules = (\n"
+	        "  { path = \"isa0/lp*\"; mode = \"0660\"; owner = \"root\";\n"
+	        "    group = 7; acl = [ \"u:root:rw-\", \"g:7:r\",\n"
+	        "                       \"d:u:65534:r-x\", \"m::rw-\" ]; },\n"
+	        "  { path = \"pci0/edu?\"; mode = \"0666\"; }\n"
+	        ");\n");
+	const struct conf_rule *r = &c->rules[0];
+	struct rules_out o;
+
+	ck_assert_uint_eq(c->n_rules, 2);
+	ck_assert_str_eq(r->path, "isa0/lp*");
+	ck_assert(r->has_mode && r->has_uid && r->has_gid);
+	ck_assert_uint_eq(r->mode, 0660);
+	ck_assert_uint_eq(r->uid, 0);
+	ck_assert_uint_eq(r->gid, 7);
+	ck_assert_uint_eq(r->n_acl, 3);
+	ck_assert_uint_eq(r->acl[1].tag, ACL_TAG_GROUP);
+	ck_assert_uint_eq(r->acl[1].id, 7);
+	ck_assert_uint_eq(r->acl[1].perm, 4);
+	ck_assert_uint_eq(r->n_dacl, 1);
+	ck_assert_uint_eq(r->dacl[0].id, 65534);
+	ck_assert_uint_eq(r->line, 2);
+	ck_assert_str_eq(c->rules[1].path, "pci0/edu?");
+	ck_assert(!c->rules[1].has_uid && c->rules[1].n_acl == 0);
+	ck_assert_uint_eq(c->rules[1].line, 5);
+	/* applied: conf defaults, then the rule; the given mask stays */
+	rules_apply(c, "isa0/lp0", false, 0644, 5, 5, NULL, &o);
+	ck_assert_uint_eq(o.mode, 0660);
+	ck_assert_uint_eq(o.uid, 0);
+	ck_assert_uint_eq(o.gid, 7);
+	ck_assert_uint_eq(o.acl.n, 6);
+	ck_assert_uint_eq(o.dacl.n, 0); /* a leaf has no default ACL */
+	/* FNM_PATHNAME: a '*' does not cross a '/' */
+	rules_apply(c, "isa0/lp0/x", false, 0644, 5, 5, NULL, &o);
+	ck_assert_uint_eq(o.mode, 0644);
+	rules_apply(c, "isa0", true, 0755, 0, 0, NULL, &o);
+	ck_assert_uint_eq(o.mode, 0755);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_conf_later_rule_overrides_an_earlier_key)
+{
+	struct conf *c =
+	        load_ok("rules = (\n"
+	                "  { path = \"isa0/*\"; mode = \"0600\"; "
+	                "group = 5; },\n"
+	                "  { path = \"isa0/rtc0\"; mode = \"0640\"; },\n"
+	                "  { path = \"isa0\"; acl = [ \"d:u:9:rw\" ]; }\n"
+	                ");\n");
+	struct rules_out o;
+
+	rules_apply(c, "isa0/rtc0", false, 0644, 0, 0, NULL, &o);
+	ck_assert_uint_eq(o.mode, 0640);
+	ck_assert_uint_eq(o.gid, 5);
+	rules_apply(c, "isa0/lp0", false, 0644, 0, 0, NULL, &o);
+	ck_assert_uint_eq(o.mode, 0600);
+	rules_apply(c, "isa0", true, 0755, 0, 0, NULL, &o);
+	ck_assert_uint_eq(o.dacl.n, 5); /* base entries from the mode, mask */
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_conf_bad_rules_are_rejected)
+{
+	expect_error("rules = ( { mode = \"0600\"; } );\n", 1,
+	             "a rule has no \"path\"");
+	expect_error(
+	        "rules = (\n { path = \"isa0/[lp\"; mode = \"0600\"; } );\n", 2,
+	        "rule path \"isa0/[lp\" is not a glob of node names like "
+	        "\"isa0/lp*\"");
+	expect_error("rules = ( { path = \"/isa0\"; mode = \"0600\"; } );\n", 1,
+	             "rule path \"/isa0\" is not a glob of node names like "
+	             "\"isa0/lp*\"");
+	expect_error("rules = ( { path = \"isa0//x\"; mode = \"0600\"; } );\n",
+	             1,
+	             "rule path \"isa0//x\" is not a glob of node names like "
+	             "\"isa0/lp*\"");
+	expect_error("rules = (\n\n { path = \"isa0/*\"; } );\n", 3,
+	             "rule for \"isa0/*\" sets nothing (give mode, owner, "
+	             "group or acl)");
+	expect_error("rules = ( { path = \"isa0/*\";\n mode = \"0999\"; } );\n",
+	             2, "mode \"0999\" is not an octal mode like \"0644\"");
+	expect_error("rules = ( { path = \"isa0/*\";\n"
+	             " owner = \"no-such-user-x\"; } );\n",
+	             2, "unknown user \"no-such-user-x\"");
+	expect_error(
+	        "rules = ( { path = \"isa0/*\";\n"
+	        " acl = [ \"u::rw-\",\n \"u:no-such-user-x:rw-\" ]; } );\n",
+	        3,
+	        "acl entry \"u:no-such-user-x:rw-\" is not like "
+	        "\"u:NAME:rw-\", \"g:NAME:r--\", \"m::rw-\", \"o::---\" "
+	        "or \"d:u:NAME:rw-\" (or names no user or group)");
+	expect_error("rules = ( { path = \"isa0/*\";\n colour = 1; } );\n", 2,
+	             "unknown key \"colour\" in a rule");
+	expect_error("rules = ( \"isa0\" );\n", 1,
+	             "rules must be a list of { ... } groups");
+}
+END_TEST
 
 START_TEST(test_conf_shipped_conf_loads_with_its_values)
 {
@@ -288,7 +392,7 @@ START_TEST(test_conf_unknown_keys_are_reported_at_every_level)
 	expect_error("mountpoint = \"/ddm\";\nmountpont = \"/x\";\n", 2,
 	             "unknown setting \"mountpont\" in the top level (known: "
 	             "mountpoint, state_dir, driver_path, transport, "
-	             "driver_user, buses, pci)");
+	             "driver_user, buses, pci, rules)");
 	expect_error(
 	        "buses = (\n { name = \"isa0\";\n   mdoe = \"0755\"; });\n", 3,
 	        "unknown setting \"mdoe\" in a bus (known: name, mode, "
@@ -928,6 +1032,9 @@ conf_suite(void)
 	TCase *limits = tcase_create("Limits");
 
 	tcase_add_test(core, test_conf_shipped_conf_loads_with_its_values);
+	tcase_add_test(core, test_conf_rules_load_in_order_with_their_keys);
+	tcase_add_test(core, test_conf_later_rule_overrides_an_earlier_key);
+	tcase_add_test(core, test_conf_bad_rules_are_rejected);
 	tcase_add_test(core, test_conf_full_conf_loads_ports_args_and_users);
 	tcase_add_test(
 	        core,
