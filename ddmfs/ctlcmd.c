@@ -23,6 +23,7 @@
 #include "fwd.h"
 #include "log.h"
 #include "pci.h"
+#include "saver.h"
 #include "sync.h"
 #include "tree.h"
 #include "vfio.h"
@@ -453,6 +454,23 @@ cmd_restart(char **out, int argc, char **argv)
 	return control(out, "restart", argv[0]);
 }
 
+/* Drops the node's explicit entry: the conf and rules apply again. */
+static int
+cmd_reset(char **out, int argc, char **argv)
+{
+	char name[64];
+	int r;
+
+	(void)argc;
+	r = saver_reset(argv[0]);
+	if (r == -ENOENT)
+		cat(out, "No node %s.", field(name, sizeof(name), argv[0]));
+	else if (r < 0)
+		cat(out, "Could not reset %s: %s.",
+		    field(name, sizeof(name), argv[0]), strerror(-r));
+	return r;
+}
+
 /* The verbs ctl_handle() runs ("upgrade", "monitor" and "attach" need
  * the connection itself: ctl.c serves them). */
 static const struct verb {
@@ -469,6 +487,7 @@ static const struct verb {
 	{ "stop", 1, 1, true, "NODE", cmd_stop },
 	{ "restart", 1, 1, true, "NODE", cmd_restart },
 	{ "reload", 0, 0, true, "", cmd_reload },
+	{ "reset", 1, 1, true, "NODE", cmd_reset },
 };
 
 const char *

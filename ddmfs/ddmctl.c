@@ -5,9 +5,9 @@
  *
  * ddmfs answers with records of tab-separated fields (ctl.h); this
  * client renders them (ddmctl_show.c) as aligned tables on a terminal,
- * tab-separated rows otherwise, or JSON with --json.  The JSON is a stable interface:
- * fields are only ever added.  The commands are in verbs[] below; the
- * state directory defaults to /var/lib/ddmfs, $DDMFS_STATE_DIR overrides
+ * tab-separated rows otherwise, or JSON with --json.  The JSON is a stable
+ * interface: fields are only ever added.  The commands are in verbs[] below;
+ * the state directory defaults to /var/lib/ddmfs, $DDMFS_STATE_DIR overrides
  * that and --state-dir overrides both.
  */
 #include "config.h"
@@ -70,6 +70,9 @@ static const struct verb {
 	{ "stop", 1, "", false, show_plain, "stop NODE", "stop a driver" },
 	{ "restart", 1, "", false, show_plain, "restart NODE",
 	  "stop and start a driver" },
+	{ "reset", 1, "", false, show_plain, "reset NODE",
+	  "drop NODE's own chmod, chown and ACLs: the conf and\n"
+	  "rules apply again" },
 	{ "reload", 0, "", false, show_plain, "reload",
 	  "re-read the configuration: add, remove and restart\n"
 	  "nodes" },

@@ -245,7 +245,8 @@ def test_exit_codes_for_usage_no_node_and_not_permitted():
             assert r.returncode == 2 and r.stderr, (args, r)
             assert r.stdout == "", (args, r)
         for args in (["status", "isa0/nope"], ["restart", "isa0/nope"],
-                     ["stop", "isa0"], ["start", "nope0/rtc0"]):
+                     ["stop", "isa0"], ["start", "nope0/rtc0"],
+                     ["reset", "isa0/nope"]):
             r = m.ctl(*args, check=False)
             assert r.returncode == 3, (args, r)
             name = args[1]
@@ -253,7 +254,8 @@ def test_exit_codes_for_usage_no_node_and_not_permitted():
         pid = m.driver_pid("isa0/rtc0")
         ctl = [DDMCTL, "--state-dir", m.state]
         for args in (["stop", "isa0/rtc0"], ["restart", "isa0/rtc0"],
-                     ["start", "isa0/rtc0"], ["reload"], ["upgrade"]):
+                     ["start", "isa0/rtc0"], ["reload"], ["upgrade"],
+                     ["reset", "isa0/rtc0"]):
             r = as_nobody(*ctl, *args)
             assert r.returncode == 4, (args, r)
             assert r.stderr.startswith("ddmctl: Permission denied: only "
@@ -274,7 +276,8 @@ def test_help_names_the_state_dir_every_verb_and_the_exit_codes():
     assert r.returncode == 0, r
     for word in ("DDMFS_STATE_DIR", "--state-dir", "--json", "--timeout",
                  "list [-v] [--all]", "tree", "status NODE", "start NODE",
-                 "stop NODE", "restart NODE", "reload", "upgrade",
+                 "stop NODE", "restart NODE", "reset NODE", "reload",
+                 "upgrade",
                  "monitor", "2 usage", "3 no such node", "4 not permitted"):
         assert word in r.stdout, (word, r.stdout)
     r = subprocess.run([DDMCTL], capture_output=True, text=True, timeout=20)
@@ -300,6 +303,12 @@ def test_stop_start_restart_and_reload_do_what_they_say():
         assert out.endswith("reload: 1 added, 0 removed, 0 restarted\n"), \
             out
         m.wait_running("isa0/lp0")
+        # reset: an explicit chmod goes, the conf's mode is back
+        os.chmod(m.path("isa0/rtc0"), 0o600)
+        assert m.status("isa0/rtc0")["mode"] == "0600"
+        assert m.ctl("reset", "isa0/rtc0").stdout == ""
+        assert m.status("isa0/rtc0")["mode"] == "0644"
+        assert os.stat(m.path("isa0/rtc0")).st_mode & 0o7777 == 0o644
 
 
 def test_upgrade_keeps_the_drivers_and_ends_monitors_with_an_event():

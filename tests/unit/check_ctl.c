@@ -444,6 +444,8 @@ START_TEST(test_ctl_mutating_commands_are_root_only)
 	       "ERR EPERM Permission denied: only root may reload.\n");
 	expect("restart isa0/lp0", 65534, -EPERM,
 	       "ERR EPERM Permission denied: only root may restart.\n");
+	expect("reset isa0/rtc0", 1000, -EPERM,
+	       "ERR EPERM Permission denied: only root may reset.\n");
 	expect("start isa0/rtc0", 1, -EPERM,
 	       "ERR EPERM Permission denied: only root may start.\n");
 	ck_assert_int_eq(rtc->state, DRV_STOPPED);
