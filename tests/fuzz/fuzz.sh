@@ -70,7 +70,8 @@ build_all() {
 	# shellcheck disable=SC2046,SC2086
 	build fuzz_conf -I"$top/ddmfs" -I"$top/lib/libdriver" \
 		"$here/fuzz_conf.c" "$top/ddmfs/conf.c" \
-		"$top/ddmfs/conf_value.c" $config ||
+		"$top/ddmfs/conf_value.c" "$top/ddmfs/rules.c" \
+		"$top/ddmfs/acl.c" $config ||
 		failed_build+=(fuzz_conf)
 	# shellcheck disable=SC2046,SC2086
 	build fuzz_ctl -I"$top/ddmfs" -I"$top/lib/libdriver" \
