@@ -1,13 +1,14 @@
 /*
  * bench.h: what the parts of bench_client share: the clock, latency
- * sample sets, and the table and summary printers (bench_util.c), and the
- * kbd0 wake measurement (bench_kbd.c).
+ * sample sets, the JSON-lines output and the per-process cost counters
+ * (bench_util.c), and the kbd0 wake measurement (bench_kbd.c).
  */
 #ifndef BENCH_H
 #define BENCH_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define NS_PER_US 1000ull
 #define NS_PER_MS 1000000ull
@@ -29,21 +30,33 @@ void samples_add(struct samples *s, uint64_t ns);
 double samples_pct(struct samples *s, double p);
 double samples_median(struct samples *s);
 
-void table_header(void);
-/* Prints the table's closing rule and then every summary line queued. */
-void table_footer(void);
-/* A row of latencies; err < 0 prints the error instead. */
-void row_latency(const char *op, const char *target, struct samples *s,
-                 int err);
-/* A latency row that also has a throughput, bytes/s. */
-void row_throughput(const char *op, const char *target, struct samples *s,
-                    int err, double bps);
-/* A row with only a rate: operations per second. */
-void row_rate(const char *op, const char *target, double ops, int err);
-/* Queues "what: pair X.XXx" (a/b) for after the table. */
-void summary_ratio(const char *what, const char *pair, double a, double b);
-/* Queues a free-form summary line. */
-void summary_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Output: one JSON object per line on stdout, {"kind": KIND, "target":
+ * TARGET, ...}; fmt gives the members after those, without braces.
+ */
+void out_target(const char *target);
+void out_line(const char *kind, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+/* {"kind": KIND, "target": ..., "op": OP, "error": strerror(-err)} */
+void out_error(const char *kind, const char *op, int err);
+/* A latency line: n, median_ns, p99_ns, max_ns of s. */
+void out_latency(const char *kind, const char *op, struct samples *s);
+
+/* What a set of threads has used so far: context switches and CPU. */
+struct usage {
+	uint64_t vol, invol; /* voluntary and involuntary context switches */
+	uint64_t cpu_ns;     /* time on a CPU */
+	unsigned int threads;
+};
+
+/*
+ * Sums the usage of every thread of process pid from /proc/PID/task/{*}/
+ * status and schedstat (threads that exited are not counted, so measure
+ * between two calls with a steady set of threads; a thread running while
+ * it is read may lag by a tick).  pid 0 is this process, from getrusage
+ * and its CPU-time clock (threads counts as 1).
+ */
+int usage_of(pid_t pid, struct usage *ret);
 
 /* Times key-to-POLLIN wake-ups on kbd0 fed through the sim FIFO. */
 void bench_kbd(const char *kbd, const char *fifo);

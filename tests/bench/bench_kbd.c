@@ -23,6 +23,7 @@
 #define KBD_WAKE_GOAL_MS    50   /* "wakes within 50 ms" in the issue */
 #define KBD_SC_A            0x1e
 #define KBD_SC_BREAK        0x80
+#define OP_NAME             "kbd0_key_to_pollin"
 
 /* Opens the FIFO for writing without hanging if the sim never reads it. */
 static int
@@ -59,12 +60,12 @@ bench_kbd(const char *kbd, const char *fifo)
 
 	kfd = open(kbd, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (kfd < 0) {
-		row_latency("key to POLLIN", "kbd0", NULL, -errno);
+		out_error("extra", OP_NAME, -errno);
 		return;
 	}
 	ffd = open_fifo(fifo);
 	if (ffd < 0) {
-		row_latency("key to POLLIN", "kbd0", NULL, ffd);
+		out_error("extra", OP_NAME, ffd);
 		goto close_kbd;
 	}
 	samples_init(&s, KBD_KEYS);
@@ -96,13 +97,16 @@ bench_kbd(const char *kbd, const char *fifo)
 			within++;
 		drain(kfd);
 	}
-	row_latency("key to POLLIN", "kbd0", &s, err);
-	if (err == 0)
-		summary_line("kbd0 key-to-poll-wake: median %.2f ms, max %.2f "
-		             "ms; %d of %d keys within %d ms, %d lost",
-		             samples_median(&s) / 1e6,
-		             samples_pct(&s, 100) / 1e6, within, KBD_KEYS,
-		             KBD_WAKE_GOAL_MS, lost);
+	if (err < 0)
+		out_error("extra", OP_NAME, err);
+	else
+		out_line("extra",
+		         "\"op\": \"%s\", \"n\": %zu, \"median_ns\": %.0f, "
+		         "\"p99_ns\": %.0f, \"max_ns\": %.0f, \"keys\": %d, "
+		         "\"within_goal\": %d, \"goal_ms\": %d, \"lost\": %d",
+		         OP_NAME, s.n, samples_median(&s), samples_pct(&s, 99),
+		         samples_pct(&s, 100), KBD_KEYS, within,
+		         KBD_WAKE_GOAL_MS, lost);
 	samples_free(&s);
 	close(ffd);
 close_kbd:

@@ -1,26 +1,27 @@
 /*
- * bench_util.c: the bench client's clock, latency statistics and table
- * printing.  Summary lines are queued while rows print and come out after
- * the table, so the table stays in one piece.
+ * bench_util.c: the bench client's clock, latency statistics, JSON-lines
+ * output and per-process usage counters.  The table, the ratios and
+ * bench-results.json are made from these lines by bench_report.py.
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 
-#define SUMMARY_MAX 32
-#define RULE                                                                   \
-	"------------------------------------------------------------------"   \
-	"------------"
+#define PROC_TEXT_MAX 4096 /* /proc/PID/task/TID/status is about 1.5 KiB */
 
-static char *summary[SUMMARY_MAX];
-static size_t n_summary;
+static const char *target = "?";
 
 uint64_t
 now_ns(void)
@@ -103,115 +104,144 @@ samples_median(struct samples *s)
 	return samples_pct(s, 50);
 }
 
-/* Formats a duration in ns with a unit that keeps 3-4 digits. */
-static const char *
-dur(char *buf, size_t len, double ns)
+void
+out_target(const char *t)
 {
-	if (ns < 1e3)
-		snprintf(buf, len, "%.0f ns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.1f us", ns / 1e3);
-	else
-		snprintf(buf, len, "%.2f ms", ns / 1e6);
-	return buf;
-}
-
-static const char *
-rate(char *buf, size_t len, double bps)
-{
-	if (bps >= 1024.0 * 1024 * 1024)
-		snprintf(buf, len, "%.2f GiB/s", bps / (1024.0 * 1024 * 1024));
-	else if (bps >= 1024.0 * 1024)
-		snprintf(buf, len, "%.1f MiB/s", bps / (1024.0 * 1024));
-	else
-		snprintf(buf, len, "%.1f KiB/s", bps / 1024.0);
-	return buf;
+	target = t;
 }
 
 void
-table_header(void)
-{
-	printf("%-22s %-13s %7s %10s %10s %10s %14s\n", "operation", "target",
-	       "n", "median", "p99", "max", "rate");
-	puts(RULE);
-}
-
-void
-table_footer(void)
-{
-	puts(RULE);
-	for (size_t i = 0; i < n_summary; i++) {
-		puts(summary[i]);
-		free(summary[i]);
-	}
-	n_summary = 0;
-	fflush(stdout);
-}
-
-static void
-row(const char *op, const char *target, struct samples *s, int err,
-    const char *rate_text)
-{
-	char med[16], p99[16], max[16];
-
-	if (err < 0) {
-		printf("%-22s %-13s error: %s\n", op, target, strerror(-err));
-	} else if (s == NULL) {
-		printf("%-22s %-13s %7s %10s %10s %10s %14s\n", op, target, "-",
-		       "-", "-", "-", rate_text);
-	} else {
-		dur(med, sizeof(med), samples_median(s));
-		dur(p99, sizeof(p99), samples_pct(s, 99));
-		dur(max, sizeof(max), samples_pct(s, 100));
-		printf("%-22s %-13s %7zu %10s %10s %10s %14s\n", op, target,
-		       s->n, med, p99, max, rate_text);
-	}
-	fflush(stdout);
-}
-
-void
-row_latency(const char *op, const char *target, struct samples *s, int err)
-{
-	row(op, target, s, err, "");
-}
-
-void
-row_throughput(const char *op, const char *target, struct samples *s, int err,
-               double bps)
-{
-	char r[24];
-
-	row(op, target, s, err, rate(r, sizeof(r), bps));
-}
-
-void
-row_rate(const char *op, const char *target, double ops, int err)
-{
-	char r[24];
-
-	snprintf(r, sizeof(r), "%.0f ops/s", ops);
-	row(op, target, NULL, err, r);
-}
-
-void
-summary_line(const char *fmt, ...)
+out_line(const char *kind, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
-	if (n_summary == SUMMARY_MAX)
-		return;
+	printf("{\"kind\": \"%s\", \"target\": \"%s\", ", kind, target);
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) >= 0)
-		summary[n_summary++] = s;
+	vprintf(fmt, ap);
 	va_end(ap);
+	puts("}");
+	fflush(stdout);
 }
 
 void
-summary_ratio(const char *what, const char *pair, double a, double b)
+out_error(const char *kind, const char *op, int err)
 {
-	if (a <= 0 || b <= 0)
-		summary_line("ratio %-32s %-18s n/a", what, pair);
-	else
-		summary_line("ratio %-32s %-18s %#9.3gx", what, pair, a / b);
+	out_line(kind, "\"op\": \"%s\", \"error\": \"%s\"", op, strerror(-err));
+}
+
+void
+out_latency(const char *kind, const char *op, struct samples *s)
+{
+	out_line(kind,
+	         "\"op\": \"%s\", \"n\": %zu, \"median_ns\": %.0f, "
+	         "\"p99_ns\": %.0f, \"max_ns\": %.0f",
+	         op, s->n, samples_median(s), samples_pct(s, 99),
+	         samples_pct(s, 100));
+}
+
+/* Reads the small text file at path into buf (NUL-terminated). */
+static int
+read_text(const char *path, char *buf, size_t cap)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The number after "key:" in status text, or 0. */
+static uint64_t
+status_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p != NULL ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+/* CPU time of one thread: schedstat's first field (ns), else stat's
+ * utime + stime in clock ticks. */
+static uint64_t
+thread_cpu_ns(const char *dir)
+{
+	char path[64 + 256 + 32], text[PROC_TEXT_MAX], *p;
+	unsigned long long ut, st;
+
+	snprintf(path, sizeof(path), "%s/schedstat", dir);
+	if (read_text(path, text, sizeof(text)) == 0)
+		return strtoull(text, NULL, 10);
+	snprintf(path, sizeof(path), "%s/stat", dir);
+	if (read_text(path, text, sizeof(text)) < 0)
+		return 0;
+	/* fields after the command, which may hold spaces: state is 3rd */
+	p = strrchr(text, ')');
+	if (p == NULL || sscanf(p + 2,
+	                        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+	                        "%*u %llu %llu",
+	                        &ut, &st) != 2)
+		return 0;
+	return (ut + st) * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+/*
+ * This process: a running thread's schedstat lags by up to a tick, so its
+ * CPU time comes from the CPU-time clock and its switches from getrusage.
+ */
+static int
+usage_self(struct usage *ret)
+{
+	struct rusage ru;
+	struct timespec ts;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0 ||
+	    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return -errno;
+	*ret = (struct usage){
+		.vol = (uint64_t)ru.ru_nvcsw,
+		.invol = (uint64_t)ru.ru_nivcsw,
+		.cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+		          (uint64_t)ts.tv_nsec,
+		.threads = 1,
+	};
+	return 0;
+}
+
+int
+usage_of(pid_t pid, struct usage *ret)
+{
+	char dir[64], path[64 + 256 + 16], text[PROC_TEXT_MAX];
+	struct usage u = { 0 };
+	struct dirent *e;
+	DIR *d;
+
+	if (pid == 0)
+		return usage_self(ret);
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+		if (read_text(path, text, sizeof(text)) < 0)
+			continue; /* exited meanwhile */
+		u.vol += status_field(text, "\nvoluntary_ctxt_switches:");
+		u.invol += status_field(text, "\nnonvoluntary_ctxt_switches:");
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		u.cpu_ns += thread_cpu_ns(path);
+		u.threads++;
+	}
+	closedir(d);
+	*ret = u;
+	return 0;
 }
