@@ -236,9 +236,12 @@ def goals(res):
     t = res["tree"]
     leaves = t.get("leaves")
     at = f"{leaves} leaves" if leaves else "the tree"
-    tnote = "" if leaves == 10000 else \
-        f"measured at {at}, not 10000" if leaves else \
-        f"tree not measured: {t.get('error', t.get('note', ''))}"
+    if "error" in t or "leaves" not in t:
+        tnote = f"tree not measured: {t.get('error', t.get('note', ''))}"
+    elif leaves != 10000:
+        tnote = f"measured at {at}, not 10000"
+    else:
+        tnote = ""
     add(f"warm ls -R of {at}", "ddm-fuse/tmpfs",
         ratio_of(res, "ls_R_warm_s", "time", "ddm-fuse/tmpfs"), "x",
         "<= 1.5", True, 1.5, tnote)
