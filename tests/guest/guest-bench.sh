@@ -29,6 +29,7 @@ bare_pid='' ddmfs_pid=''
 note() { echo "bench-guest: $*"; }
 emit() { sed -u "s/^/DDM-BENCH /"; }
 
+# shellcheck disable=SC2317 # called from the trap
 cleanup() {
 	local p
 	for p in $ddmfs_pid $bare_pid; do
@@ -52,6 +53,7 @@ wait_for() {
 	done
 }
 
+# shellcheck disable=SC2317 # called through wait_for
 running() {
 	"$build/ddmfs/ddmctl" --state-dir "$work/state" status isa0/null0 |
 		grep -q '^state: running'
