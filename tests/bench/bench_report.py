@@ -16,7 +16,7 @@ KiB (_kib):
     schema, date (UTC, ISO 8601), duration_s, short (bool), command,
     machine {cpus, kernel, arch, cpu_model, mem_kib, debian},
     parts {host, tree, guest: "ran" | "error: ..."},
-    targets {NAME: what it is},
+    targets {NAME: what it is}, notes {FIGURE: how it is measured},
     latency {TARGET: {OP: {n, median_ns, p99_ns, max_ns} | {error}}}
         OP: open_close read_1 read_4k write_1 ioctl poll_wake
         (poll_wake also: lost, not_asleep, wchan)
@@ -66,6 +66,30 @@ TARGETS = {
     "ddm-cuse": "ddmfs, CUSE transport, ddm-null driver; opened through "
                 "the ddmfs leaf",
 }
+NOTES = {
+    "latency": "single operations on one open file (open+close: a fresh "
+               "open each), timed with CLOCK_MONOTONIC after a warm-up; "
+               "each row stops at its sample count or time budget",
+    "poll_wake": "a thread asleep in poll(2) for POLLIN on one handle "
+                 "(its /proc wchan says so) is woken by a 1-byte write "
+                 "through another handle of the same node (the kernel: a "
+                 "pipe); time from before the write to poll's return",
+    "throughput": "one thread, one open file, read(2) or write(2) of the "
+                  "size for a fixed time; MB/s = 10^6 bytes/s of what the "
+                  "calls returned",
+    "scaling": "4 KiB reads/s, each thread with its own open file; one: "
+               "every thread on the same node; spread: thread i on node "
+               "i % 8 (ddm-fuse: 8 ddm-null instances, one node each; "
+               "bare-fuse: its 8 leaves; kernel: /dev/zero 8 times)",
+    "cost": "a fixed number of 4 KiB reads; context switches (voluntary + "
+            "involuntary) and CPU time of the client (getrusage, its "
+            "CPU-time clock) and of every thread of the server and driver "
+            "(/proc/PID/task/*/status and schedstat), per read",
+    "tree": "cold: the first ls -R of a fresh mount, after every driver "
+            "runs; warm: the median of the following runs; tmpfs: the "
+            "same shape of empty files; start to visible: from exec of "
+            "ddmfs until readdir of the mount shows every leaf",
+}
 LAT_OPS = (("open_close", "open+close"), ("read_1", "read 1 B"),
            ("read_4k", "read 4 KiB"), ("write_1", "write 1 B"),
            ("ioctl", "ioctl _IOR 4 B"), ("poll_wake", "poll wake-up"))
@@ -89,6 +113,7 @@ def build(meta, records, measured, errors):
     res.update({k: meta[k] for k in ("date", "duration_s", "short",
                                      "command", "machine", "parts")})
     res["targets"] = TARGETS
+    res["notes"] = NOTES
     res["latency"], res["throughput"], res["scaling"] = {}, {}, {}
     res["cost"], res["extras"] = {}, {}
     errors = list(errors)
@@ -351,6 +376,13 @@ def print_table(res, f):
                 f"{cell(thr.get(t, {}), op, 'mb_s', fmt_num):>14}"
                 for t in targets) +
               f"{fmt_x(ratio_of(res, op, 'mb_s', pair)):>22}\n")
+        for t in targets:
+            for op, label in THR_OPS:
+                r = thr.get(t, {}).get(op, {})
+                if get(r, "calls") and r["bytes"] < r["size"] * r["calls"]:
+                    w(f"  ({t} {label}: short transfers, "
+                      f"{fmt_num(r['bytes'] / r['calls'] / 1024)} KiB per "
+                      "call on average)\n")
 
     sc = res["scaling"]
     if sc:
@@ -578,7 +610,7 @@ def validate(path, require_guest=False):
         return [f"not ok 1 - {path} is JSON: {e}"], 1
     check(True, f"{path} is JSON")
     keys = ("schema", "date", "duration_s", "short", "command", "machine",
-            "parts", "targets", "latency", "throughput", "scaling", "cost",
+            "parts", "targets", "notes", "latency", "throughput", "scaling", "cost",
             "extras", "drivers", "tree", "guest", "ratios", "goals",
             "errors")
     missing = [k for k in keys if k not in res]
