@@ -351,15 +351,16 @@ buses = (
         return "\n".join(out) + "\n"
 
     @staticmethod
-    def ls_r(path):
-        """Seconds one `ls -R path` takes (output to /dev/null)."""
+    def ls_r(path, flags="-R"):
+        """Seconds one `ls -R path` (or ls FLAGS) takes, output to
+        /dev/null."""
         t0 = time.perf_counter()
-        r = subprocess.run(["ls", "-R", path], stdout=subprocess.DEVNULL,
+        r = subprocess.run(["ls", flags, path], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True,
                            env=dict(os.environ, LC_ALL="C"), timeout=300)
         dt = time.perf_counter() - t0
         if r.returncode != 0:
-            raise BenchError(f"ls -R {path} exited {r.returncode}: "
+            raise BenchError(f"ls {flags} {path} exited {r.returncode}: "
                              f"{r.stderr.strip()[:300]}")
         return dt
 
@@ -396,10 +397,12 @@ buses = (
                 for k in range(nodes):
                     open(os.path.join(d, f"n{k}"), "w").close()
             tm = [self.ls_r(tdir) for _ in range(runs + 1)]
+            tml = [self.ls_r(tdir, "-lR") for _ in range(runs + 1)]
         finally:
             subprocess.run(["umount", tdir], check=False)
-        t["tmpfs_ls_R_s"] = sorted(tm)[len(tm) // 2]
+        t["tmpfs_ls_R_s"] = median(tm)
         t["tmpfs_ls_R_runs_s"] = tm
+        t["tmpfs_ls_lR_s"] = median(tml)
 
         conf = self.tree_conf(buses, nodes)
         # start 1: from exec to every leaf visible (readdir only)
@@ -442,7 +445,7 @@ buses = (
             t["ls_R_cold_s"] = self.ls_r(ddm.mnt)
             warm = [self.ls_r(ddm.mnt) for _ in range(runs)]
             t["ls_R_warm_runs_s"] = warm
-            t["ls_R_warm_s"] = sorted(warm)[len(warm) // 2]
+            t["ls_R_warm_s"] = median(warm)
             if self.count_leaves(ddm.mnt) != total:
                 raise BenchError("the tree lost leaves")
             t["ddmfs_rss_kib"] = vm_rss_kib(ddm.server.pid)
@@ -450,8 +453,22 @@ buses = (
             rss = [vm_rss_kib(p) for p in pids]
             rss = [r for r in rss if r is not None]
             if rss:
-                t["driver_rss_kib"] = sorted(rss)[len(rss) // 2]
+                t["driver_rss_kib"] = median(rss)
                 t["drivers_rss_kib_total"] = sum(rss)
+        finally:
+            ddm.stop()
+        # start 3: ls -lR (a lookup and attributes of every leaf), cold
+        # and warm, beside the goals
+        work = os.path.join(tmp, "tree3")
+        os.mkdir(work)
+        ddm = Ddmfs(self.build, work, conf, name="tree3")
+        try:
+            ddm.start()
+            wait_mount(ddm.mnt, ddm.server, timeout=TREE_VISIBLE_WAIT_S)
+            ddm.wait_running(total, timeout=TREE_VISIBLE_WAIT_S)
+            t["ls_lR_cold_s"] = self.ls_r(ddm.mnt, "-lR")
+            t["ls_lR_warm_s"] = median([self.ls_r(ddm.mnt, "-lR")
+                                        for _ in range(runs)])
         finally:
             ddm.stop()
 
@@ -537,7 +554,8 @@ buses = (
                 self.results["guest"] = {"status": "skipped",
                                          "note": "--no-guest"}
         finally:
-            for m in ("bare", "ddm/mnt", "tree1/mnt", "tree2/mnt", "tmpfs"):
+            for m in ("bare", "ddm/mnt", "tree1/mnt", "tree2/mnt",
+                      "tree3/mnt", "tmpfs"):
                 unmount(os.path.join(tmp, m))
             shutil.rmtree(tmp, ignore_errors=True)
         meta = {
@@ -569,6 +587,10 @@ buses = (
             self.results[name]["error"] = str(e)
             return f"error: {e}"
         return "ran"
+
+
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
 
 
 def machine():

@@ -30,7 +30,8 @@ KiB (_kib):
              ddmfs_rss_kib_end}
     tree {buses, nodes_per_bus, leaves, driver_instances, layout,
           tmpfs_ls_R_s, tmpfs_ls_R_runs_s, ls_R_cold_s, ls_R_warm_s,
-          ls_R_warm_runs_s, start_to_visible_s, start_to_running_s,
+          ls_R_warm_runs_s, tmpfs_ls_lR_s, ls_lR_cold_s, ls_lR_warm_s,
+          start_to_visible_s, start_to_running_s,
           ddmfs_rss_kib, driver_rss_kib, drivers_rss_kib_total} | {error}
     guest {status: "ran" | "skipped", note, kernel, cpus, cuse, smp,
            wall_s}
@@ -86,7 +87,9 @@ NOTES = {
             "CPU-time clock) and of every thread of the server and driver "
             "(/proc/PID/task/*/status and schedstat), per read",
     "tree": "cold: the first ls -R of a fresh mount, after every driver "
-            "runs; warm: the median of the following runs; tmpfs: the "
+            "runs; warm: the median of the following runs; ls -lR (a "
+            "lookup and attributes of every leaf) on a third fresh mount; "
+            "tmpfs: the "
             "same shape of empty files; start to visible: from exec of "
             "ddmfs until readdir of the mount shows every leaf",
 }
@@ -203,11 +206,13 @@ def ratios(res):
             add("cost", label, "read_4k", key, p,
                 div(get(res["cost"], p[0], key), get(res["cost"], p[1], key)))
     t = res["tree"]
-    for key, label in (("ls_R_cold_s", "ls -R cold"),
-                       ("ls_R_warm_s", "ls -R warm")):
+    for key, base, label in (
+            ("ls_R_cold_s", "tmpfs_ls_R_s", "ls -R cold"),
+            ("ls_R_warm_s", "tmpfs_ls_R_s", "ls -R warm"),
+            ("ls_lR_cold_s", "tmpfs_ls_lR_s", "ls -lR cold"),
+            ("ls_lR_warm_s", "tmpfs_ls_lR_s", "ls -lR warm")):
         add("tree", f"{label}, {t.get('leaves', '?')} leaves", key, "time",
-            ("ddm-fuse", "tmpfs"),
-            div(get(t, key), get(t, "tmpfs_ls_R_s")))
+            ("ddm-fuse", "tmpfs"), div(get(t, key), get(t, base)))
     return out
 
 
@@ -435,10 +440,13 @@ def print_table(res, f):
           f"{t['leaves']} leaves, {t['layout']}\n")
         for key, label in (("tmpfs_ls_R_s", "ls -R on tmpfs (median)"),
                            ("ls_R_cold_s", "ls -R cold (fresh mount)"),
-                           ("ls_R_warm_s", "ls -R warm (median)")):
+                           ("ls_R_warm_s", "ls -R warm (median)"),
+                           ("tmpfs_ls_lR_s", "ls -lR on tmpfs (median)"),
+                           ("ls_lR_cold_s", "ls -lR cold (fresh mount)"),
+                           ("ls_lR_warm_s", "ls -lR warm (median)")):
             v = get(t, key)
             w(f"  {label:<34}{fmt_ns(v * 1e9 if v else None):>12}")
-            if key != "tmpfs_ls_R_s":
+            if not key.startswith("tmpfs"):
                 w(f"   {fmt_x(ratio_of(res, key, 'time', 'ddm-fuse/tmpfs'))}"
                   " of tmpfs")
             w("\n")
@@ -529,7 +537,9 @@ def chart_rows(res):
                  ratio_of(res, "read_4k", "cpu_ns_per_op",
                           "ddm-cuse/bare-cuse")))
     for key, label in (("ls_R_cold_s", "ls -R cold vs tmpfs"),
-                       ("ls_R_warm_s", "ls -R warm vs tmpfs")):
+                       ("ls_R_warm_s", "ls -R warm vs tmpfs"),
+                       ("ls_lR_cold_s", "ls -lR cold vs tmpfs"),
+                       ("ls_lR_warm_s", "ls -lR warm vs tmpfs")):
         rows.append((label, ratio_of(res, key, "time", "ddm-fuse/tmpfs"),
                      None))
     return rows
@@ -651,6 +661,8 @@ def validate(path, require_guest=False):
     bad = []
     need(res["tree"], "tree", ("buses", "nodes_per_bus", "leaves",
                                "tmpfs_ls_R_s", "ls_R_cold_s", "ls_R_warm_s",
+                               "tmpfs_ls_lR_s", "ls_lR_cold_s",
+                               "ls_lR_warm_s",
                                "start_to_visible_s", "start_to_running_s",
                                "ddmfs_rss_kib", "driver_rss_kib"))
     need(res["drivers"].get("idle_rss_kib"), "drivers.idle_rss_kib",
