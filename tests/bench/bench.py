@@ -67,16 +67,22 @@ GUEST_PREFIX = "DDM-BENCH "
 SPREAD_NODES = 8
 
 # per-row time and sample budgets: full run, --short
+# per-row time and sample budgets of one round: full run, --short.  Each
+# part runs in rounds, the targets in turn (A B C, C B A, A B C), so that
+# a change in the machine's load weighs on every target alike;
+# bench_report merges the rounds.
 BUDGET = {
-    False: {"budget_ms": 1000, "run_ms": 500, "iters": 20000,
-            "cost_ops": 20000, "ls_runs": 5, "tree": (100, 100)},
+    False: {"budget_ms": 350, "run_ms": 170, "iters": 7000,
+            "cost_ops": 7000, "rounds": 3, "ls_runs": 5,
+            "tree": (100, 100)},
     True: {"budget_ms": 60, "run_ms": 40, "iters": 1000,
-           "cost_ops": 1000, "ls_runs": 2, "tree": (10, 10)},
+           "cost_ops": 1000, "rounds": 1, "ls_runs": 2, "tree": (10, 10)},
 }
 GUEST_BUDGET = {
-    False: {"budget_ms": 500, "run_ms": 300, "iters": 5000,
-            "cost_ops": 3000},
-    True: {"budget_ms": 50, "run_ms": 30, "iters": 300, "cost_ops": 300},
+    False: {"budget_ms": 170, "run_ms": 100, "iters": 1700,
+            "cost_ops": 1000, "rounds": 3},
+    True: {"budget_ms": 50, "run_ms": 30, "iters": 300, "cost_ops": 300,
+           "rounds": 1},
 }
 
 
@@ -318,9 +324,11 @@ buses = (
             ]
             for part in ("latency", "throughput", "scaling", "cost"):
                 log(f"host: {part}")
-                for name, opts, pids in targets:
-                    self.client(name, part,
-                                opts + (pids if part == "cost" else []))
+                for rnd in range(self.b["rounds"]):
+                    for name, opts, pids in (targets if rnd % 2 == 0 else
+                                             targets[::-1]):
+                        self.client(name, part, opts +
+                                    (pids if part == "cost" else []))
             log("host: extras (rtc0, lp0, kbd0)")
             self.client("ddm-fuse", "extras", [
                 "--rtc", os.path.join(ddm.mnt, "isa0", "rtc0"),
@@ -488,10 +496,12 @@ buses = (
         b = GUEST_BUDGET[self.short]
         opts = (f"--budget-ms={b['budget_ms']} --run-ms={b['run_ms']} "
                 f"--iters={b['iters']} --cost-ops={b['cost_ops']}")
+        g["rounds"] = b["rounds"]
         cmd = [os.path.join(GUEST_DIR, "boot.sh"),
                f"--timeout={GUEST_TIMEOUT_S}", f"--smp={self.args.guest_smp}",
                f"--env=DDM_BUILD={self.build}",
                f"--env=DDM_BENCH_OPTS={opts.replace(' ', ',')}",
+               f"--env=DDM_BENCH_ROUNDS={b['rounds']}",
                "--", os.path.join(GUEST_DIR, "guest-bench.sh")]
         log("guest: booting QEMU (TCG) for bare CUSE and ddmfs CUSE")
         t0 = time.monotonic()

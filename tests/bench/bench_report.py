@@ -17,10 +17,13 @@ KiB (_kib):
     machine {cpus, kernel, arch, cpu_model, mem_kib, debian},
     parts {host, tree, guest: "ran" | "error: ..."},
     targets {NAME: what it is}, notes {FIGURE: how it is measured},
-    latency {TARGET: {OP: {n, median_ns, p99_ns, max_ns} | {error}}}
+    latency {TARGET: {OP: {n, median_ns, p99_ns, max_ns, rounds,
+                           rounds_median_ns} | {error}}}
         OP: open_close read_1 read_4k write_1 ioctl poll_wake
-        (poll_wake also: lost, not_asleep, wchan)
-    throughput {TARGET: {OP: {size, bytes, calls, ns, mb_s} | {error}}}
+        (poll_wake also: lost, not_asleep, wchan); over several rounds,
+        median_ns and p99_ns are the medians of the rounds' figures
+    throughput {TARGET: {OP: {size, bytes, calls, ns, mb_s, rounds,
+                              rounds_mb_s} | {error}}}
         OP: read_4k write_4k read_64k write_64k read_1024k write_1024k
     scaling {TARGET: {one|spread: {THREADS: ops_s}}}
     cost {TARGET: {op, ops, ns, ctxsw_per_op, cpu_ns_per_op,
@@ -120,7 +123,7 @@ def build(meta, records, measured, errors):
     res["latency"], res["throughput"], res["scaling"] = {}, {}, {}
     res["cost"], res["extras"] = {}, {}
     errors = list(errors)
-    for r in records:
+    for r in merge_rounds(records):
         kind, target, op = r.get("kind"), r.get("target"), r.get("op")
         if "error" in r:
             errors.append(f"{r.get('where', '?')} {target} {kind} {op}: "
@@ -155,6 +158,64 @@ def build(meta, records, measured, errors):
     res["goals"] = goals(res)
     res["errors"] = errors
     return res
+
+
+def merge_rounds(records):
+    """bench_client's records of every round, one per figure: latency the
+    median of the rounds' medians and p99s (each round's kept in
+    rounds_median_ns), rates and costs from the summed counts."""
+    groups = {}
+    for r in records:
+        key = (r.get("where"), r.get("kind"), r.get("target"), r.get("op"),
+               r.get("threads"))
+        groups.setdefault(key, []).append(r)
+    out = []
+    for rs in groups.values():
+        bad = [r for r in rs if "error" in r]
+        if bad or len(rs) == 1:
+            out.append(bad[0] if bad else rs[0])
+            continue
+        m = dict(rs[0])
+        kind = m["kind"]
+        if kind == "latency":
+            for k in ("median_ns", "p99_ns"):
+                m[k] = median([r[k] for r in rs])
+            m["max_ns"] = max(r["max_ns"] for r in rs)
+            for k in ("n", "lost", "not_asleep"):
+                if k in m:
+                    m[k] = sum(r[k] for r in rs)
+            m["rounds_median_ns"] = [r["median_ns"] for r in rs]
+        elif kind == "throughput":
+            for k in ("bytes", "calls", "ns"):
+                m[k] = sum(r[k] for r in rs)
+            m["mb_s"] = m["bytes"] * 1e3 / m["ns"]
+            m["rounds_mb_s"] = [r["mb_s"] for r in rs]
+        elif kind == "scaling":
+            for k in ("ops", "ns"):
+                m[k] = sum(r[k] for r in rs)
+            m["ops_s"] = m["ops"] * 1e9 / m["ns"]
+        elif kind == "cost":
+            for k in ("ops", "ns"):
+                m[k] = sum(r[k] for r in rs)
+            m["procs"] = {}
+            for name in rs[0]["procs"]:
+                p = {k: sum(r["procs"][name][k] for r in rs)
+                     for k in ("vol", "invol", "cpu_ns")}
+                p["threads"] = rs[-1]["procs"][name]["threads"]
+                m["procs"][name] = p
+            m["ctxsw_per_op"] = sum(
+                p["vol"] + p["invol"] for p in m["procs"].values()) / m["ops"]
+            m["cpu_ns_per_op"] = sum(
+                p["cpu_ns"] for p in m["procs"].values()) / m["ops"]
+        m["rounds"] = len(rs)
+        out.append(m)
+    return out
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def get(d, *keys):

@@ -9,7 +9,8 @@
 # out as "bench-guest: ...".  Exits 0 only if everything started.
 #
 # Environment (boot.sh --env): DDM_BUILD, the build tree; DDM_BENCH_OPTS,
-# bench_client's budget options, comma-separated.
+# bench_client's budget options, comma-separated; DDM_BENCH_ROUNDS, how
+# many rounds of each part (1).
 set -uo pipefail
 
 MOUNT_WAIT_S=20   # ddmfs must mount within this, seconds
@@ -97,13 +98,32 @@ note "leaf $(stat -c '%F %t:%T' "$leaf"), driver pid $driver_pid"
 client() {
 	"$bench/bench_client" "${opts[@]}" "$@" | emit
 }
+target() {
+	case $1 in
+	guest-kernel)
+		client --target guest-kernel --part "$2" --open /dev/zero \
+			--read /dev/zero --write /dev/null --ioctl /dev/urandom \
+			--ioctl-cmd $RNDGETENTCNT --poll pipe
+		;;
+	bare-cuse)
+		client --target bare-cuse --part "$2" --path /dev/$BARE_NAME \
+			--pid "bare_cuse=$bare_pid"
+		;;
+	ddm-cuse)
+		client --target ddm-cuse --part "$2" --path "$leaf" \
+			--pid "ddmfs=$ddmfs_pid" --pid "ddm-null=$driver_pid"
+		;;
+	esac
+}
+# each part in rounds, the targets in turn (A B C, C B A, ...), as on the
+# host; bench_report merges the rounds
 for part in latency throughput cost; do
-	client --target guest-kernel --part $part --open /dev/zero \
-		--read /dev/zero --write /dev/null --ioctl /dev/urandom \
-		--ioctl-cmd $RNDGETENTCNT --poll pipe
-	client --target bare-cuse --part $part --path /dev/$BARE_NAME \
-		--pid "bare_cuse=$bare_pid"
-	client --target ddm-cuse --part $part --path "$leaf" \
-		--pid "ddmfs=$ddmfs_pid" --pid "ddm-null=$driver_pid"
+	for ((r = 0; r < ${DDM_BENCH_ROUNDS:-1}; r++)); do
+		order="guest-kernel bare-cuse ddm-cuse"
+		[ $((r % 2)) -eq 1 ] && order="ddm-cuse bare-cuse guest-kernel"
+		for t in $order; do
+			target "$t" "$part"
+		done
+	done
 done
 exit 0
