@@ -63,12 +63,14 @@
 
 #define BUF_MAX         (1024 * 1024) /* the largest read or write */
 #define WARMUP_ITERS    100           /* untimed operations per row */
-#define NODES_MAX       16            /* --node paths */
-#define PIDS_MAX        16            /* --pid processes */
-#define THREADS_MAX     16            /* scaling threads */
-#define THREAD_COUNTS   8             /* entries of --threads */
-#define SCALE_READ      4096          /* bytes per read in scaling and cost */
-#define POLL_TIMEOUT_MS 2000          /* a wake-up not seen by then: lost */
+#define MIN_SAMPLES     20   /* latency samples taken whatever the budget */
+#define POLL_LOST_MAX   5    /* wake-ups lost before the row gives up */
+#define NODES_MAX       16   /* --node paths */
+#define PIDS_MAX        16   /* --pid processes */
+#define THREADS_MAX     16   /* scaling threads */
+#define THREAD_COUNTS   8    /* entries of --threads */
+#define SCALE_READ      4096 /* bytes per read in scaling and cost */
+#define POLL_TIMEOUT_MS 2000 /* a wake-up not seen by then: lost */
 /* How long the poller may take to fall asleep in poll(2) before a sample
  * is written anyway, and how often that is looked at. */
 #define POLL_SLEEP_WAIT_NS (500 * NS_PER_MS)
@@ -146,7 +148,8 @@ time_op(const char *name, const char *path, int flags, op_fn *op, size_t size)
 	for (int i = 0; i < WARMUP_ITERS && r == 0; i++)
 		r = op(fd, size);
 	start = now_ns();
-	while (r == 0 && s.n < opt.iters && now_ns() - start < opt.budget_ns) {
+	while (r == 0 && s.n < opt.iters &&
+	       (s.n < MIN_SAMPLES || now_ns() - start < opt.budget_ns)) {
 		t0 = now_ns();
 		r = op(fd, size);
 		samples_add(&s, now_ns() - t0);
@@ -181,7 +184,8 @@ time_open_close(const char *path)
 	for (int i = 0; i < WARMUP_ITERS && r == 0; i++)
 		r = open_close(path);
 	start = now_ns();
-	while (r == 0 && s.n < opt.iters && now_ns() - start < opt.budget_ns) {
+	while (r == 0 && s.n < opt.iters &&
+	       (s.n < MIN_SAMPLES || now_ns() - start < opt.budget_ns)) {
 		t0 = now_ns();
 		r = open_close(path);
 		samples_add(&s, now_ns() - t0);
@@ -296,12 +300,15 @@ time_poll_wake(void)
 		sleep_ns(NS_PER_US * 10);
 	samples_init(&s, opt.iters);
 	start = now_ns();
-	for (int i = 0;
-	     r == 0 && s.n < opt.iters &&
-	     (i < WARMUP_ITERS / 10 || now_ns() - start < opt.budget_ns);
+	for (int i = 0; r == 0 && s.n < opt.iters && lost <= POLL_LOST_MAX &&
+	                (i <= WARMUP_ITERS / 10 || s.n < MIN_SAMPLES ||
+	                 now_ns() - start < opt.budget_ns);
 	     i++) {
 		uint64_t wait_start;
 		int a = 0;
+
+		if (i == WARMUP_ITERS / 10)
+			start = now_ns(); /* the budget is for timed samples */
 
 		sem_post(&p.go);
 		while (!atomic_load(&p.polling))
