@@ -68,19 +68,19 @@ SPREAD_NODES = 8
 
 # per-row time and sample budgets: full run, --short
 # per-row time and sample budgets of one round: full run, --short.  Each
-# part runs in rounds, the targets in turn (A B C, C B A, A B C), so that
+# part runs in rounds, the targets in turn (A B C, C B A, A B C ...), so that
 # a change in the machine's load weighs on every target alike;
 # bench_report merges the rounds.
 BUDGET = {
-    False: {"budget_ms": 350, "run_ms": 170, "iters": 7000,
-            "cost_ops": 7000, "rounds": 3, "ls_runs": 5,
+    False: {"budget_ms": 200, "run_ms": 100, "iters": 4000,
+            "cost_ops": 4000, "rounds": 5, "ls_runs": 5,
             "tree": (100, 100)},
     True: {"budget_ms": 60, "run_ms": 40, "iters": 1000,
            "cost_ops": 1000, "rounds": 1, "ls_runs": 2, "tree": (10, 10)},
 }
 GUEST_BUDGET = {
-    False: {"budget_ms": 170, "run_ms": 100, "iters": 1700,
-            "cost_ops": 1000, "rounds": 3},
+    False: {"budget_ms": 100, "run_ms": 60, "iters": 1000,
+            "cost_ops": 600, "rounds": 5},
     True: {"budget_ms": 50, "run_ms": 30, "iters": 300, "cost_ops": 300,
            "rounds": 1},
 }
@@ -541,6 +541,7 @@ buses = (
     # -- the whole run --------------------------------------------------
     def run(self):
         started = time.time()
+        load_start = os.getloadavg()
         tmp = tempfile.mkdtemp(prefix="ddmbench.", dir="/tmp")
         os.chmod(tmp, 0o755)
         parts = {}
@@ -574,7 +575,8 @@ buses = (
             "duration_s": round(time.time() - started, 1),
             "short": self.short,
             "command": " ".join(sys.argv),
-            "machine": machine(),
+            "machine": dict(machine(), loadavg_start=list(load_start),
+                            loadavg_end=list(os.getloadavg())),
             "parts": parts,
         }
         return meta

@@ -14,7 +14,8 @@ says _s (seconds) or _ms; rates in MB/s (10^6 bytes) and ops/s; sizes in
 KiB (_kib):
 
     schema, date (UTC, ISO 8601), duration_s, short (bool), command,
-    machine {cpus, kernel, arch, cpu_model, mem_kib, debian},
+    machine {cpus, kernel, arch, cpu_model, mem_kib, debian,
+             loadavg_start, loadavg_end},
     parts {host, tree, guest: "ran" | "error: ..."},
     targets {NAME: what it is}, notes {FIGURE: how it is measured},
     latency {TARGET: {OP: {n, median_ns, p99_ns, max_ns, rounds,
@@ -396,6 +397,12 @@ def print_table(res, f):
       f" run, {res['duration_s']} s): {m.get('cpus')} CPUs "
       f"({m.get('cpu_model', '?')}), kernel {m.get('kernel')}, "
       f"{(m.get('mem_kib') or 0) // 1024} MiB\n")
+    if m.get("loadavg_start"):
+        w(f"load average (1, 5, 15 min) at start "
+          f"{', '.join(f'{x:.2f}' for x in m['loadavg_start'])}, at end "
+          f"{', '.join(f'{x:.2f}' for x in m['loadavg_end'])} (a load "
+          "well above 0 at the start means other work shared the CPUs: "
+          "expect noise)\n")
     w("parts: " + ", ".join(f"{k} {v}" for k, v in res["parts"].items())
       + "\n")
     lat = res["latency"]
