@@ -618,7 +618,8 @@ def plot(res, png):
     gp = shutil.which("gnuplot")
     if gp is None:
         return "gnuplot not found (apt-get install gnuplot-nox)"
-    rows = chart_rows(res)
+    rows = [r for r in chart_rows(res) if r[1] is not None or
+            r[2] is not None]
     data = "\n".join(
         '"{}" {} {}'.format(label,
                             "?" if a is None else f"{a:.4f}",
