@@ -339,7 +339,7 @@ send_attach(int conn, const struct grants *g)
 	GIVE(g->sim ? dfs.sim_fd : -1, SPAWN_SIM_FD);
 	GIVE(g->state, SPAWN_STATE_FD);
 	for (unsigned int i = 1; i < g->n_cuse; i++)
-		GIVE(g->cuse[i], SPAWN_CUSE_MORE + (int)i - 1);
+		GIVE(g->cuse[i], spawn_cuse_fd(i));
 	for (int i = 0; i < 3; i++)
 		GIVE(g->vfio[i], SPAWN_VFIO_FD + i);
 #undef GIVE
