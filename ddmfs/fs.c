@@ -49,8 +49,10 @@ fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel enforces ACLs (with default_permissions) */
 	if (conn->capable & FUSE_CAP_POSIX_ACL)
 		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* always readdirplus: it brings directories' entries along */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned int)FUSE_CAP_READDIRPLUS_AUTO;
 	conn->max_write = DDM_PAYLOAD_MAX;
 }
 
@@ -181,10 +183,16 @@ list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 
 			name = k->name;
 			tree_stat(k, &dfs.mount_time, &e.attr);
-			e.ino = k->ino;
-			e.generation = k->generation;
-			e.attr_timeout = TREE_ATTR_TIMEOUT_S;
-			e.entry_timeout = TREE_ATTR_TIMEOUT_S;
+			/* a directory comes with its entry (no lookup to go
+			 * into it); a leaf only with its name and type: an
+			 * inode the kernel made for each leaf would cost
+			 * "ls -R" more than the lookups "ls -l" saves */
+			if (k->is_dir) {
+				e.ino = k->ino;
+				e.generation = k->generation;
+				e.attr_timeout = TREE_ATTR_TIMEOUT_S;
+				e.entry_timeout = TREE_ATTR_TIMEOUT_S;
+			}
 		}
 		if (plus)
 			len = fuse_add_direntry_plus(
