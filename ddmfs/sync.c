@@ -487,6 +487,7 @@ sync_conf(struct conf *c, bool start, struct sync_result *ret)
 		return -ENOMEM;
 	}
 	s.dirs = dirs;
+	proc_records_hold(true);
 	pthread_rwlock_wrlock(&dfs.tree_lock);
 	root = tree_root();
 	if (dfs.state_fd >= 0)
@@ -518,6 +519,7 @@ sync_conf(struct conf *c, bool start, struct sync_result *ret)
 	conf_free(dfs.conf);
 	dfs.conf = c;
 	pthread_rwlock_unlock(&dfs.tree_lock);
+	proc_records_hold(false);
 	return sync_end(&s, dirs);
 }
 
@@ -561,9 +563,11 @@ sync_start_all(void)
 {
 	struct drv_out out = { 0 };
 
+	proc_records_hold(true);
 	pthread_rwlock_rdlock(&dfs.tree_lock);
 	drv_each(start_one, &out);
 	pthread_rwlock_unlock(&dfs.tree_lock);
+	proc_records_hold(false);
 	fwd_finish(&out);
 }
 
