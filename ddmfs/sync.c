@@ -433,10 +433,18 @@ sync_pci(struct sync *s, const struct conf *c)
 	free(m);
 }
 
-/* Tells the kernel what changed (no lock held). */
+/*
+ * Tells the kernel what changed (no lock held).  A directory whose
+ * children came or went is invalidated itself too: the kernel caches its
+ * listing (FOPEN_CACHE_DIR), and an entry or delete notice only drops
+ * that listing when the name is in its dentry cache, which a leaf that
+ * was only ever listed is not.
+ */
 static void
 tell_kernel(const struct sync *s)
 {
+	fuse_ino_t dir = 0;
+
 	/* before the mount the kernel has nothing cached */
 	if (dfs.se == NULL || dfs.mountpoint == NULL ||
 	    fuse_session_fd(dfs.se) < 0)
@@ -444,6 +452,13 @@ tell_kernel(const struct sync *s)
 	for (size_t i = 0; i < s->n_notes; i++) {
 		const struct note *n = &s->notes[i];
 
+		/* a directory's notes come together: once per run of them */
+		if (n->what != NOTE_INODE && n->parent != dir) {
+			if (dir != 0)
+				fuse_lowlevel_notify_inval_inode(dfs.se, dir, 0,
+				                                 0);
+			dir = n->parent;
+		}
 		switch (n->what) {
 		case NOTE_ENTRY:
 			fuse_lowlevel_notify_inval_entry(
@@ -458,6 +473,8 @@ tell_kernel(const struct sync *s)
 			break;
 		}
 	}
+	if (dir != 0)
+		fuse_lowlevel_notify_inval_inode(dfs.se, dir, 0, 0);
 }
 
 /* Ends sync s once the tree lock is dropped: what its changes left to do

@@ -122,6 +122,15 @@ def test_reload_dropping_and_adding_nodes_is_seen_at_once():
         assert RTC_LINE.match(read_node(m.path("isa0/c99")))
 
 
+def test_reload_is_seen_in_a_listing_whose_leaves_were_never_looked_up():
+    with mount() as m:
+        # the kernel holds the listing, but no entry of any leaf
+        assert len(os.listdir(m.path("isa0"))) == NODES + 1
+        rewrite(m, conf(names(40) + ["late"]))
+        listed = sorted(os.listdir(m.path("isa0")))
+        assert listed == sorted(names(40) + ["late", "nvram0"]), listed[:5]
+
+
 if __name__ == "__main__":
     sys.exit(run([
         test_every_node_is_listed_and_answers,
@@ -129,4 +138,5 @@ if __name__ == "__main__":
         test_reset_is_seen_at_once,
         test_reload_changing_modes_is_seen_at_once,
         test_reload_dropping_and_adding_nodes_is_seen_at_once,
+        test_reload_is_seen_in_a_listing_whose_leaves_were_never_looked_up,
     ]))
