@@ -357,6 +357,9 @@ get_nodes(struct conf_ld *l, const config_setting_t *grp,
 	if (n > CONF_NODES_MAX)
 		return conf_fail(l, s, "a device has at most %d nodes",
 		                 CONF_NODES_MAX);
+	d->nodes = calloc(n > 0 ? (size_t)n : 1, sizeof(*d->nodes));
+	if (d->nodes == NULL)
+		return nomem(l);
 	if (n == 0) {
 		r = check_node_free(l, grp, bus, d, d->name);
 		if (r < 0)
@@ -893,6 +896,7 @@ conf_free(struct conf *c)
 			for (a = d->args; a && *a; a++)
 				free(*a);
 			free(d->args);
+			free(d->nodes);
 		}
 		free(b->devices);
 	}

@@ -13,9 +13,9 @@
 
 #include "acl.h"
 
-#define CONF_NAME_MAX     32 /* bus and device names: [a-z0-9_-]{1,32} */
-#define CONF_PORTS_MAX    8  /* port ranges per device */
-#define CONF_NODES_MAX    16 /* nodes per device (DDM_NODES_MAX) */
+#define CONF_NAME_MAX     32  /* bus and device names: [a-z0-9_-]{1,32} */
+#define CONF_PORTS_MAX    8   /* port ranges per device */
+#define CONF_NODES_MAX    256 /* nodes per device (DDM_NODES_MAX) */
 #define CONF_ERR_MAX      512
 #define CONF_PCI_ADDR_MAX 16 /* "0000:00:04.0" and a NUL, with room */
 
@@ -57,8 +57,8 @@ struct conf_device {
 	struct conf_ports ports[CONF_PORTS_MAX];
 	unsigned int n_ports;
 	char **args; /* extra driver arguments, NULL-terminated, never NULL */
-	struct conf_node nodes[CONF_NODES_MAX];
-	unsigned int n_nodes; /* >= 1 */
+	struct conf_node *nodes; /* n_nodes of them, allocated */
+	unsigned int n_nodes;    /* >= 1 */
 	int manual; /* spawn = "manual": a driver started by hand attaches */
 	unsigned int line;           /* where the entry starts, for messages */
 	char pci[CONF_PCI_ADDR_MAX]; /* "": not made by a pci rule */

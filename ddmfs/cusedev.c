@@ -103,16 +103,26 @@ cdev_store_free(struct cdev_store *cs)
 	if (cs == NULL)
 		return;
 	store_free_entries(cs->entries, cs->n, sizeof(*cs->entries));
+	store_index_free(&cs->index);
 	free(cs->file);
 	free(cs);
+}
+
+/* The entry for path, through the index when it is in step. */
+static struct cdev_entry *
+find(const struct cdev_store *cs, const char *path)
+{
+	if (cs->indexed)
+		return store_index_find(&cs->index, cs->entries,
+		                        sizeof(*cs->entries), path);
+	return store_find(cs->entries, cs->n, sizeof(*cs->entries), path);
 }
 
 int
 cdev_store_get(const struct cdev_store *cs, const char *path,
                unsigned int *ret_maj, unsigned int *ret_min)
 {
-	const struct cdev_entry *e =
-	        store_find(cs->entries, cs->n, sizeof(*e), path);
+	const struct cdev_entry *e = find(cs, path);
 
 	if (e == NULL)
 		return -ENOENT;
@@ -129,7 +139,7 @@ cdev_store_set(struct cdev_store *cs, const char *path, unsigned int maj,
 
 	if (!store_valid_path(path) || !valid_nums(maj, min))
 		return -EINVAL;
-	e = store_find(cs->entries, cs->n, sizeof(*e), path);
+	e = find(cs, path);
 	if (e == NULL) {
 		e = store_append(cs->entries, &cs->n, &cs->cap, sizeof(*e),
 		                 path);
@@ -137,6 +147,12 @@ cdev_store_set(struct cdev_store *cs, const char *path, unsigned int maj,
 			return -ENOMEM;
 		cs->entries = e;
 		e = &cs->entries[cs->n - 1];
+		if (cs->indexed)
+			cs->indexed = store_index_add(&cs->index, cs->entries,
+			                              cs->n, sizeof(*e)) == 0;
+		else
+			cs->indexed = store_index_build(&cs->index, cs->entries,
+			                                cs->n, sizeof(*e)) == 0;
 	}
 	e->maj = maj;
 	e->min = min;

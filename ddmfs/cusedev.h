@@ -12,7 +12,10 @@
 #ifndef DDMFS_CUSEDEV_H
 #define DDMFS_CUSEDEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "store.h"
 
 #define CDEV_DEV_PATH  "/dev/cuse"
 #define CDEV_SYS_DIR   "/sys/class/cuse"
@@ -29,6 +32,8 @@ struct cdev_store {
 	struct cdev_entry *entries;
 	size_t n;
 	size_t cap;
+	struct store_index index; /* entries by path */
+	bool indexed;             /* index is in step with entries */
 };
 
 /*

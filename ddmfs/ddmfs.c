@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -869,6 +870,9 @@ main(int argc, char **argv)
 		logmsg("adopted %d drivers left running by an earlier ddmfs",
 		       r);
 	sync_start_all();
+	/* the conf's parse tree and the first sync's notes are freed: give
+	 * their pages back, a big tree leaves megabytes of them */
+	malloc_trim(0);
 	if (dfs.cuse)
 		wait_cuse_up(DRV_MOUNT_WAIT_MS);
 	clock_gettime(CLOCK_REALTIME, &dfs.mount_time);

@@ -108,6 +108,9 @@ drv_conf_free(struct drv_conf *cf)
 	for (size_t i = 0; cf->args != NULL && cf->args[i] != NULL; i++)
 		free(cf->args[i]);
 	free(cf->args);
+	for (size_t i = 0; cf->nodes != NULL && i < cf->n_nodes; i++)
+		free(cf->nodes[i]);
+	free(cf->nodes);
 	memset(cf, 0, sizeof(*cf));
 }
 
@@ -154,9 +157,20 @@ drv_new_at(const char *path, struct drv_conf *cf, struct drv **ret)
 	return drv_new_slot(NULL, path, cf, 0, ret);
 }
 
-void
+int
 drv_set_node(struct drv *d, unsigned int i, struct node *n)
 {
+	if (i >= d->cap_nodes) {
+		unsigned int cap =
+		        i + 1 > d->cf.n_nodes ? i + 1 : d->cf.n_nodes;
+		struct node **p = reallocarray(d->nodes, cap, sizeof(*p));
+
+		if (p == NULL)
+			return -ENOMEM;
+		memset(p + d->cap_nodes, 0, (cap - d->cap_nodes) * sizeof(*p));
+		d->nodes = p;
+		d->cap_nodes = cap;
+	}
 	d->nodes[i] = n;
 	if (i >= d->n_nodes)
 		d->n_nodes = i + 1;
@@ -164,6 +178,7 @@ drv_set_node(struct drv *d, unsigned int i, struct node *n)
 		n->drv = d;
 		n->index = i;
 	}
+	return 0;
 }
 
 int
@@ -176,8 +191,11 @@ drv_new_slot(struct node *n, const char *path, struct drv_conf *cf,
 
 	if (d == NULL)
 		return -ENOMEM;
-	r = slot_alloc(d, slot);
+	d->cap_nodes = cf->n_nodes > 0 ? cf->n_nodes : 1;
+	d->nodes = calloc(d->cap_nodes, sizeof(*d->nodes));
+	r = d->nodes == NULL ? -ENOMEM : slot_alloc(d, slot);
 	if (r < 0) {
+		free(d->nodes);
 		free(d);
 		return r;
 	}
@@ -193,7 +211,7 @@ drv_new_slot(struct node *n, const char *path, struct drv_conf *cf,
 	d->proc.sock = -1;
 	d->timer_at = DRV_NO_DEADLINE;
 	if (n != NULL)
-		drv_set_node(d, 0, n);
+		drv_set_node(d, 0, n); /* room for one was made */
 	*ret = d;
 	return 0;
 }
@@ -217,6 +235,7 @@ drv_free(struct drv *d)
 	handle_table_free(&d->handles);
 	chan_close(d->chan);
 	drv_conf_free(&d->cf);
+	free(d->nodes);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

@@ -94,7 +94,7 @@ struct drv_conf {
 	gid_t run_gid;
 	char **args; /* NULL-terminated */
 	/* its nodes, as --nodes gives them: "rtc0", "nvram0:nvram" */
-	char nodes[CONF_NODES_MAX][2 * CONF_NAME_MAX + 2];
+	char **nodes; /* n_nodes strings, allocated */
 	unsigned int n_nodes;
 	bool manual; /* spawn = "manual": a driver started by hand attaches */
 	char pci[CONF_PCI_ADDR_MAX];    /* its PCI function; "": none */
@@ -117,8 +117,8 @@ struct drv {
 	                           */
 	/* its leaves, by index (DDM_OPEN.arg1); NULL once removed (tree
 	 * lock) */
-	struct node *nodes[CONF_NODES_MAX];
-	unsigned int n_nodes;
+	struct node **nodes; /* cap_nodes allocated */
+	unsigned int n_nodes, cap_nodes;
 	struct drv_conf cf;
 	enum drv_state state;
 	bool want_up;  /* started by the admin; a stopping driver restarts */
@@ -181,8 +181,8 @@ extern const struct drv_sys *drv_sys;
  * first node: 0 or -errno. */
 int drv_new(struct node *n, struct drv_conf *cf, struct drv **ret);
 int drv_new_at(const char *path, struct drv_conf *cf, struct drv **ret);
-/* Makes n node i of d (tree lock held). */
-void drv_set_node(struct drv *d, unsigned int i, struct node *n);
+/* Makes n node i of d (tree lock held): 0 or -ENOMEM. */
+int drv_set_node(struct drv *d, unsigned int i, struct node *n);
 /* The same in a given slot (an upgrade keeps every driver's slot, since
  * ids name it), for node n or, with n NULL, a removed one at path:
  * -EEXIST if the slot is taken. */

@@ -321,6 +321,10 @@ hello(struct drv *d, const struct ddm_msg *m, const void *payload)
 	for (unsigned int i = 0; i < n_new; i++)
 		fuse_lowlevel_notify_inval_entry(dfs.se, parent[i], name[i],
 		                                 strlen(name[i]));
+	/* a leaf's type in its bus's cached listing (all of d's nodes are
+	 * on one bus) */
+	if (n_new > 0)
+		fuse_lowlevel_notify_inval_inode(dfs.se, parent[0], 0, 0);
 	for (unsigned int i = 0; i < n_ch; i++)
 		fuse_lowlevel_notify_inval_inode(dfs.se, changed[i], 0, 0);
 }

@@ -9,6 +9,10 @@
  * A CUSE leaf is a char device: the kernel opens its driver's device
  * itself and sends nothing but attribute requests here.
  *
+ * The kernel keeps entries, attributes and listings (FOPEN_CACHE_DIR) for
+ * TREE_ATTR_TIMEOUT_S; every change is told to it as it happens.  Listings
+ * come with attributes (readdirplus), so "ls -l" looks nothing up.
+ *
  * ACLs: with FUSE_CAP_POSIX_ACL and default_permissions the kernel checks
  * every access against the ACL it reads with getxattr, checks a setfacl's
  * caller (owner or CAP_FOWNER) and value, and forgets its cached ACLs and
@@ -45,6 +49,10 @@ fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel enforces ACLs (with default_permissions) */
 	if (conn->capable & FUSE_CAP_POSIX_ACL)
 		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* always readdirplus: it brings directories' entries along */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned int)FUSE_CAP_READDIRPLUS_AUTO;
 	conn->max_write = DDM_PAYLOAD_MAX;
 }
 
@@ -129,9 +137,22 @@ fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_attr(req, &st, TREE_ATTR_TIMEOUT_S);
 }
 
+/* A directory's listing is cached by the kernel until told otherwise. */
 static void
-fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-           struct fuse_file_info *fi)
+fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+/*
+ * Lists directory ino from entry off (its index: ".", "..", then the
+ * children in name order), with attributes and entries for the kernel's
+ * cache when plus.
+ */
+static void
+list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
 	size_t used = 0;
 	struct node *n;
@@ -146,21 +167,39 @@ fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	n = tree_get(ino);
 	if (n == NULL || !n->is_dir)
 		err = n == NULL ? ENOENT : ENOTDIR;
-	for (off_t i = off; err == 0 && i < (off_t)n->n_kids + 2; i++) {
-		struct stat st = { 0 };
+	for (off_t i = off < 0 ? 0 : off; err == 0 && i < (off_t)n->n_kids + 2;
+	     i++) {
+		struct fuse_entry_param e = { 0 };
 		const char *name;
 		size_t len;
 
 		if (i < 2) {
+			/* the kernel takes no entry for these */
 			name = i == 0 ? "." : "..";
-			st.st_ino = i == 0 ? n->ino : n->parent->ino;
-			st.st_mode = S_IFDIR;
+			e.attr.st_ino = i == 0 ? n->ino : n->parent->ino;
+			e.attr.st_mode = S_IFDIR;
 		} else {
-			name = n->kids[i - 2]->name;
-			tree_stat(n->kids[i - 2], &dfs.mount_time, &st);
+			const struct node *k = n->kids[i - 2];
+
+			name = k->name;
+			tree_stat(k, &dfs.mount_time, &e.attr);
+			/* a directory comes with its entry (no lookup to go
+			 * into it); a leaf only with its name and type: an
+			 * inode the kernel made for each leaf would cost
+			 * "ls -R" more than the lookups "ls -l" saves */
+			if (k->is_dir) {
+				e.ino = k->ino;
+				e.generation = k->generation;
+				e.attr_timeout = TREE_ATTR_TIMEOUT_S;
+				e.entry_timeout = TREE_ATTR_TIMEOUT_S;
+			}
 		}
-		len = fuse_add_direntry(req, buf + used, size - used, name, &st,
-		                        i + 1);
+		if (plus)
+			len = fuse_add_direntry_plus(
+			        req, buf + used, size - used, name, &e, i + 1);
+		else
+			len = fuse_add_direntry(req, buf + used, size - used,
+			                        name, &e.attr, i + 1);
 		if (len > size - used)
 			break;
 		used += len;
@@ -171,6 +210,20 @@ fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	else
 		fuse_reply_buf(req, buf, used);
 	free(buf);
+}
+
+static void
+fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+           struct fuse_file_info *fi)
+{
+	list_dir(req, ino, size, off, false);
+}
+
+static void
+fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+               struct fuse_file_info *fi)
+{
+	list_dir(req, ino, size, off, true);
 }
 
 /*
@@ -357,7 +410,7 @@ fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	if (n == NULL) {
 		err = ENOENT;
 	} else {
-		struct acl a = kind ? n->acl : n->dacl;
+		struct acl a = tree_acl(kind ? n->acl : n->dacl);
 
 		if (a.n == 0 || (!kind && !n->is_dir))
 			err = ENODATA;
@@ -383,11 +436,11 @@ fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 	pthread_rwlock_rdlock(&dfs.tree_lock);
 	n = tree_get(ino);
-	if (n != NULL && n->acl.n != 0) {
+	if (n != NULL && n->acl != NULL) {
 		memcpy(buf, ACL_XATTR_ACCESS, sizeof(ACL_XATTR_ACCESS));
 		len += sizeof(ACL_XATTR_ACCESS);
 	}
-	if (n != NULL && n->is_dir && n->dacl.n != 0) {
+	if (n != NULL && n->is_dir && n->dacl != NULL) {
 		memcpy(buf + len, ACL_XATTR_DEFAULT, sizeof(ACL_XATTR_DEFAULT));
 		len += sizeof(ACL_XATTR_DEFAULT);
 	}
@@ -433,7 +486,9 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.lookup = fs_lookup,
 	.getattr = fs_getattr,
 	.setattr = fs_setattr,
+	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.readdirplus = fs_readdirplus,
 	.open = fs_open,
 	.read = fs_read,
 	.write = fs_write,

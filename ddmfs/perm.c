@@ -95,14 +95,25 @@ perm_store_free(struct perm_store *ps)
 	if (!ps)
 		return;
 	store_free_entries(ps->entries, ps->n, sizeof(*ps->entries));
+	store_index_free(&ps->index);
 	free(ps->file);
 	free(ps);
+}
+
+/* The entry for path, through the index when it is in step. */
+static struct perm_entry *
+find(const struct perm_store *ps, const char *path)
+{
+	if (ps->indexed)
+		return store_index_find(&ps->index, ps->entries,
+		                        sizeof(*ps->entries), path);
+	return store_find(ps->entries, ps->n, sizeof(*ps->entries), path);
 }
 
 const struct perm_entry *
 perm_store_get(const struct perm_store *ps, const char *path)
 {
-	return store_find(ps->entries, ps->n, sizeof(*ps->entries), path);
+	return find(ps, path);
 }
 
 int
@@ -114,7 +125,7 @@ perm_store_set(struct perm_store *ps, const char *path, mode_t mode, uid_t uid,
 	if (!store_valid_path(path) || mode > 07777 || uid == (uid_t)-1 ||
 	    gid == (gid_t)-1)
 		return -EINVAL;
-	e = store_find(ps->entries, ps->n, sizeof(*e), path);
+	e = find(ps, path);
 	if (!e) {
 		e = store_append(ps->entries, &ps->n, &ps->cap, sizeof(*e),
 		                 path);
@@ -122,6 +133,13 @@ perm_store_set(struct perm_store *ps, const char *path, mode_t mode, uid_t uid,
 			return -ENOMEM;
 		ps->entries = e;
 		e = &ps->entries[ps->n - 1];
+		/* without an index, finds are linear but right */
+		if (ps->indexed)
+			ps->indexed = store_index_add(&ps->index, ps->entries,
+			                              ps->n, sizeof(*e)) == 0;
+		else
+			ps->indexed = store_index_build(&ps->index, ps->entries,
+			                                ps->n, sizeof(*e)) == 0;
 	}
 	e->mode = mode;
 	e->uid = uid;
@@ -144,7 +162,7 @@ perm_store_put(struct perm_store *ps, const char *path,
 	r = perm_store_set(ps, path, val->mode, val->uid, val->gid);
 	if (r < 0)
 		return r;
-	e = store_find(ps->entries, ps->n, sizeof(*e), path);
+	e = find(ps, path);
 	e->acl = a;
 	e->dacl = d;
 	if (e->acl.n != 0)
@@ -155,7 +173,13 @@ perm_store_put(struct perm_store *ps, const char *path,
 int
 perm_store_remove(struct perm_store *ps, const char *path)
 {
-	return store_remove(ps->entries, &ps->n, sizeof(*ps->entries), path);
+	int r = store_remove(ps->entries, &ps->n, sizeof(*ps->entries), path);
+
+	/* the entries after it moved down */
+	if (r == 0)
+		ps->indexed = store_index_build(&ps->index, ps->entries, ps->n,
+		                                sizeof(*ps->entries)) == 0;
+	return r;
 }
 
 int

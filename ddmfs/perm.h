@@ -14,10 +14,12 @@
 #ifndef DDMFS_PERM_H
 #define DDMFS_PERM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "acl.h"
+#include "store.h"
 
 struct perm_entry {
 	char *path; /* "isa0" or "isa0/rtc0" */
@@ -33,6 +35,8 @@ struct perm_store {
 	struct perm_entry *entries;
 	size_t n;
 	size_t cap;
+	struct store_index index; /* entries by path */
+	bool indexed;             /* index is in step with entries */
 };
 
 /*

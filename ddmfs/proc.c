@@ -37,6 +37,8 @@ static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct record *recs;
 static const struct drv **owners; /* owners[i]: the driver of recs[i] */
 static size_t n_recs, cap_recs;
+static unsigned int rec_holds; /* proc_records_hold() */
+static bool rec_dirty;         /* changed while held */
 
 int64_t
 proc_now(void)
@@ -103,8 +105,24 @@ set_record(const struct drv *d, const char *node, pid_t pid, uint64_t start)
 		owners[n_recs] = d;
 		n_recs++;
 	}
-	save_records();
+	if (rec_holds > 0)
+		rec_dirty = true;
+	else
+		save_records();
 unlock:
+	pthread_mutex_unlock(&rec_lock);
+}
+
+void
+proc_records_hold(bool hold)
+{
+	pthread_mutex_lock(&rec_lock);
+	if (hold) {
+		rec_holds++;
+	} else if (rec_holds > 0 && --rec_holds == 0 && rec_dirty) {
+		rec_dirty = false;
+		save_records();
+	}
 	pthread_mutex_unlock(&rec_lock);
 }
 
@@ -339,7 +357,7 @@ send_attach(int conn, const struct grants *g)
 	GIVE(g->sim ? dfs.sim_fd : -1, SPAWN_SIM_FD);
 	GIVE(g->state, SPAWN_STATE_FD);
 	for (unsigned int i = 1; i < g->n_cuse; i++)
-		GIVE(g->cuse[i], SPAWN_CUSE_MORE + (int)i - 1);
+		GIVE(g->cuse[i], spawn_cuse_fd(i));
 	for (int i = 0; i < 3; i++)
 		GIVE(g->vfio[i], SPAWN_VFIO_FD + i);
 #undef GIVE

@@ -7,12 +7,20 @@
 #ifndef DDMFS_PROC_H
 #define DDMFS_PROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Installs the real drv_sys. */
 void proc_init(void);
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t proc_now(void);
+/*
+ * Holds (hold) or lets go of the adoption records' saves: while held, a
+ * started driver's record is kept in memory only, and letting go saves
+ * them once.  Starting many drivers at once (start-up, a reload) writes
+ * the file once rather than once a driver.  Holds nest.
+ */
+void proc_records_hold(bool hold);
 /*
  * Adopts the drivers the records name that still run and belong to a
  * node of the tree, and kills the rest (tree lock held for reading).

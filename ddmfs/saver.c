@@ -181,8 +181,10 @@ apply(struct change *c)
 	if (e != NULL)
 		v = c->old;
 	else
-		v = (struct perm_entry){ NULL,   n->mode, n->uid,
-			                 n->gid, n->acl,  n->dacl };
+		v = (struct perm_entry){
+			NULL,   n->mode,          n->uid,
+			n->gid, tree_acl(n->acl), tree_acl(n->dacl)
+		};
 	if (c->kind == CHANGE_ACL)
 		c->err = acl_change(&c->who, n->is_dir, &v, c->access,
 		                    c->has_acl ? &c->acl : NULL);

@@ -37,11 +37,14 @@
 #define DDM_DRIVER_DIR "/usr/local/libexec/ddmfs"
 #endif
 
-#define HIGH_FD     64 /* fds are parked at or above this while renumbering */
 #define CAP_MAX_TRY 64 /* above any capability number Linux has */
-#define N_FDS       (SPAWN_VFIO_FD + 3 - SPAWN_SOCK_FD) /* 3 .. 26 */
-#define VFIO_IDX    (SPAWN_VFIO_FD - SPAWN_SOCK_FD)     /* in child_fds() */
-_Static_assert(SPAWN_CUSE_MORE + CONF_NODES_MAX - 1 <= SPAWN_VFIO_FD,
+/* 3 .. the last node's /dev/cuse */
+#define N_FDS    (SPAWN_CUSE_HIGH + CONF_NODES_MAX - SPAWN_CUSE_LOW_N - 3)
+#define VFIO_IDX (SPAWN_VFIO_FD - SPAWN_SOCK_FD) /* in child_fds() */
+/* fds are parked at or above this while renumbering */
+#define HIGH_FD (SPAWN_SOCK_FD + N_FDS)
+_Static_assert(SPAWN_CUSE_MORE + SPAWN_CUSE_LOW_N - 1 <= SPAWN_VFIO_FD &&
+                       SPAWN_VFIO_FD + 3 <= SPAWN_CUSE_HIGH,
                "the CUSE fds run into the VFIO fds");
 
 /* The steps a child may fail at, as it reports them. */
@@ -234,9 +237,7 @@ spawn_argv(const char *exe, const char *node, const char *io,
 		for (unsigned int i = 0; i < cuse->n; i++) {
 			fo += (size_t)snprintf(fds + fo, sizeof(fds) - fo,
 			                       "%s%d", i > 0 ? "," : "",
-			                       i == 0 ? SPAWN_CUSE_FD
-			                              : SPAWN_CUSE_MORE +
-			                                        (int)i - 1);
+			                       spawn_cuse_fd(i));
 			dvo += (size_t)snprintf(devs + dvo, sizeof(devs) - dvo,
 			                        "%s%u:%u", i > 0 ? "," : "",
 			                        cuse->maj[i], cuse->min[i]);
@@ -304,11 +305,11 @@ child_fds(const struct spawn_req *rq, int exe, bool script, int *pipe_fd)
 		           rq->sim,  rq->state, exe };
 	int null, p;
 
+	for (unsigned int i = 6; i < N_FDS; i++)
+		fds[i] = -1;
 	for (unsigned int i = 0; i < rq->n_cuse_more && i < CONF_NODES_MAX - 1;
 	     i++)
-		fds[6 + i] = rq->cuse_more[i];
-	for (unsigned int i = 6 + rq->n_cuse_more; i < N_FDS; i++)
-		fds[i] = -1;
+		fds[spawn_cuse_fd(i + 1) - SPAWN_SOCK_FD] = rq->cuse_more[i];
 	for (int i = 0; rq->vfio != NULL && i < 3; i++)
 		fds[VFIO_IDX + i] = rq->vfio[i];
 

@@ -27,8 +27,21 @@
 #define SPAWN_SIM_FD     6  /* the sim directory */
 #define SPAWN_STATE_FD   7  /* the driver's own state directory */
 #define SPAWN_EXE_FD     8  /* the binary itself (scripts read it) */
-#define SPAWN_CUSE_MORE  9  /* /dev/cuse for nodes 1, 2, ... from here on */
+#define SPAWN_CUSE_MORE  9  /* /dev/cuse for nodes 1, 2, ... 15 */
 #define SPAWN_VFIO_FD    24 /* VFIO container, group, device: 24, 25, 26 */
+#define SPAWN_CUSE_HIGH  27 /* /dev/cuse for nodes 16, 17, ... */
+#define SPAWN_CUSE_LOW_N 16 /* nodes whose /dev/cuse is below the VFIO fds */
+
+/* The number /dev/cuse of node i (0 ..) of an instance has in its driver. */
+static inline int
+spawn_cuse_fd(unsigned int i)
+{
+	if (i == 0)
+		return SPAWN_CUSE_FD;
+	if (i < SPAWN_CUSE_LOW_N)
+		return SPAWN_CUSE_MORE + (int)i - 1;
+	return SPAWN_CUSE_HIGH + (int)(i - SPAWN_CUSE_LOW_N);
+}
 
 /* What to start, and with what. */
 struct spawn_req {

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,82 @@ store_free_entries(void *entries, size_t n, size_t size)
 	for (size_t i = 0; i < n; i++)
 		free(*path_of(entries, i, size));
 	free(entries);
+}
+
+/* FNV-1a of path. */
+static size_t
+hash(const char *path)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *path != '\0'; path++)
+		h = (h ^ (unsigned char)*path) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+void *
+store_index_find(const struct store_index *x, const void *entries, size_t size,
+                 const char *path)
+{
+	if (x->cap == 0)
+		return NULL;
+	for (size_t i = hash(path) & (x->cap - 1); x->slots[i] != 0;
+	     i = (i + 1) & (x->cap - 1)) {
+		char **p = path_of(entries, x->slots[i] - 1, size);
+
+		if (strcmp(*p, path) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Puts entry i into x, which has room. */
+static void
+index_put(struct store_index *x, const void *entries, size_t i, size_t size)
+{
+	size_t s = hash(*path_of(entries, i, size)) & (x->cap - 1);
+
+	while (x->slots[s] != 0)
+		s = (s + 1) & (x->cap - 1);
+	x->slots[s] = i + 1;
+}
+
+int
+store_index_build(struct store_index *x, const void *entries, size_t n,
+                  size_t size)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	free(x->slots);
+	x->slots = calloc(cap, sizeof(*x->slots));
+	if (x->slots == NULL) {
+		x->cap = 0;
+		return -ENOMEM;
+	}
+	x->cap = cap;
+	for (size_t i = 0; i < n; i++)
+		index_put(x, entries, i, size);
+	return 0;
+}
+
+int
+store_index_add(struct store_index *x, const void *entries, size_t n,
+                size_t size)
+{
+	if (2 * n > x->cap)
+		return store_index_build(x, entries, n, size);
+	index_put(x, entries, n - 1, size);
+	return 0;
+}
+
+void
+store_index_free(struct store_index *x)
+{
+	free(x->slots);
+	x->slots = NULL;
+	x->cap = 0;
 }
 
 /* Reads every line of f into store, counting malformed ones in *bad. */

@@ -44,6 +44,28 @@ int store_remove(void *entries, size_t *n, size_t size, const char *path);
 void store_free_entries(void *entries, size_t n, size_t size);
 
 /*
+ * A hash index of such an array by path, so that a store of many entries
+ * finds one in constant time: a store keeps it in step after each append
+ * (store_index_add) and each removal (store_index_build).
+ */
+struct store_index {
+	size_t *slots; /* entry index + 1; 0: empty */
+	size_t cap;    /* a power of two, or 0 */
+};
+
+/* The entry for path in entries (indexed by x), or NULL. */
+void *store_index_find(const struct store_index *x, const void *entries,
+                       size_t size, const char *path);
+/* Indexes entry n - 1 (just appended): 0, or -ENOMEM with x unusable
+ * until the next successful store_index_build(). */
+int store_index_add(struct store_index *x, const void *entries, size_t n,
+                    size_t size);
+/* Indexes entries[0..n) anew: 0 or -ENOMEM (x emptied). */
+int store_index_build(struct store_index *x, const void *entries, size_t n,
+                      size_t size);
+void store_index_free(struct store_index *x);
+
+/*
  * Reads file a line at a time and hands each non-empty one (newline cut,
  * modifiable) to add_line(store, line), which returns 0, 1 for a malformed
  * line (skipped), or -errno to give up.  A line holding a NUL byte is

@@ -36,6 +36,7 @@ struct sync {
 	const char *why;  /* "reload" or "hotplug", for messages */
 	bool start;
 	struct sync_result *res;
+	size_t text_len, text_cap; /* of res->text */
 	struct note *notes;
 	size_t n_notes, cap_notes;
 	struct drv_out out;
@@ -55,11 +56,22 @@ say(struct sync *s, const char *fmt, ...)
 	if (n < 0)
 		return;
 	logmsg("%s", line);
-	if (asprintf(&text, "%s%s\n", s->res->text ? s->res->text : "", line) >=
-	    0) {
-		free(s->res->text);
+	/* the text grows by doubling: a reload of many nodes stays linear */
+	if (s->text_len + (size_t)n + 2 > s->text_cap) {
+		size_t cap = 2 * (s->text_len + (size_t)n + 2);
+
+		text = realloc(s->res->text, cap);
+		if (text == NULL) {
+			free(line);
+			return;
+		}
 		s->res->text = text;
+		s->text_cap = cap;
 	}
+	memcpy(s->res->text + s->text_len, line, (size_t)n);
+	s->text_len += (size_t)n;
+	s->res->text[s->text_len++] = '\n';
+	s->res->text[s->text_len] = '\0';
 	free(line);
 }
 
@@ -98,7 +110,9 @@ drv_conf_of(const struct conf_device *cd, const char *dirs,
 	cf.driver = strdup(cd->driver);
 	cf.io = strdup(cd->io);
 	cf.args = calloc(n + 1, sizeof(*cf.args));
-	if (cf.driver == NULL || cf.io == NULL || cf.args == NULL)
+	cf.nodes = calloc(cd->n_nodes, sizeof(*cf.nodes));
+	if (cf.driver == NULL || cf.io == NULL || cf.args == NULL ||
+	    cf.nodes == NULL)
 		goto nomem;
 	for (size_t i = 0; i < n; i++)
 		if ((cf.args[i] = strdup(cd->args[i])) == NULL)
@@ -107,11 +121,11 @@ drv_conf_of(const struct conf_device *cd, const char *dirs,
 	cf.n_ports = cd->n_ports;
 	cf.run_uid = cd->run_uid;
 	cf.run_gid = cd->run_gid;
-	for (unsigned int i = 0; i < cd->n_nodes; i++)
-		snprintf(cf.nodes[i], sizeof(cf.nodes[i]), "%s%s%s",
-		         cd->nodes[i].name, cd->nodes[i].kind[0] ? ":" : "",
-		         cd->nodes[i].kind);
-	cf.n_nodes = cd->n_nodes;
+	for (unsigned int i = 0; i < cd->n_nodes; i++, cf.n_nodes++)
+		if (asprintf(&cf.nodes[i], "%s%s%s", cd->nodes[i].name,
+		             cd->nodes[i].kind[0] ? ":" : "",
+		             cd->nodes[i].kind) < 0)
+			goto nomem;
 	cf.manual = cd->manual != 0;
 	snprintf(cf.pci, sizeof(cf.pci), "%s", cd->pci);
 	snprintf(cf.unbind, sizeof(cf.unbind), "%s", cd->unbind);
@@ -130,22 +144,25 @@ static void
 defaults(struct sync *s, struct node *n, mode_t mode, uid_t uid, gid_t gid,
          bool fresh)
 {
-	struct acl a = n->acl, d = n->dacl;
+	struct acl a = tree_acl(n->acl), d = tree_acl(n->dacl), a2, d2;
 	struct rules_out o;
 	mode_t m = n->mode;
 	uid_t u = n->uid;
 	gid_t g = n->gid;
 
 	rules_apply(n->ino == FUSE_ROOT_ID ? NULL : s->c, n->path, n->is_dir,
-	            mode, uid, gid, n->is_dir ? NULL : &n->parent->dacl, &o);
+	            mode, uid, gid, n->is_dir ? NULL : n->parent->dacl, &o);
 	n->def_mode = o.mode;
 	n->def_uid = o.uid;
 	n->def_gid = o.gid;
-	n->def_acl = o.acl;
-	n->def_dacl = o.dacl;
+	if (tree_set_acl(&n->def_acl, &o.acl) < 0 ||
+	    tree_set_acl(&n->def_dacl, &o.dacl) < 0)
+		s->err = -ENOMEM;
 	tree_refresh(dfs.perms, n);
+	a2 = tree_acl(n->acl);
+	d2 = tree_acl(n->dacl);
 	if (!fresh && (m != n->mode || u != n->uid || g != n->gid ||
-	               !acl_equal(&a, &n->acl) || !acl_equal(&d, &n->dacl))) {
+	               !acl_equal(&a, &a2) || !acl_equal(&d, &d2))) {
 		clock_gettime(CLOCK_REALTIME, &n->ctime);
 		note(s, NOTE_INODE, n);
 	}
@@ -368,6 +385,7 @@ sync_pci(struct sync *s, const struct conf *c)
 {
 	static char mmio[] = "mmio";
 	struct conf_bus pb = { .name = CONF_PCI_BUS, .mode = 0755 };
+	struct conf_node *nodes;
 	struct pci_match *m = NULL;
 	size_t n = 0;
 
@@ -376,7 +394,10 @@ sync_pci(struct sync *s, const struct conf *c)
 		return;
 	}
 	pb.devices = calloc(n ? n : 1, sizeof(*pb.devices));
-	if (pb.devices == NULL) {
+	nodes = calloc(n ? n : 1, sizeof(*nodes));
+	if (pb.devices == NULL || nodes == NULL) {
+		free(pb.devices);
+		free(nodes);
 		free(m);
 		s->err = -ENOMEM;
 		return;
@@ -385,6 +406,7 @@ sync_pci(struct sync *s, const struct conf *c)
 		const struct conf_pci_rule *r = m[i].rule;
 		struct conf_device *cd = &pb.devices[i];
 
+		cd->nodes = &nodes[i];
 		snprintf(cd->name, sizeof(cd->name), "%s", m[i].name);
 		cd->driver = r->driver;
 		cd->io = mmio;
@@ -406,19 +428,37 @@ sync_pci(struct sync *s, const struct conf *c)
 	}
 	pb.n_devices = (unsigned int)n;
 	sync_bus(s, &pb);
+	free(nodes);
 	free(pb.devices);
 	free(m);
 }
 
-/* Tells the kernel what changed (no lock held). */
+/*
+ * Tells the kernel what changed (no lock held).  A directory whose
+ * children came or went is invalidated itself too: the kernel caches its
+ * listing (FOPEN_CACHE_DIR), and an entry or delete notice only drops
+ * that listing when the name is in its dentry cache, which a leaf that
+ * was only ever listed is not.
+ */
 static void
 tell_kernel(const struct sync *s)
 {
-	if (dfs.se == NULL || dfs.mountpoint == NULL)
+	fuse_ino_t dir = 0;
+
+	/* before the mount the kernel has nothing cached */
+	if (dfs.se == NULL || dfs.mountpoint == NULL ||
+	    fuse_session_fd(dfs.se) < 0)
 		return;
 	for (size_t i = 0; i < s->n_notes; i++) {
 		const struct note *n = &s->notes[i];
 
+		/* a directory's notes come together: once per run of them */
+		if (n->what != NOTE_INODE && n->parent != dir) {
+			if (dir != 0)
+				fuse_lowlevel_notify_inval_inode(dfs.se, dir, 0,
+				                                 0);
+			dir = n->parent;
+		}
 		switch (n->what) {
 		case NOTE_ENTRY:
 			fuse_lowlevel_notify_inval_entry(
@@ -433,6 +473,8 @@ tell_kernel(const struct sync *s)
 			break;
 		}
 	}
+	if (dir != 0)
+		fuse_lowlevel_notify_inval_inode(dfs.se, dir, 0, 0);
 }
 
 /* Ends sync s once the tree lock is dropped: what its changes left to do
@@ -462,6 +504,7 @@ sync_conf(struct conf *c, bool start, struct sync_result *ret)
 		return -ENOMEM;
 	}
 	s.dirs = dirs;
+	proc_records_hold(true);
 	pthread_rwlock_wrlock(&dfs.tree_lock);
 	root = tree_root();
 	if (dfs.state_fd >= 0)
@@ -493,6 +536,7 @@ sync_conf(struct conf *c, bool start, struct sync_result *ret)
 	conf_free(dfs.conf);
 	dfs.conf = c;
 	pthread_rwlock_unlock(&dfs.tree_lock);
+	proc_records_hold(false);
 	return sync_end(&s, dirs);
 }
 
@@ -536,9 +580,11 @@ sync_start_all(void)
 {
 	struct drv_out out = { 0 };
 
+	proc_records_hold(true);
 	pthread_rwlock_rdlock(&dfs.tree_lock);
 	drv_each(start_one, &out);
 	pthread_rwlock_unlock(&dfs.tree_lock);
+	proc_records_hold(false);
 	fwd_finish(&out);
 }
 

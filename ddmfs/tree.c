@@ -68,6 +68,10 @@ free_node(struct node *n)
 		free_node(n->kids[i]);
 	inos[n->ino] = NULL;
 	free(n->kids);
+	free(n->acl);
+	free(n->dacl);
+	free(n->def_acl);
+	free(n->def_dacl);
 	free(n);
 }
 
@@ -255,29 +259,51 @@ tree_key(const struct node *n)
 	return n->ino == FUSE_ROOT_ID ? ROOT_KEY : n->path;
 }
 
+int
+tree_set_acl(struct acl **slot, const struct acl *a)
+{
+	if (a == NULL || a->n == 0) {
+		free(*slot);
+		*slot = NULL;
+		return 0;
+	}
+	if (*slot == NULL && (*slot = malloc(sizeof(**slot))) == NULL)
+		return -ENOMEM;
+	if (*slot != a)
+		**slot = *a;
+	return 0;
+}
+
 void
 tree_refresh(const struct perm_store *ps, struct node *n)
 {
 	const struct perm_entry *e =
 	        ps ? perm_store_get(ps, tree_key(n)) : NULL;
+	int r;
 
 	if (e != NULL) {
 		n->mode = e->mode & 07777;
 		n->uid = e->uid;
 		n->gid = e->gid;
-		n->acl = e->acl;
-		n->dacl = e->dacl;
+		r = tree_set_acl(&n->acl, &e->acl);
+		if (tree_set_acl(&n->dacl, &e->dacl) < 0)
+			r = -ENOMEM;
 	} else {
 		n->mode = n->def_mode & 07777;
 		n->uid = n->def_uid;
 		n->gid = n->def_gid;
-		n->acl = n->def_acl;
-		n->dacl = n->def_dacl;
+		r = tree_set_acl(&n->acl, n->def_acl);
+		if (tree_set_acl(&n->dacl, n->def_dacl) < 0)
+			r = -ENOMEM;
 	}
-	if (n->acl.n != 0)
-		acl_sync_mode(&n->acl, n->mode);
+	/* out of memory: an ACL that should be there but cannot be says
+	 * nobody but the owner and root, rather than more than it should */
+	if (r < 0)
+		n->mode &= ~(mode_t)077;
+	if (n->acl != NULL)
+		acl_sync_mode(n->acl, n->mode);
 	if (!n->is_dir)
-		n->dacl.n = 0;
+		tree_set_acl(&n->dacl, NULL);
 }
 
 /*

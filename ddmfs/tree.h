@@ -23,9 +23,14 @@
 #include "acl.h"
 #include "conf.h"
 
-#define NODE_PATH_MAX       (2 * CONF_NAME_MAX + 2)
-#define ROOT_KEY            "/" /* the root's key in the permission store */
-#define TREE_ATTR_TIMEOUT_S 1.0 /* the kernel caches entries and attributes */
+#define NODE_PATH_MAX (2 * CONF_NAME_MAX + 2)
+#define ROOT_KEY      "/" /* the root's key in the permission store */
+/*
+ * The kernel caches entries, attributes and directory listings this long:
+ * whatever changes one tells it at once (fuse_lowlevel_notify_inval_entry,
+ * _inval_inode, _delete: sync.c, saver.c, ev.c), so this is only a bound.
+ */
+#define TREE_ATTR_TIMEOUT_S 86400.0
 
 struct drv;
 
@@ -40,13 +45,14 @@ struct node {
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
-	struct acl acl;  /* access ACL, in step with mode; n 0: none */
-	struct acl dacl; /* default ACL of a directory; n 0: none */
-	mode_t def_mode; /* the conf's defaults (with the rules and the */
-	uid_t def_uid;   /* parent's default ACL), used where the */
-	gid_t def_gid;   /* permission store has no entry */
-	struct acl def_acl;
-	struct acl def_dacl;
+	/* ACLs are allocated only where a node has one (NULL: none) */
+	struct acl *acl;  /* access ACL, in step with mode */
+	struct acl *dacl; /* default ACL of a directory */
+	mode_t def_mode;  /* the conf's defaults (with the rules and the */
+	uid_t def_uid;    /* parent's default ACL), used where the */
+	gid_t def_gid;    /* permission store has no entry */
+	struct acl *def_acl;
+	struct acl *def_dacl;
 	struct timespec ctime;
 	struct drv *drv;       /* a leaf's driver instance */
 	unsigned int index;    /* which of its nodes (DDM_OPEN.arg1) */
@@ -107,6 +113,22 @@ void tree_stat(const struct node *n, const struct timespec *mount_time,
 void tree_refresh(const struct perm_store *ps, struct node *n);
 /* The key of n in the permission store. */
 const char *tree_key(const struct node *n);
+/*
+ * Makes *slot (a node's ACL) a copy of a: NULL (freed) when a is NULL or
+ * empty.  0, or -ENOMEM with *slot as it was.
+ */
+int tree_set_acl(struct acl **slot, const struct acl *a);
+
+/* The ACL a node's field a points at, by value (n 0 for NULL). */
+static inline struct acl
+tree_acl(const struct acl *a)
+{
+	struct acl v = { 0 };
+
+	if (a != NULL)
+		v = *a;
+	return v;
+}
 
 /*
  * Applies a chmod/chown/chgrp by who (FUSE_SET_ATTR_MODE/UID/GID in

@@ -105,6 +105,8 @@ put_node(struct node *n, void *arg)
 	uint64_t ino = n->ino, parent = n->parent->ino;
 	uint8_t dir = n->is_dir, cuse = n->cuse, seen = n->rdev_seen;
 	uint8_t seekable = n->seekable;
+	struct acl def_acl = tree_acl(n->def_acl);
+	struct acl def_dacl = tree_acl(n->def_dacl);
 
 	PUT(b, ino);
 	PUT(b, parent);
@@ -113,8 +115,8 @@ put_node(struct node *n, void *arg)
 	PUT(b, n->def_mode);
 	PUT(b, n->def_uid);
 	PUT(b, n->def_gid);
-	PUT(b, n->def_acl);
-	PUT(b, n->def_dacl);
+	PUT(b, def_acl);
+	PUT(b, def_dacl);
 	PUT(b, n->ctime);
 	PUT(b, cuse);
 	PUT(b, n->rdev_maj);
@@ -349,6 +351,7 @@ get_node(struct rbuf *r)
 {
 	uint64_t ino, parent;
 	uint8_t dir, cuse, seen, seekable;
+	struct acl def_acl, def_dacl;
 	const char *name;
 	struct node *p, *n;
 
@@ -365,10 +368,13 @@ get_node(struct rbuf *r)
 	GET(r, n->def_mode);
 	GET(r, n->def_uid);
 	GET(r, n->def_gid);
-	GET(r, n->def_acl);
-	GET(r, n->def_dacl);
-	if (n->def_acl.n > ACL_ENTRIES_MAX || n->def_dacl.n > ACL_ENTRIES_MAX)
+	GET(r, def_acl);
+	GET(r, def_dacl);
+	if (def_acl.n > ACL_ENTRIES_MAX || def_dacl.n > ACL_ENTRIES_MAX)
 		return -EBADMSG;
+	if (tree_set_acl(&n->def_acl, &def_acl) < 0 ||
+	    tree_set_acl(&n->def_dacl, &def_dacl) < 0)
+		return -ENOMEM;
 	GET(r, n->ctime);
 	GET(r, cuse);
 	GET(r, n->rdev_maj);
@@ -482,7 +488,7 @@ get_drv(struct rbuf *r)
 	unsigned int slot, n_nodes, n_cf;
 	uint64_t ino[CONF_NODES_MAX], n;
 	uint8_t want, removed, adopting, manual;
-	char nodes[CONF_NODES_MAX][2 * CONF_NAME_MAX + 2];
+	const char *nodes[CONF_NODES_MAX];
 	struct drv *d;
 	int sock, req, err;
 
@@ -501,19 +507,23 @@ get_drv(struct rbuf *r)
 		return -EBADMSG;
 	for (unsigned int i = 0; i < n_cf; i++) {
 		s = get_str(r);
-		if (s == NULL || strlen(s) >= sizeof(nodes[i]))
+		if (s == NULL || strlen(s) > 2 * CONF_NAME_MAX + 1)
 			return -EBADMSG;
-		snprintf(nodes[i], sizeof(nodes[i]), "%s", s);
+		nodes[i] = s;
 	}
 	GET(r, manual);
 	pci = get_str(r);
 	if (pci == NULL || strlen(pci) >= sizeof(cf.pci))
 		return -EBADMSG;
 	err = get_conf(r, &cf);
+	if (err == 0 && n_cf > 0 &&
+	    (cf.nodes = calloc(n_cf, sizeof(*cf.nodes))) == NULL)
+		err = -ENOMEM;
+	for (unsigned int i = 0; err == 0 && i < n_cf; i++, cf.n_nodes++)
+		if ((cf.nodes[i] = strdup(nodes[i])) == NULL)
+			err = -ENOMEM;
 	if (err == 0) {
 		snprintf(cf.pci, sizeof(cf.pci), "%s", pci);
-		memcpy(cf.nodes, nodes, sizeof(nodes));
-		cf.n_nodes = n_cf;
 		cf.manual = manual;
 		err = drv_new_slot(NULL, path, &cf, slot, &d);
 	}
@@ -522,7 +532,9 @@ get_drv(struct rbuf *r)
 		return err;
 	}
 	for (unsigned int i = 0; i < n_nodes; i++)
-		drv_set_node(d, i, ino[i] != 0 ? tree_get(ino[i]) : NULL);
+		if (drv_set_node(d, i, ino[i] != 0 ? tree_get(ino[i]) : NULL) <
+		    0)
+			return -ENOMEM;
 	d->n_nodes = n_nodes;
 	GET(r, d->state);
 	GET(r, want);

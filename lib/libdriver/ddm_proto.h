@@ -85,7 +85,7 @@
 #define DDM_MAGIC          0x444d3144u /* "D1MD" in memory order */
 #define DDM_PAYLOAD_MAX    (64 * 1024)
 #define DDM_ORPHAN_WAIT_MS 30000 /* an orphan waits this long for adoption */
-#define DDM_NODES_MAX      16    /* nodes per driver instance */
+#define DDM_NODES_MAX      256   /* nodes per driver instance */
 
 enum ddm_op {
 	DDM_HELLO = 1,
