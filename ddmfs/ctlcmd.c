@@ -30,26 +30,48 @@
 
 #define CTL_ARGS_MAX 4
 #define PW_BUF_SIZE  16384 /* buffer for getpwuid_r and getgrgid_r */
+#define OUT_INITIAL  4096  /* a reply's first buffer, grown by doubling */
 #define GRANTS_MAX   256   /* "0x70-0x71,0x378-0x37a" or a PCI address */
 
-/* Appends printf output to a growing string; *s is NULL after ENOMEM. */
+/* A reply being built: appending is amortised O(1), so a list of 10,000
+ * rows costs no more than its size.  s is NULL after ENOMEM. */
+struct out {
+	char *s;
+	size_t len, cap;
+};
+
+/* Appends printf output to o; after ENOMEM o->s is NULL for good. */
 static void __attribute__((format(printf, 2, 3)))
-cat(char **s, const char *fmt, ...)
+cat(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
-	char *add, *out;
+	int n;
 
-	if (*s == NULL)
+	if (o->s == NULL)
 		return;
-	va_start(ap, fmt);
-	if (vasprintf(&add, fmt, ap) < 0)
-		add = NULL;
-	va_end(ap);
-	if (add == NULL || asprintf(&out, "%s%s", *s, add) < 0)
-		out = NULL;
-	free(add);
-	free(*s);
-	*s = out;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->s + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			goto fail;
+		if ((size_t)n < o->cap - o->len) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = o->cap * 2 > o->len + (size_t)n + 1
+		                     ? o->cap * 2
+		                     : o->len + (size_t)n + 1;
+		char *grown = realloc(o->s, cap);
+
+		if (grown == NULL)
+			goto fail;
+		o->s = grown;
+		o->cap = cap;
+	}
+fail:
+	free(o->s);
+	o->s = NULL;
 }
 
 /* s as one field: control characters (tabs, newlines) become spaces. */
@@ -228,7 +250,7 @@ list_unbound(const struct pci_fn *f, void *arg)
 
 /* list [--all]: "node" records, then with --all "pci" records. */
 static int
-cmd_list(char **out, int argc, char **argv)
+cmd_list(struct out *out, int argc, char **argv)
 {
 	struct rows rs = { 0 };
 	bool all = argc == 1;
@@ -280,7 +302,7 @@ tree_one(struct node *n, void *arg)
 /* tree: "dir PATH" and "leaf PATH STATE DRIVER" records, parents before
  * their children, siblings by name. */
 static int
-cmd_tree(char **out, int argc, char **argv)
+cmd_tree(struct out *out, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
@@ -301,7 +323,7 @@ log_line(const char *line, void *arg)
 /* status NODE: "KEY VALUE" records, then one "log LINE" per recent log
  * line of its instance, oldest first. */
 static int
-cmd_status(char **out, int argc, char **argv)
+cmd_status(struct out *out, int argc, char **argv)
 {
 	char pid[16], pci[CONF_PCI_ADDR_MAX], name[64];
 	struct node *n;
@@ -356,7 +378,7 @@ cmd_status(char **out, int argc, char **argv)
 
 /* Re-reads the conf and makes the tree follow it (no lock held). */
 static int
-cmd_reload(char **out, int argc, char **argv)
+cmd_reload(struct out *out, int argc, char **argv)
 {
 	char err[CONF_ERR_MAX];
 	struct sync_result res;
@@ -387,7 +409,7 @@ cmd_reload(char **out, int argc, char **argv)
  * time, for the driver to settle (no lock held).
  */
 static int
-control(char **out, const char *cmd, const char *path)
+control(struct out *out, const char *cmd, const char *path)
 {
 	struct drv_out o = { 0 };
 	struct node *n;
@@ -434,21 +456,21 @@ control(char **out, const char *cmd, const char *path)
 }
 
 static int
-cmd_start(char **out, int argc, char **argv)
+cmd_start(struct out *out, int argc, char **argv)
 {
 	(void)argc;
 	return control(out, "start", argv[0]);
 }
 
 static int
-cmd_stop(char **out, int argc, char **argv)
+cmd_stop(struct out *out, int argc, char **argv)
 {
 	(void)argc;
 	return control(out, "stop", argv[0]);
 }
 
 static int
-cmd_restart(char **out, int argc, char **argv)
+cmd_restart(struct out *out, int argc, char **argv)
 {
 	(void)argc;
 	return control(out, "restart", argv[0]);
@@ -456,7 +478,7 @@ cmd_restart(char **out, int argc, char **argv)
 
 /* Drops the node's explicit entry: the conf and rules apply again. */
 static int
-cmd_reset(char **out, int argc, char **argv)
+cmd_reset(struct out *out, int argc, char **argv)
 {
 	char name[64];
 	int r;
@@ -478,7 +500,7 @@ static const struct verb {
 	int min_args, max_args;
 	bool root_only;
 	const char *args; /* for the usage message */
-	int (*run)(char **out, int argc, char **argv);
+	int (*run)(struct out *out, int argc, char **argv);
 } verbs[] = {
 	{ "list", 0, 1, false, "[--all]", cmd_list },
 	{ "tree", 0, 0, false, "", cmd_tree },
@@ -512,16 +534,18 @@ ctl_errname(int err)
 int
 ctl_handle(const char *line, uid_t peer, char **ret_reply)
 {
-	char *copy = strdup(line), *out = strdup(""), *reply = NULL;
+	char *copy = strdup(line), *reply = NULL;
+	struct out out = { malloc(OUT_INITIAL), 0, OUT_INITIAL };
 	char *argv[CTL_ARGS_MAX + 1], *save = NULL, *w, name[40];
 	const struct verb *v = NULL;
 	int argc = 0, r;
 
-	if (copy == NULL || out == NULL) {
+	if (copy == NULL || out.s == NULL) {
 		free(copy);
-		free(out);
+		free(out.s);
 		return -ENOMEM;
 	}
+	out.s[0] = '\0';
 	for (w = strtok_r(copy, " \t\r\n", &save);
 	     w != NULL && argc <= CTL_ARGS_MAX;
 	     w = strtok_r(NULL, " \t\r\n", &save))
@@ -545,21 +569,21 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 		r = v->run(&out, argc - 1, argv + 1);
 	}
 	free(copy);
-	if (out == NULL)
+	if (out.s == NULL)
 		return -ENOMEM;
 	if (r < 0) {
 		/* one line: the sentence's own newlines become spaces */
-		for (char *p = out; *p != '\0'; p++)
+		for (char *p = out.s; *p != '\0'; p++)
 			if (*p == '\n' || *p == '\t')
 				*p = ' ';
-		for (size_t k = strlen(out); k > 0 && out[k - 1] == ' '; k--)
-			out[k - 1] = '\0';
-		if (asprintf(&reply, "ERR %s %s\n", ctl_errname(r), out) < 0)
+		for (size_t k = out.len; k > 0 && out.s[k - 1] == ' '; k--)
+			out.s[k - 1] = '\0';
+		if (asprintf(&reply, "ERR %s %s\n", ctl_errname(r), out.s) < 0)
 			reply = NULL;
-	} else if (asprintf(&reply, "OK\n%s", out) < 0) {
+	} else if (asprintf(&reply, "OK\n%s", out.s) < 0) {
 		reply = NULL;
 	}
-	free(out);
+	free(out.s);
 	if (reply == NULL)
 		return -ENOMEM;
 	*ret_reply = reply;
