@@ -375,6 +375,7 @@ send_new(struct drv *d, struct pend *p, struct ddm_msg *m, const void *payload,
          size_t len)
 {
 	uint64_t id = p->e.id;
+	struct chan *ch;
 	int err = 0, r = 0;
 
 	pthread_mutex_unlock(&d->lock);
@@ -412,6 +413,22 @@ send_new(struct drv *d, struct pend *p, struct ddm_msg *m, const void *payload,
 	d->requests++;
 	if (r == 1)
 		drv_sys->wake(d); /* queued: the event thread flushes it */
+	if (r == 1 || drv_sys->receive == NULL || d->pend.map.n < 2) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	/* others wait too: their answers may be in already, and this worker
+	 * sends them on (with one receiver, the event thread, every answer
+	 * would wait for it) */
+	ch = d->chan;
+	chan_get(ch);
+	d->pins++;
+	pthread_mutex_unlock(&d->lock);
+	drv_sys->receive(d, ch);
+	chan_put(ch);
+	pthread_mutex_lock(&d->lock);
+	if (--d->pins == 0 && d->removed)
+		drv_sys->wake(d); /* it may be unused now */
 	pthread_mutex_unlock(&d->lock);
 }
 
