@@ -170,6 +170,10 @@ struct drv_sys {
 	void (*detach_pid)(struct drv *d);
 	/* d's deadlines or state changed: the event loop looks again. */
 	void (*wake)(struct drv *d);
+	/* A worker sent a request to d on ch (a reference it holds; no
+	 * lock held, d pinned) while others wait: it answers what d's driver
+	 * sent back so far.  NULL: the event loop alone receives. */
+	void (*receive)(struct drv *d, struct chan *ch);
 	/* d's process changed: the adoption records must follow. */
 	void (*record)(struct drv *d);
 };

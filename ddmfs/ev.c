@@ -396,8 +396,46 @@ current(struct drv *d, struct chan *ch)
 	return cur;
 }
 
-/* Reads what d's driver sent, a batch at most.  Messages left on an
- * instance that is gone meanwhile are dropped unread. */
+/*
+ * Acts on what a receive from d's socket ch gave: n bytes in buf, or
+ * -EPIPE.  Returns whether to go on receiving.  Messages left on an
+ * instance that is gone meanwhile are dropped unread.
+ */
+static bool
+packet(struct drv *d, struct chan *ch, const char *buf, ssize_t n)
+{
+	struct ddm_msg m;
+	const void *payload;
+
+	if (n < 0) {
+		hangup(d, ch);
+		return false;
+	}
+	if (!current(d, ch))
+		return false;
+	if ((size_t)n > DDM_MSG_MAX ||
+	    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0) {
+		fault(d, "malformed message");
+		return false;
+	}
+	message(d, &m, payload);
+	return true;
+}
+
+/* Reads what d's driver sent on ch into buf (DDM_MSG_MAX + 1 bytes), a
+ * batch at most, without waiting. */
+static void
+drain(struct drv *d, struct chan *ch, char *buf)
+{
+	for (int i = 0; i < RECV_BATCH; i++) {
+		ssize_t n = chan_recv(ch, buf, DDM_MSG_MAX + 1);
+
+		if (n == -EAGAIN || !packet(d, ch, buf, n))
+			break;
+	}
+}
+
+/* Reads what d's driver sent, a batch at most. */
 static void
 readable(struct drv *d)
 {
@@ -411,27 +449,36 @@ readable(struct drv *d)
 	pthread_mutex_unlock(&d->lock);
 	if (ch == NULL)
 		return;
-	for (int i = 0; i < RECV_BATCH; i++) {
-		struct ddm_msg m;
-		const void *payload;
-		ssize_t n = chan_recv(ch, buf, sizeof(buf));
-
-		if (n == -EAGAIN)
-			break;
-		if (n < 0) {
-			hangup(d, ch);
-			break;
-		}
-		if (!current(d, ch))
-			break;
-		if ((size_t)n > DDM_MSG_MAX ||
-		    ddm_msg_unpack(buf, (size_t)n, &m, &payload) < 0) {
-			fault(d, "malformed message");
-			break;
-		}
-		message(d, &m, payload);
-	}
+	drain(d, ch, buf);
 	chan_put(ch);
+}
+
+/* Each worker's room for one packet, freed when the thread ends. */
+static pthread_key_t rx_key;
+static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
+
+static void
+rx_key_make(void)
+{
+	if (pthread_key_create(&rx_key, free) != 0)
+		logmsg("pthread_key_create: cannot keep receive buffers");
+}
+
+void
+ev_receive(struct drv *d, struct chan *ch)
+{
+	char *buf;
+
+	pthread_once(&rx_once, rx_key_make);
+	buf = pthread_getspecific(rx_key);
+	if (buf == NULL) {
+		buf = malloc(DDM_MSG_MAX + 1);
+		if (buf == NULL || pthread_setspecific(rx_key, buf) != 0) {
+			free(buf);
+			return;
+		}
+	}
+	drain(d, ch, buf);
 }
 
 /* Room on d's socket again: the queue goes out. */

@@ -4,11 +4,13 @@
  * room to send again, exits on their pidfds) and for the nearest
  * deadline, and hands each to fwd.c or drv.c.  These calls are
  * drv_sys's event-loop hooks (proc.c wires them up); each is made with
- * the driver's lock held.
+ * the driver's lock held, but ev_receive(), which a FUSE worker calls
+ * with no lock held.
  */
 #ifndef DDMFS_EV_H
 #define DDMFS_EV_H
 
+struct chan;
 struct drv;
 
 int ev_init(void);
@@ -30,6 +32,13 @@ void ev_wake(struct drv *d);
 void ev_watch_req(struct drv *d, int fd);
 /* That eventfd of d's, for an upgrade to hand over; -1 if none. */
 int ev_req_fd(struct drv *d);
+/*
+ * A worker that sent a request to d on ch (a reference it holds, no
+ * lock held) answers what d's driver has sent back so far, without
+ * waiting, as the event thread would: replies go out from several
+ * threads at once, not through the event thread alone.
+ */
+void ev_receive(struct drv *d, struct chan *ch);
 /* The event loop's data of d goes (before drv_free()). */
 void ev_forget(struct drv *d);
 /*

@@ -375,6 +375,7 @@ send_new(struct drv *d, struct pend *p, struct ddm_msg *m, const void *payload,
          size_t len)
 {
 	uint64_t id = p->e.id;
+	struct chan *ch;
 	int err = 0, r = 0;
 
 	pthread_mutex_unlock(&d->lock);
@@ -412,6 +413,22 @@ send_new(struct drv *d, struct pend *p, struct ddm_msg *m, const void *payload,
 	d->requests++;
 	if (r == 1)
 		drv_sys->wake(d); /* queued: the event thread flushes it */
+	if (r == 1 || drv_sys->receive == NULL || d->pend.map.n < 2) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	/* others wait too: their answers may be in already, and this worker
+	 * sends them on (with one receiver, the event thread, every answer
+	 * would wait for it) */
+	ch = d->chan;
+	chan_get(ch);
+	d->pins++;
+	pthread_mutex_unlock(&d->lock);
+	drv_sys->receive(d, ch);
+	chan_put(ch);
+	pthread_mutex_lock(&d->lock);
+	if (--d->pins == 0 && d->removed)
+		drv_sys->wake(d); /* it may be unused now */
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -557,20 +574,31 @@ fwd_poll(fuse_req_t req, struct fuse_file_info *fi, uint64_t kh)
 	send_new(d, p, &m, NULL, 0);
 }
 
+/*
+ * A flush (each close(2)) is answered here, not forwarded: libdriver has
+ * no flush hook and answers every flush of a handle it knows 0, so the
+ * round trip to the driver told the caller nothing.  close(2) of a
+ * handle from before a driver crash succeeds as well: there is nothing
+ * left to flush, and its reads already said EIO.
+ */
 void
 fwd_flush(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct ddm_msg m;
-	struct drv *d;
-	/* close(2) of a handle from before a driver crash succeeds: there
-	 * is nothing left to flush, and its reads already said EIO */
-	struct pend *p = begin(req, fi, DDM_FLUSH, 0, &d, NULL);
+	struct drv *d = drv_by_slot(id_slot(fi->fh));
+	int err = -EBADF;
 
-	if (p == NULL)
-		return;
-	trace_begin(d, p, "%s", "");
-	msg_for(p, &m);
-	send_new(d, p, &m, NULL, 0);
+	if (d != NULL) {
+		pthread_mutex_lock(&d->lock);
+		if (handle_find(&d->handles, fi->fh) != NULL)
+			err = 0;
+		pthread_mutex_unlock(&d->lock);
+	}
+	if (err != 0)
+		trace_refused(d, DDM_FLUSH, err);
+	else if (dfs.debug)
+		logdbg("%s: flush -> 0 (not forwarded)",
+		       d != NULL ? d->path : "?");
+	fuse_reply_err(req, -err);
 }
 
 /* Tells d's driver that handle h is closed, if its instance still runs

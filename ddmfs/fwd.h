@@ -5,10 +5,12 @@
  * and a message on the driver's channel (chan.h), and returns; it never
  * waits for the driver.  The event thread hands each DDM_REPLY to
  * fwd_reply(), which checks it against the rules of its op and answers
- * the kernel.  An open for a driver coming up is parked until its HELLO
- * (fwd_send_queued()) or its deadline (drv.c).  An interrupt is passed on
- * as DDM_INTERRUPT and starts a grace time after which ddmfs answers
- * EINTR itself (drv.c).
+ * the kernel; while other requests of the driver are in flight, the
+ * worker first answers the replies already there itself (drv_sys's
+ * receive), so answers go out from several threads.  An open for a
+ * driver coming up is parked until its HELLO (fwd_send_queued()) or its
+ * deadline (drv.c).  An interrupt is passed on as DDM_INTERRUPT and
+ * starts a grace time after which ddmfs answers EINTR itself (drv.c).
  */
 #ifndef DDMFS_FWD_H
 #define DDMFS_FWD_H

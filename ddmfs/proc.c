@@ -532,6 +532,7 @@ static const struct drv_sys real_sys = {
 	.detach_chan = ev_detach_chan,
 	.detach_pid = sys_detach_pid,
 	.wake = ev_wake,
+	.receive = ev_receive,
 	.record = sys_record,
 };
 

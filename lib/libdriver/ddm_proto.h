@@ -12,6 +12,10 @@
  *   driver -> ddmfs   DDM_HELLO (once, when init succeeded), DDM_REPLY,
  *                     DDM_NOTIFY
  *
+ * ddmfs answers FUSE flushes itself (libdriver has no flush hook and
+ * answers DDM_FLUSH 0); libdriver still takes DDM_FLUSH, which its CUSE
+ * transport dispatches in-process.
+ *
  * Every request except DDM_RELEASE and DDM_INTERRUPT gets exactly one
  * DDM_REPLY carrying the same id.  Replies may come in any order: a driver
  * may hold a request (a blocking read) and answer later ones first.

@@ -529,15 +529,12 @@ do_read(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 		return;
 	}
 	take_nonblock(r->hnd, rq->arg0);
-	buf = malloc(r->size > 0 ? r->size : 1);
-	if (buf == NULL) {
-		finish(r, -ENOMEM, NULL, 0);
-		return;
-	}
+	/* one buffer for every read: valid only while the hook runs, and
+	 * hooks never nest */
+	buf = dev->rbuf;
 	r->in_hook = true;
 	rc = dev->ops.read(&r->hnd->h, r, buf, r->size, off);
 	finish(r, rc, buf, rc > 0 ? (size_t)rc : 0);
-	free(buf);
 }
 
 static void
@@ -710,6 +707,12 @@ dispatch_init(struct ddm_dev *dev)
 	dev->htab = calloc(HBUCKETS_MIN, sizeof(*dev->htab));
 	if (dev->htab == NULL)
 		return -ENOMEM;
+	dev->rbuf = malloc(DDM_PAYLOAD_MAX);
+	if (dev->rbuf == NULL) {
+		free(dev->htab);
+		dev->htab = NULL;
+		return -ENOMEM;
+	}
 	dev->hbuckets = HBUCKETS_MIN;
 	return 0;
 }
@@ -758,4 +761,6 @@ dispatch_fini(struct ddm_dev *dev)
 		req_free(dev->reqs);
 	free(dev->htab);
 	dev->htab = NULL;
+	free(dev->rbuf);
+	dev->rbuf = NULL;
 }

@@ -165,6 +165,7 @@ struct ddm_dev {
 	size_t hbuckets;   /* a power of two */
 	size_t nhandles;
 	struct ddm_req *reqs; /* every request not answered yet */
+	void *rbuf;           /* DDM_PAYLOAD_MAX bytes: a read hook's buf */
 
 	int epfd;
 	int sigfd;
