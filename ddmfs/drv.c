@@ -191,6 +191,9 @@ drv_new_slot(struct node *n, const char *path, struct drv_conf *cf,
 
 	if (d == NULL)
 		return -ENOMEM;
+	/* until its HELLO says more (a driver adopted or handed over by an
+	 * upgrade may be an old one) */
+	d->payload_max = DDM_PAYLOAD_V1;
 	d->cap_nodes = cf->n_nodes > 0 ? cf->n_nodes : 1;
 	d->nodes = calloc(d->cap_nodes, sizeof(*d->nodes));
 	r = d->nodes == NULL ? -ENOMEM : slot_alloc(d, slot);
@@ -522,8 +525,8 @@ spawn(struct drv *d)
 		return;
 	}
 	d->proc = p;
-	lognode_info(d, "%s: driver %s started (pid %d)", d->path,
-	             d->cf.driver, (int)p.pid);
+	lognode_info(d, "%s: driver %s started (pid %d)", d->path, d->cf.driver,
+	             (int)p.pid);
 	emit_start(d, "");
 	started(d, DRV_HELLO_MS);
 }

@@ -129,6 +129,9 @@ struct drv {
 	uint64_t gen;         /* bumped when an instance goes away */
 	unsigned int fails;   /* failures in a row */
 	unsigned int restarts;
+	/* the largest payload its driver takes (DDM_HELLO.arg2); read
+	 * without d->lock by the forwarding path */
+	_Atomic unsigned int payload_max;
 	uint64_t requests;      /* forwarded to the driver, for ddmctl */
 	uint64_t errors;        /* of those, answered with an error */
 	struct log_ring recent; /* its last log lines, for ddmctl status */

@@ -27,8 +27,9 @@
 #include "fwd.h"
 #include "log.h"
 
-#define EV_BATCH   64 /* epoll events per wait */
-#define RECV_BATCH 64 /* messages read per socket event, for fairness */
+#define EV_BATCH          64 /* epoll events per wait */
+#define RECV_BATCH        64 /* messages read per socket event, for fairness */
+#define HELLO_PAYLOAD_MIN 4096 /* the least payload a driver may announce */
 #define DRV_CUSE_RETRY                                                         \
 	2 /* stored CUSE numbers not seen in this run are dropped after        \
 	   * this many failures before HELLO */
@@ -261,6 +262,20 @@ hello_nodes(struct drv *d, const struct ddm_msg *m, const void *payload,
 	return 0;
 }
 
+/* The payload a driver's HELLO says it takes (DDM_HELLO.arg2), within
+ * what ddmfs sends; 0, from a driver of the first protocol, is
+ * DDM_PAYLOAD_V1. */
+static unsigned int
+hello_payload(uint64_t announced)
+{
+	if (announced == 0)
+		return DDM_PAYLOAD_V1;
+	if (announced < HELLO_PAYLOAD_MIN)
+		return HELLO_PAYLOAD_MIN;
+	return announced < DDM_PAYLOAD_MAX ? (unsigned int)announced
+	                                   : DDM_PAYLOAD_MAX;
+}
+
 /*
  * DDM_HELLO from d's driver: checks its transport, its nodes (and, under
  * CUSE, the devices it made), and lets the parked opens go.  A new rdev
@@ -288,6 +303,8 @@ hello(struct drv *d, const struct ddm_msg *m, const void *payload)
 		r = hello_nodes(d, m, payload, why, sizeof(why), changed, &n_ch,
 		                moved, &n_moved);
 	}
+	if (r >= 0)
+		d->payload_max = hello_payload(m->arg2);
 	for (unsigned int i = 0; r >= 0 && i < n_moved; i++) {
 		parent[n_new] = moved[i]->parent->ino;
 		snprintf(name[n_new], sizeof(name[n_new]), "%s",

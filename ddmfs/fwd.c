@@ -500,6 +500,15 @@ begin(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op, int gone_err,
 	return p;
 }
 
+/* size, cut to the largest payload d's driver takes. */
+static size_t
+clamp_payload(struct drv *d, size_t size)
+{
+	size_t max = d->payload_max;
+
+	return size < max ? size : max;
+}
+
 void
 fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t off)
 {
@@ -509,7 +518,7 @@ fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t off)
 
 	if (p == NULL)
 		return;
-	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
+	p->size = clamp_payload(d, size);
 	trace_begin(d, p, " %zu @%lld", p->size, (long long)off);
 	msg_for(p, &m);
 	m.arg0 = (uint32_t)fi->flags;
@@ -528,7 +537,8 @@ fwd_write(fuse_req_t req, struct fuse_file_info *fi, const void *buf,
 
 	if (p == NULL)
 		return;
-	p->size = size < DDM_PAYLOAD_MAX ? size : DDM_PAYLOAD_MAX;
+	/* a write past what the driver takes is a short write */
+	p->size = clamp_payload(d, size);
 	trace_begin(d, p, " %zu @%lld", p->size, (long long)off);
 	msg_for(p, &m);
 	m.arg0 = (uint32_t)fi->flags;

@@ -126,6 +126,7 @@ chan_hello(struct ddm_dev *dev, int fd, uint64_t via)
 	ddm_msg_init(&m, DDM_HELLO, 0, 0);
 	m.arg0 = DDM_PROTO_VERSION;
 	m.arg1 = via;
+	m.arg2 = DDM_PAYLOAD_MAX;
 	return send_msg(fd, &m, hn, dev->n_nodes * sizeof(hn[0]));
 }
 

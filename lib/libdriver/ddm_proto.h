@@ -46,7 +46,7 @@
  * Field use per op (unused fields are zero):
  *
  *   op             fh  arg0          arg1          arg2      payload
- *   DDM_HELLO      -   version       transport     -         node info
+ *   DDM_HELLO      -   version       transport     payload   node info
  *   DDM_OPEN       fh  open flags    node index    -         -
  *   DDM_RELEASE    fh  -             -             -         -
  *   DDM_READ       fh  file flags    size wanted   offset    -
@@ -64,6 +64,9 @@
  * (requests come over this socket) or DDM_HELLO_CUSE (the driver serves a
  * CUSE device per node, but for those HELLO marks DDM_NODE_SOCKET, whose
  * requests come over this socket as under DDM_HELLO_SOCKET).
+ * DDM_HELLO.arg2 is the largest payload the driver can receive (its
+ * DDM_PAYLOAD_MAX); ddmfs sends it no larger READ, WRITE or IOCTL.  0, as
+ * drivers built before it said nothing, means DDM_PAYLOAD_V1.
  * Its payload is one struct ddm_hello_node per node the driver was given,
  * in order (none at all: every node is a stream of size 0).
  *
@@ -87,7 +90,11 @@
 
 #define DDM_PROTO_VERSION  1
 #define DDM_MAGIC          0x444d3144u /* "D1MD" in memory order */
-#define DDM_PAYLOAD_MAX    (64 * 1024)
+/* Payload bytes per message: FUSE's 128 KiB request, so a big read or
+ * write is one round trip.  Drivers built with the first protocol take
+ * DDM_PAYLOAD_V1 and announce nothing in DDM_HELLO.arg2. */
+#define DDM_PAYLOAD_MAX    (128 * 1024)
+#define DDM_PAYLOAD_V1     (64 * 1024)
 #define DDM_ORPHAN_WAIT_MS 30000 /* an orphan waits this long for adoption */
 #define DDM_NODES_MAX      256   /* nodes per driver instance */
 

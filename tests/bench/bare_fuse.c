@@ -55,7 +55,7 @@ static struct leaf leaves[BENCH_LEAVES];
 static void
 bare_init(void *userdata, struct fuse_conn_info *conn)
 {
-	conn->max_write = 64 * 1024; /* as ddmfs */
+	conn->max_write = 128 * 1024; /* as ddmfs (DDM_PAYLOAD_MAX) */
 }
 
 /* The leaf index of ino, or -1. */

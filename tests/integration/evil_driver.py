@@ -33,7 +33,7 @@ MAGIC = 0x444D3144
 HDR = struct.Struct("=IHHQQiIQQIIII")  # struct ddm_msg, 64 bytes
 (HELLO, OPEN, RELEASE, READ, WRITE, IOCTL, POLL, FLUSH, INTERRUPT, REPLY,
  NOTIFY, PING) = range(1, 13)
-PAYLOAD_MAX = 64 * 1024
+PAYLOAD_MAX = 64 * 1024  # a driver of the first protocol: HELLO announces none
 PROTO_VERSION = 1
 HELLO_SOCKET = 0
 

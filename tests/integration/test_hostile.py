@@ -191,6 +191,20 @@ def test_failed_chmod_save_leaves_the_node_on_conf_defaults():
         assert not os.path.exists(perms)
 
 
+def test_a_driver_of_the_first_protocol_is_sent_no_more_than_it_takes():
+    # evil_driver.py announces no payload limit in its HELLO, as drivers
+    # built before the limit grew: ddmfs sends it 64 KiB at most, and a
+    # bigger write is a short write, not a packet cut short
+    with hostile_mount("--mode=stopread", "--after=1000000") as m:
+        fd = os.open(m.path("isa0/evil0"), os.O_WRONLY)
+        try:
+            n = os.write(fd, b"w" * (1 << 20))
+        finally:
+            os.close(fd)
+        assert n == 64 * 1024, n
+        assert restarts(m) == 0
+
+
 if __name__ == "__main__":
     sys.exit(run([
         test_driver_that_stops_reading_is_restarted_and_rtc0_answers,
@@ -199,4 +213,5 @@ if __name__ == "__main__":
         test_read_reply_longer_than_asked_gives_eio_and_a_restart,
         test_driver_that_ignores_pings_is_restarted_and_rtc0_is_not,
         test_failed_chmod_save_leaves_the_node_on_conf_defaults,
+        test_a_driver_of_the_first_protocol_is_sent_no_more_than_it_takes,
     ]))
