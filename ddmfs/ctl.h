@@ -56,6 +56,11 @@ int ctl_fd(void);
 int ctl_handle(const char *line, uid_t peer, char **ret_reply);
 /* The error kind an answer names for err (-errno): "ENOENT"... */
 const char *ctl_errname(int err);
+
+/* Copies s into buf (n bytes) as one field of a reply or event line:
+ * tabs, newlines and other control characters become spaces.  Returns
+ * buf. */
+char *ctl_field(char *buf, size_t n, const char *s);
 /* The state ddmctl shows for d (d->lock held): running, restarting,
  * dying, failed, stopped or manual. */
 const char *ctl_state_name(const struct drv *d);

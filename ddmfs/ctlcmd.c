@@ -74,9 +74,8 @@ fail:
 	o->s = NULL;
 }
 
-/* s as one field: control characters (tabs, newlines) become spaces. */
-static char *
-field(char *buf, size_t n, const char *s)
+char *
+ctl_field(char *buf, size_t n, const char *s)
 {
 	size_t i;
 
@@ -165,7 +164,7 @@ user_name(uid_t uid, char *out, size_t n)
 	char buf[PW_BUF_SIZE];
 
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pp) == 0 && pp != NULL)
-		field(out, n, pp->pw_name);
+		ctl_field(out, n, pp->pw_name);
 	else
 		snprintf(out, n, "%u", (unsigned int)uid);
 }
@@ -177,7 +176,7 @@ group_name(gid_t gid, char *out, size_t n)
 	char buf[PW_BUF_SIZE];
 
 	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &gp) == 0 && gp != NULL)
-		field(out, n, gp->gr_name);
+		ctl_field(out, n, gp->gr_name);
 	else
 		snprintf(out, n, "%u", (unsigned int)gid);
 }
@@ -226,9 +225,9 @@ row_of(struct node *n, void *arg)
 	}
 	r = &rs->v[rs->n++];
 	pthread_mutex_lock(&d->lock);
-	field(r->path, sizeof(r->path), n->path);
-	field(r->driver, sizeof(r->driver), d->cf.driver);
-	field(r->instance, sizeof(r->instance), instance_name(d));
+	ctl_field(r->path, sizeof(r->path), n->path);
+	ctl_field(r->driver, sizeof(r->driver), d->cf.driver);
+	ctl_field(r->instance, sizeof(r->instance), instance_name(d));
 	r->state = ctl_state_name(d);
 	pid_str(d, r->pid, sizeof(r->pid));
 	r->restarts = d->restarts;
@@ -290,11 +289,11 @@ tree_one(struct node *n, void *arg)
 	char buf[NODE_PATH_MAX];
 
 	if (n->is_dir || n->drv == NULL) {
-		cat(arg, "dir\t%s\n", field(buf, sizeof(buf), n->path));
+		cat(arg, "dir\t%s\n", ctl_field(buf, sizeof(buf), n->path));
 		return;
 	}
 	pthread_mutex_lock(&n->drv->lock);
-	cat(arg, "leaf\t%s\t%s\t%s\n", field(buf, sizeof(buf), n->path),
+	cat(arg, "leaf\t%s\t%s\t%s\n", ctl_field(buf, sizeof(buf), n->path),
 	    ctl_state_name(n->drv), n->drv->cf.driver);
 	pthread_mutex_unlock(&n->drv->lock);
 }
@@ -317,7 +316,7 @@ log_line(const char *line, void *arg)
 {
 	char buf[LOG_LINE_MAX];
 
-	cat(arg, "log\t%s\n", field(buf, sizeof(buf), line));
+	cat(arg, "log\t%s\n", ctl_field(buf, sizeof(buf), line));
 }
 
 /* status NODE: "KEY VALUE" records, then one "log LINE" per recent log
@@ -337,7 +336,7 @@ cmd_status(struct out *out, int argc, char **argv)
 	n = tree_find(argv[0]);
 	if (n == NULL || n->drv == NULL) {
 		pthread_rwlock_unlock(&dfs.tree_lock);
-		cat(out, "No node %s.", field(name, sizeof(name), argv[0]));
+		cat(out, "No node %s.", ctl_field(name, sizeof(name), argv[0]));
 		return -ENOENT;
 	}
 	d = n->drv;
@@ -423,7 +422,7 @@ control(struct out *out, const char *cmd, const char *path)
 	n = tree_find(path);
 	if (n == NULL || n->drv == NULL) {
 		pthread_rwlock_unlock(&dfs.tree_lock);
-		cat(out, "No node %s.", field(name, sizeof(name), path));
+		cat(out, "No node %s.", ctl_field(name, sizeof(name), path));
 		return -ENOENT;
 	}
 	d = n->drv;
@@ -486,10 +485,10 @@ cmd_reset(struct out *out, int argc, char **argv)
 	(void)argc;
 	r = saver_reset(argv[0]);
 	if (r == -ENOENT)
-		cat(out, "No node %s.", field(name, sizeof(name), argv[0]));
+		cat(out, "No node %s.", ctl_field(name, sizeof(name), argv[0]));
 	else if (r < 0)
 		cat(out, "Could not reset %s: %s.",
-		    field(name, sizeof(name), argv[0]), strerror(-r));
+		    ctl_field(name, sizeof(name), argv[0]), strerror(-r));
 	return r;
 }
 
@@ -556,7 +555,7 @@ ctl_handle(const char *line, uid_t peer, char **ret_reply)
 			v = &verbs[i];
 	if (v == NULL) {
 		cat(&out, "Unknown command \"%s\".",
-		    field(name, sizeof(name), argc > 0 ? argv[0] : ""));
+		    ctl_field(name, sizeof(name), argc > 0 ? argv[0] : ""));
 		r = -EINVAL;
 	} else if (argc - 1 < v->min_args || argc - 1 > v->max_args) {
 		cat(&out, "Usage: %s%s%s.", v->name, v->args[0] ? " " : "",

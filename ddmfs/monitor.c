@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl.h"
 #include "log.h"
 #include "monitor.h"
 
@@ -32,19 +33,6 @@ static struct monitor *mons[MON_MAX];
 static atomic_uint n_mons;
 static bool shut;
 
-/* Copies s into dst (n bytes), every tab, newline or other control
- * character made a space, so it stays one field. */
-static void
-field(char *dst, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n && s[i] != '\0'; i++)
-		dst[i] =
-		        (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-	dst[i] = '\0';
-}
-
 void
 monitor_emit(const char *event, const char *node, const char *extra,
              const char *fmt, ...)
@@ -61,8 +49,8 @@ monitor_emit(const char *event, const char *node, const char *extra,
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	field(detail, sizeof(detail), raw);
-	field(where, sizeof(where), node != NULL && node[0] ? node : "-");
+	ctl_field(detail, sizeof(detail), raw);
+	ctl_field(where, sizeof(where), node != NULL && node[0] ? node : "-");
 	if (snprintf(line, sizeof(line), "%s\t%s\t%s\t%s%s%s\n", when, event,
 	             where, detail, extra != NULL ? "\t" : "",
 	             extra != NULL ? extra : "") >= (int)sizeof(line))
