@@ -461,11 +461,11 @@ fwd_open(fuse_req_t req, struct drv *d, unsigned int node,
 
 /*
  * Starts forwarding op on open file fi: returns its driver locked and a
- * new entry, or NULL (nothing locked) after answering gone_err (-EIO, or
- * 0 for a flush) for a handle whose driver instance is gone.
+ * new entry, or NULL (nothing locked) after answering the error: EIO for
+ * a handle from before its driver restarted, ENODEV once its node is gone.
  */
 static struct pend *
-begin(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op, int gone_err,
+begin(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op,
       struct drv **ret_d, struct handle **ret_h)
 {
 	struct drv *d = drv_by_slot(id_slot(fi->fh));
@@ -478,18 +478,17 @@ begin(fuse_req_t req, struct fuse_file_info *fi, enum ddm_op op, int gone_err,
 		h = handle_find(&d->handles, fi->fh);
 		if (h == NULL)
 			err = -EBADF;
-		else if (d->removed) /* its node is gone; close(2) is fine */
-			err = gone_err == 0 ? 0 : -ENODEV;
+		else if (d->removed)
+			err = -ENODEV;
 		else if (h->gen != d->gen || d->chan == NULL)
-			err = gone_err;
+			err = -EIO;
 		else if ((p = pend_new(d, req, op, fi->fh)) == NULL)
 			err = -ENOMEM;
 		if (p == NULL)
 			pthread_mutex_unlock(&d->lock);
 	}
 	if (p == NULL) {
-		if (err != 0)
-			trace_refused(d, op, err);
+		trace_refused(d, op, err);
 		fuse_reply_err(req, -err);
 		return NULL;
 	}
@@ -514,7 +513,7 @@ fwd_read(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t off)
 {
 	struct ddm_msg m;
 	struct drv *d;
-	struct pend *p = begin(req, fi, DDM_READ, -EIO, &d, NULL);
+	struct pend *p = begin(req, fi, DDM_READ, &d, NULL);
 
 	if (p == NULL)
 		return;
@@ -533,7 +532,7 @@ fwd_write(fuse_req_t req, struct fuse_file_info *fi, const void *buf,
 {
 	struct ddm_msg m;
 	struct drv *d;
-	struct pend *p = begin(req, fi, DDM_WRITE, -EIO, &d, NULL);
+	struct pend *p = begin(req, fi, DDM_WRITE, &d, NULL);
 
 	if (p == NULL)
 		return;
@@ -552,7 +551,7 @@ fwd_ioctl(fuse_req_t req, struct fuse_file_info *fi, unsigned int cmd,
 {
 	struct ddm_msg m;
 	struct drv *d;
-	struct pend *p = begin(req, fi, DDM_IOCTL, -EIO, &d, NULL);
+	struct pend *p = begin(req, fi, DDM_IOCTL, &d, NULL);
 
 	if (p == NULL)
 		return;
@@ -571,7 +570,7 @@ fwd_poll(fuse_req_t req, struct fuse_file_info *fi, uint64_t kh)
 	struct ddm_msg m;
 	struct handle *h;
 	struct drv *d;
-	struct pend *p = begin(req, fi, DDM_POLL, -EIO, &d, &h);
+	struct pend *p = begin(req, fi, DDM_POLL, &d, &h);
 
 	if (p == NULL)
 		return;
