@@ -676,16 +676,27 @@ check(const struct pend *p, const struct ddm_msg *m, char *why, size_t n)
 		         m->len);
 }
 
-/* The driver opened p's handle: it goes live, or back if the caller is
- * gone.  No lock held. */
+/*
+ * The driver instance gen opened p's handle: it goes live, or back if the
+ * caller is gone.  If that instance died since its answer, the open fails
+ * EIO like the rest of its requests: a handle filed under the next one
+ * would reach a driver that never opened it.  No lock held.
+ */
 static void
-opened(struct drv *d, struct pend *p)
+opened(struct drv *d, struct pend *p, uint64_t gen)
 {
 	struct handle *h = calloc(1, sizeof(*h));
 	bool seekable;
 	int r;
 
 	pthread_mutex_lock(&d->lock);
+	if (gen != d->gen) {
+		d->errors++;
+		pthread_mutex_unlock(&d->lock);
+		free(h);
+		answer_err(p, -EIO);
+		return;
+	}
 	seekable = p->node < d->n_nodes && d->nodes[p->node] != NULL &&
 	           d->nodes[p->node]->seekable;
 	if (h != NULL) {
@@ -724,8 +735,10 @@ fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload)
 	struct drv_out out = { 0 };
 	struct pend *p = NULL;
 	char why[128], what[64];
+	uint64_t gen;
 
 	pthread_mutex_lock(&d->lock);
+	gen = d->gen; /* the instance answering: its channel is still up */
 	if (d->ping_id != 0 && m->id == d->ping_id) {
 		d->ping_id = 0;
 		d->bogus = 0;
@@ -761,7 +774,7 @@ fwd_reply(struct drv *d, const struct ddm_msg *m, const void *payload)
 	else if (m->result < 0)
 		answer_err(p, m->result);
 	else if (p->op == DDM_OPEN)
-		opened(d, p);
+		opened(d, p, gen);
 	else {
 		answer_data(p, m->result, payload, m->len);
 		done(p);
