@@ -777,6 +777,10 @@ main(int argc, char **argv)
 	const char *mp;
 	int r, status = 1, report = -1, sigfd, use_cuse = 0;
 
+	/* a fixed mmap threshold: blocks of 128 KiB and more (a big tree's
+	 * ctl listing) go back to the kernel when freed.  glibc would raise
+	 * it after the first such free and keep the next ones in the arena */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	r = parse(argc, argv, &o);
 	if (r >= 0)
 		return r;
