@@ -38,7 +38,7 @@ KiB (_kib):
           start_to_visible_s, start_to_running_s,
           ddmfs_rss_kib, driver_rss_kib, drivers_rss_kib_total} | {error}
     guest {status: "ran" | "skipped", note, kernel, cpus, cuse, smp,
-           wall_s}
+           clock ("icount: ..." or "wall (TCG)"), wall_s}
     ratios [{group, figure, op, stat, pair, value}]
     goals [{figure, pair, measured, unit, goal, met (true, false, or
             null when this run did not measure it), note}]
@@ -431,8 +431,9 @@ def print_table(res, f):
     g = res["guest"]
     if g.get("status") == "ran":
         lat_block(f"Guest (CUSE; QEMU TCG, {g.get('cpus', '?')} CPU, kernel"
-                  f" {g.get('kernel', '?')}; slower than the host, compare "
-                  "ratios only)", GUEST_TARGETS, ("ddm-cuse", "bare-cuse"))
+                  f" {g.get('kernel', '?')}, clock {g.get('clock', 'wall')};"
+                  " not the host's times, compare ratios only)",
+                  GUEST_TARGETS, ("ddm-cuse", "bare-cuse"))
     else:
         w(f"\nGuest (CUSE): {g.get('status', 'skipped')}: "
           f"{g.get('note', g.get('error', ''))}\n")
