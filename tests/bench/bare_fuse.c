@@ -49,7 +49,7 @@ struct leaf {
 	struct bopen *opens;
 };
 
-static const char zeros[READ_MAX];
+static __thread char rbuf[READ_MAX]; /* each worker's read buffer */
 static struct leaf leaves[BENCH_LEAVES];
 
 static void
@@ -164,7 +164,9 @@ bare_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	        &o->seen,
 	        __atomic_load_n(&leaves[o->leaf].writes, __ATOMIC_RELAXED),
 	        __ATOMIC_RELAXED);
-	fuse_reply_buf(req, zeros, size < READ_MAX ? size : READ_MAX);
+	size = size < READ_MAX ? size : READ_MAX;
+	bench_fill(rbuf, size);
+	fuse_reply_buf(req, rbuf, size);
 }
 
 /* Counts the write and wakes the leaf's pollers. */

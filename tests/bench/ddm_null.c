@@ -61,7 +61,7 @@ null_read(struct ddm_handle *h, struct ddm_req *r, void *buf, size_t size,
           off_t off)
 {
 	h->priv = (void *)(uintptr_t)writes_of(h);
-	memset(buf, 0, size);
+	bench_fill(buf, size);
 	return (ssize_t)size;
 }
 
