@@ -283,6 +283,7 @@ static const struct ddm_transport_ops cuse_ops = {
 	.send_notify = cuse_send_notify,
 	.close = cuse_close,
 	.pending = cuse_pending,
+	.suspended = cuse_suspended,
 };
 
 /* "ddm!isa0!rtc0" for node "isa0/rtc0". */

@@ -63,6 +63,8 @@ void cuse_copen_free(struct copen *co);
 void cuse_copen_kill(struct cuse *c, struct copen *co);
 /* Queues rq for next(); 0 or -ENOBUFS (never for a release). */
 int cuse_push(struct cuse *c, const struct ddm_rq *rq);
+/* A hook suspended tctx's request: its interrupts are heard from now. */
+void cuse_suspended(struct ddm_transport *t, void *tctx);
 /* CUSE_INIT is answered: the device exists now (cuse.c). */
 void cuse_init_done(void *userdata);
 

@@ -14,7 +14,8 @@
  *   ioctl     DDM_IOCTL     fuse_reply_ioctl, after a retry for the data
  *   poll      DDM_POLL      fuse_reply_poll; notify by the stored pollhandle
  *   flush     DDM_FLUSH     fuse_reply_err
- *   interrupt DDM_INTERRUPT (the target answers -EINTR)
+ *   interrupt DDM_INTERRUPT (the target answers -EINTR), heard once a
+ *                           hook suspended the target (cuse_suspended)
  */
 #include "config.h"
 
@@ -149,16 +150,19 @@ on_interrupt(fuse_req_t req, void *data)
 }
 
 /*
- * Queues a request that a hook may suspend (co as for enqueue()), and hears
- * its interrupts.
+ * A hook suspended the request of cr: from now on its interrupts are
+ * heard.  Done only then, not for every request: libfuse keeps an
+ * interrupt that came first and calls on_interrupt() at once, and the
+ * registration takes two locks that a request answered in its hook
+ * does not need.
  */
-static void
-enqueue_slow(fuse_req_t req, struct ddm_rq *rq, struct copen *co)
+void
+cuse_suspended(struct ddm_transport *t, void *tctx)
 {
-	struct creq *cr = enqueue(req, rq, co);
+	struct creq *cr = tctx;
 
-	if (cr != NULL)
-		fuse_req_interrupt_func(req, on_interrupt, cr);
+	(void)t;
+	fuse_req_interrupt_func(cr->req, on_interrupt, cr);
 }
 
 /*
@@ -170,7 +174,7 @@ static void
 enqueue_rw(fuse_req_t req, struct ddm_rq *rq, struct fuse_file_info *fi)
 {
 	rq->arg0 = (uint32_t)fi->flags;
-	enqueue_slow(req, rq, NULL);
+	enqueue(req, rq, NULL);
 }
 
 static void
@@ -183,12 +187,12 @@ on_open(fuse_req_t req, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	enqueue_slow(req,
-	             &(struct ddm_rq){ .op = DDM_OPEN,
-	                               .fh = (uintptr_t)co,
-	                               .arg0 = (uint32_t)fi->flags,
-	                               .arg1 = c->t.node },
-	             co);
+	enqueue(req,
+	        &(struct ddm_rq){ .op = DDM_OPEN,
+	                          .fh = (uintptr_t)co,
+	                          .arg0 = (uint32_t)fi->flags,
+	                          .arg1 = c->t.node },
+	        co);
 }
 
 static void
@@ -283,15 +287,15 @@ on_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		                       out_size > 0);
 		return;
 	}
-	enqueue_slow(req,
-	             &(struct ddm_rq){ .op = DDM_IOCTL,
-	                               .fh = fi->fh,
-	                               .arg0 = ucmd,
-	                               .arg1 = (uintptr_t)arg,
-	                               .arg2 = out_size,
-	                               .payload = in_buf,
-	                               .len = in_size },
-	             NULL);
+	enqueue(req,
+	        &(struct ddm_rq){ .op = DDM_IOCTL,
+	                          .fh = fi->fh,
+	                          .arg0 = ucmd,
+	                          .arg1 = (uintptr_t)arg,
+	                          .arg2 = out_size,
+	                          .payload = in_buf,
+	                          .len = in_size },
+	        NULL);
 }
 
 /* Keeps the newest pollhandle per open file; the older one is dropped. */

@@ -367,6 +367,8 @@ finish(struct ddm_req *r, long rc, const void *data, size_t len)
 		req_free(r);
 	} else if (rc != DDM_SUSPEND) {
 		ddm_reply(r, rc, data, len);
+	} else if (r->tp->ops->suspended != NULL) {
+		r->tp->ops->suspended(r->tp, r->tctx);
 	}
 }
 

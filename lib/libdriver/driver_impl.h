@@ -62,6 +62,9 @@ struct ddm_transport_ops {
 	/* ddmfs hung up (next() gave -EPIPE): become an orphan (orphan.c).
 	 * 0, or -errno to exit.  NULL: exit. */
 	int (*orphan)(struct ddm_transport *t);
+	/* A hook suspended the request of tctx: it will be answered later,
+	 * and may be interrupted meanwhile.  NULL: nothing to do. */
+	void (*suspended)(struct ddm_transport *t, void *tctx);
 };
 
 struct ddm_transport {
