@@ -112,9 +112,12 @@ req_new(struct ddm_dev *dev, const struct ddm_rq *rq, struct hnd *hp)
 {
 	struct ddm_req *r;
 
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
+	if (dev->n_spare > 0) {
+		r = dev->spare[--dev->n_spare];
+		memset(r, 0, sizeof(*r));
+	} else if ((r = calloc(1, sizeof(*r))) == NULL) {
 		return NULL;
+	}
 	r->dev = dev;
 	r->tp = rq->tp;
 	r->hnd = hp;
@@ -161,7 +164,10 @@ req_free(struct ddm_req *r)
 		dev->reqs = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
-	free(r);
+	if (dev->n_spare < DDM_REQ_SPARE)
+		dev->spare[dev->n_spare++] = r;
+	else
+		free(r);
 }
 
 static int
@@ -589,17 +595,13 @@ do_ioctl(struct ddm_dev *dev, struct ddm_req *r, const struct ddm_rq *rq)
 		.arg = (unsigned long)rq->arg1,
 		.in = rq->payload,
 		.in_len = rq->len,
-		.out = calloc(1, r->size > 0 ? r->size : 1),
+		.out = dev->rbuf, /* as a read's: hooks never nest */
 		.out_len = r->size,
 	};
-	if (io.out == NULL) {
-		finish(r, -ENOMEM, NULL, 0);
-		return;
-	}
+	memset(io.out, 0, io.out_len); /* what the hook leaves is zeros */
 	r->in_hook = true;
 	rc = dev->ops.ioctl(&r->hnd->h, r, &io);
 	finish(r, rc, io.out, io.out_len);
-	free(io.out);
 }
 
 static void
@@ -765,4 +767,6 @@ dispatch_fini(struct ddm_dev *dev)
 	dev->htab = NULL;
 	free(dev->rbuf);
 	dev->rbuf = NULL;
+	while (dev->n_spare > 0)
+		free(dev->spare[--dev->n_spare]);
 }

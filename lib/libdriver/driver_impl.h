@@ -139,6 +139,9 @@ struct watch;
 struct timer;
 struct dma_buf;
 
+/* Freed struct ddm_req kept for reuse. */
+#define DDM_REQ_SPARE 8
+
 /* The most MSI vectors libdriver asks for. */
 #define DDM_IRQ_MAX 8
 
@@ -169,6 +172,9 @@ struct ddm_dev {
 	size_t nhandles;
 	struct ddm_req *reqs; /* every request not answered yet */
 	void *rbuf;           /* DDM_PAYLOAD_MAX bytes: a read hook's buf */
+	/* freed requests kept for the next ones: no malloc per request */
+	struct ddm_req *spare[DDM_REQ_SPARE];
+	unsigned int n_spare;
 
 	int epfd;
 	int sigfd;

@@ -184,9 +184,12 @@ ddm_timer_cancel(struct ddm_dev *dev, int id)
 static void
 run_timers(struct ddm_dev *dev)
 {
-	uint64_t now = now_ns(), seq_end = dev->timer_seq;
+	uint64_t now, seq_end = dev->timer_seq;
 	struct timer *t;
 
+	if (dev->timers == NULL)
+		return; /* no clock read per wake-up of a timerless driver */
+	now = now_ns();
 	while ((t = dev->timers) != NULL && t->due_ns <= now &&
 	       t->seq < seq_end && !dev->quit) {
 		dev->timers = t->next;
