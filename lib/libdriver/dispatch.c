@@ -74,6 +74,7 @@ hlive(struct ddm_dev *dev, uint64_t fh)
 static void
 hinsert(struct ddm_dev *dev, struct hnd *hp)
 {
+	struct hnd **head = &dev->node_hnds[hp->h.node->index];
 	size_t i;
 
 	if (dev->nhandles >= 2 * dev->hbuckets)
@@ -82,6 +83,11 @@ hinsert(struct ddm_dev *dev, struct hnd *hp)
 	hp->next = dev->htab[i];
 	dev->htab[i] = hp;
 	dev->nhandles++;
+	hp->nprev = NULL;
+	hp->nnext = *head;
+	if (*head != NULL)
+		(*head)->nprev = hp;
+	*head = hp;
 }
 
 /* Frees hp (out of the table already). */
@@ -90,6 +96,19 @@ hfree(struct hnd *hp)
 {
 	free(hp->text);
 	free(hp);
+}
+
+/* Takes hp off its node's list. */
+static void
+node_unlink(struct ddm_dev *dev, struct hnd *hp)
+{
+	if (hp->nprev != NULL)
+		hp->nprev->nnext = hp->nnext;
+	else if (dev->node_hnds[hp->h.node->index] == hp)
+		dev->node_hnds[hp->h.node->index] = hp->nnext;
+	if (hp->nnext != NULL)
+		hp->nnext->nprev = hp->nprev;
+	hp->nprev = hp->nnext = NULL;
 }
 
 static void
@@ -102,9 +121,10 @@ hremove(struct ddm_dev *dev, struct hnd *hp)
 		if (*php == hp) {
 			*php = hp->next;
 			dev->nhandles--;
-			return;
+			break;
 		}
 	}
+	node_unlink(dev, hp);
 }
 
 static struct ddm_req *
@@ -305,11 +325,18 @@ ddm_each_handle(struct ddm_dev *dev, struct ddm_node *n,
 {
 	struct hnd *hp, *next;
 
+	if (n != NULL) { /* its own list, not the whole table */
+		for (hp = dev->node_hnds[n->index]; hp != NULL; hp = next) {
+			next = hp->nnext; /* fn may not close, but be safe */
+			if (hp->open_req == NULL)
+				fn(&hp->h, arg);
+		}
+		return;
+	}
 	for (size_t i = 0; i < dev->hbuckets; i++) {
 		for (hp = dev->htab[i]; hp != NULL; hp = next) {
 			next = hp->next; /* fn may not close, but be safe */
-			if (hp->open_req == NULL &&
-			    (n == NULL || hp->h.node == n))
+			if (hp->open_req == NULL)
 				fn(&hp->h, arg);
 		}
 	}
@@ -712,9 +739,15 @@ dispatch_init(struct ddm_dev *dev)
 	if (dev->htab == NULL)
 		return -ENOMEM;
 	dev->rbuf = malloc(DDM_PAYLOAD_MAX);
-	if (dev->rbuf == NULL) {
+	dev->node_hnds = calloc(dev->n_nodes ? dev->n_nodes : 1,
+	                        sizeof(*dev->node_hnds));
+	if (dev->rbuf == NULL || dev->node_hnds == NULL) {
 		free(dev->htab);
+		free(dev->rbuf);
+		free(dev->node_hnds);
 		dev->htab = NULL;
+		dev->rbuf = NULL;
+		dev->node_hnds = NULL;
 		return -ENOMEM;
 	}
 	dev->hbuckets = HBUCKETS_MIN;
@@ -748,6 +781,7 @@ dispatch_drop(struct ddm_dev *dev, struct ddm_transport *tp)
 			}
 			*php = hp->next;
 			dev->nhandles--;
+			node_unlink(dev, hp);
 			if (dev->ops.release != NULL)
 				dev->ops.release(&hp->h);
 			hfree(hp);
@@ -767,6 +801,8 @@ dispatch_fini(struct ddm_dev *dev)
 	dev->htab = NULL;
 	free(dev->rbuf);
 	dev->rbuf = NULL;
+	free(dev->node_hnds);
+	dev->node_hnds = NULL;
 	while (dev->n_spare > 0)
 		free(dev->spare[--dev->n_spare]);
 }

@@ -114,7 +114,8 @@ struct hnd {
 	/* The OPEN not answered yet: the handle is "opening" and serves no
 	 * other request until the answer settles it (req_free()). */
 	struct ddm_req *open_req;
-	struct hnd *next; /* hash chain */
+	struct hnd *next;          /* hash chain */
+	struct hnd *nprev, *nnext; /* the handles of its node */
 };
 
 struct ddm_req {
@@ -170,8 +171,9 @@ struct ddm_dev {
 	struct hnd **htab; /* handles by fh, chained */
 	size_t hbuckets;   /* a power of two */
 	size_t nhandles;
-	struct ddm_req *reqs; /* every request not answered yet */
-	void *rbuf;           /* DDM_PAYLOAD_MAX bytes: a read hook's buf */
+	struct ddm_req *reqs;   /* every request not answered yet */
+	void *rbuf;             /* DDM_PAYLOAD_MAX bytes: a read hook's buf */
+	struct hnd **node_hnds; /* n_nodes lists: each node's handles */
 	/* freed requests kept for the next ones: no malloc per request */
 	struct ddm_req *spare[DDM_REQ_SPARE];
 	unsigned int n_spare;
