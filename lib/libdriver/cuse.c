@@ -223,7 +223,7 @@ cuse_send_reply(struct ddm_transport *t, uint64_t id, void *tctx, long result,
 	}
 
 free_creq:
-	free(cr);
+	cuse_creq_put(cr->c, cr);
 	return err == -ENOENT ? 0 : err; /* the caller is gone: fine */
 }
 
@@ -262,6 +262,8 @@ cuse_close(struct ddm_transport *t)
 			free(cr);
 		}
 	}
+	while (c->n_spare > 0)
+		free(c->spare[--c->n_spare]);
 	reap_dead(c);
 	while ((co = c->opens) != NULL) {
 		c->opens = co->next;

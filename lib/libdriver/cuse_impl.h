@@ -23,6 +23,8 @@ struct copen {
 	struct copen *prev, *next;  /* cuse.opens, or cuse.dead (next only) */
 };
 
+#define CREQ_SPARE 8 /* struct creq kept for reuse */
+
 /* One request in flight: the transport cookie (ddm_rq.tctx). */
 struct creq {
 	fuse_req_t req;
@@ -53,6 +55,9 @@ struct cuse {
 	struct copen *opens; /* open files */
 	struct copen *dead;  /* released; freed once their release is served */
 	uint64_t last_id;
+	/* answered requests' cookies, kept for the next ones */
+	struct creq *spare[CREQ_SPARE];
+	unsigned int n_spare;
 };
 
 /* The open file whose fh the kernel echoes. */
@@ -61,6 +66,9 @@ struct copen *cuse_copen(uint64_t fh);
 void cuse_copen_free(struct copen *co);
 /* Moves co from the open list to the dead list. */
 void cuse_copen_kill(struct cuse *c, struct copen *co);
+/* A zeroed cookie, or NULL; cuse_creq_put() gives it back. */
+struct creq *cuse_creq_get(struct cuse *c);
+void cuse_creq_put(struct cuse *c, struct creq *cr);
 /* Queues rq for next(); 0 or -ENOBUFS (never for a release). */
 int cuse_push(struct cuse *c, const struct ddm_rq *rq);
 /* A hook suspended tctx's request: its interrupts are heard from now. */

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "cuse_impl.h"
@@ -60,6 +61,27 @@ cuse_copen_kill(struct cuse *c, struct copen *co)
 	co->prev = NULL;
 	co->next = c->dead;
 	c->dead = co;
+}
+
+struct creq *
+cuse_creq_get(struct cuse *c)
+{
+	struct creq *cr;
+
+	if (c->n_spare == 0)
+		return calloc(1, sizeof(*cr));
+	cr = c->spare[--c->n_spare];
+	memset(cr, 0, sizeof(*cr));
+	return cr;
+}
+
+void
+cuse_creq_put(struct cuse *c, struct creq *cr)
+{
+	if (c->n_spare < CREQ_SPARE)
+		c->spare[c->n_spare++] = cr;
+	else
+		free(cr);
 }
 
 /* Doubles the ring, its entries kept in order: 0 or -ENOMEM. */
@@ -114,7 +136,7 @@ enqueue(fuse_req_t req, struct ddm_rq *rq, struct copen *co)
 	struct creq *cr;
 	int err = ENOMEM;
 
-	cr = calloc(1, sizeof(*cr));
+	cr = cuse_creq_get(c);
 	if (cr == NULL)
 		goto reply_err;
 	*cr = (struct creq){
@@ -132,7 +154,7 @@ enqueue(fuse_req_t req, struct ddm_rq *rq, struct copen *co)
 	return cr;
 
 free_creq:
-	free(cr);
+	cuse_creq_put(c, cr);
 reply_err:
 	free(co);
 	fuse_reply_err(req, err);
