@@ -302,6 +302,8 @@ base(const char *path)
 	return s != NULL ? s + 1 : path;
 }
 
+static size_t children_json(const struct recs *rs, size_t i, int d);
+
 /* Writes record i and its children as JSON; returns the next index. */
 static size_t
 tree_json(const struct recs *rs, size_t i)
@@ -326,9 +328,20 @@ tree_json(const struct recs *rs, size_t i)
 		return i + 1;
 	}
 	json_key("children", &first);
+	i = children_json(rs, i + 1, d);
+	putchar('}');
+	return i;
+}
+
+/* Writes the records from i on that lie below depth d, as a JSON array
+ * of those at depth d + 1 with their children; returns the next index. */
+static size_t
+children_json(const struct recs *rs, size_t i, int d)
+{
+	bool first = true;
+
 	putchar('[');
-	first = true;
-	for (i++; i < rs->n && depth(&rs->v[i]) > d;) {
+	while (i < rs->n && depth(&rs->v[i]) > d) {
 		if (depth(&rs->v[i]) > d + 1) { /* malformed: skip */
 			i++;
 			continue;
@@ -338,7 +351,7 @@ tree_json(const struct recs *rs, size_t i)
 		first = false;
 		i = tree_json(rs, i);
 	}
-	fputs("]}", stdout);
+	putchar(']');
 	return i;
 }
 
@@ -349,22 +362,12 @@ show_tree(struct recs *rs, const struct opts *o)
 	bool last_at[FIELDS_MAX + 1] = { false };
 
 	if (o->json) {
-		bool first = true;
-
+		/* the root: every record lies below it (depth >= 1) */
 		fputs("{\"name\":\"\",\"path\":\"\",\"type\":\"dir\","
-		      "\"children\":[",
+		      "\"children\":",
 		      stdout);
-		for (size_t i = 0; i < rs->n;) {
-			if (depth(&rs->v[i]) != 1) {
-				i++;
-				continue;
-			}
-			if (!first)
-				putchar(',');
-			first = false;
-			i = tree_json(rs, i);
-		}
-		fputs("]}\n", stdout);
+		children_json(rs, 0, 0);
+		fputs("}\n", stdout);
 		return 0;
 	}
 	puts(".");
