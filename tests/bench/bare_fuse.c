@@ -52,6 +52,18 @@ struct leaf {
 static __thread char rbuf[READ_MAX]; /* each worker's read buffer */
 static struct leaf leaves[BENCH_LEAVES];
 
+/* Takes o off l's list of open files (l->lock held). */
+static void
+unlink_open(struct leaf *l, struct bopen *o)
+{
+	if (o->prev != NULL)
+		o->prev->next = o->next;
+	else
+		l->opens = o->next;
+	if (o->next != NULL)
+		o->next->prev = o->prev;
+}
+
 static void
 bare_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -143,12 +155,7 @@ bare_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->nonseekable = 1;
 	if (fuse_reply_open(req, fi) != 0) {
 		pthread_mutex_lock(&l->lock);
-		if (o->prev != NULL)
-			o->prev->next = o->next;
-		else
-			l->opens = o->next;
-		if (o->next != NULL)
-			o->next->prev = o->prev;
+		unlink_open(l, o);
 		pthread_mutex_unlock(&l->lock);
 		free(o);
 	}
@@ -250,12 +257,7 @@ bare_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct leaf *l = &leaves[o->leaf];
 
 	pthread_mutex_lock(&l->lock);
-	if (o->prev != NULL)
-		o->prev->next = o->next;
-	else
-		l->opens = o->next;
-	if (o->next != NULL)
-		o->next->prev = o->prev;
+	unlink_open(l, o);
 	pthread_mutex_unlock(&l->lock);
 	if (o->ph != NULL)
 		fuse_pollhandle_destroy(o->ph);
