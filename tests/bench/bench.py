@@ -44,6 +44,7 @@ allow_other, tmpfs).  A full run takes about 5 minutes, --short under one.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -394,6 +395,20 @@ buses = (
             pass
         return n
 
+    @contextlib.contextmanager
+    def running_tree(self, tmp, name, conf, total):
+        """A fresh ddmfs on conf in tmp/name, mounted and with its total
+        leaves running: (Ddmfs, its ddmctl list); stopped after."""
+        work = os.path.join(tmp, name)
+        os.mkdir(work)
+        ddm = Ddmfs(self.build, work, conf, name=name)
+        try:
+            ddm.start()
+            wait_mount(ddm.mnt, ddm.server, timeout=TREE_VISIBLE_WAIT_S)
+            yield ddm, ddm.wait_running(total, timeout=TREE_VISIBLE_WAIT_S)
+        finally:
+            ddm.stop()
+
     def tree(self, tmp, buses, nodes):
         t = self.results["tree"]
         total = buses * nodes
@@ -452,13 +467,7 @@ buses = (
         finally:
             ddm.stop()
         # start 2: a fresh mount, so the kernel has looked nothing up
-        work = os.path.join(tmp, "tree2")
-        os.mkdir(work)
-        ddm = Ddmfs(self.build, work, conf, name="tree2")
-        try:
-            ddm.start()
-            wait_mount(ddm.mnt, ddm.server, timeout=TREE_VISIBLE_WAIT_S)
-            nodes_ = ddm.wait_running(total, timeout=TREE_VISIBLE_WAIT_S)
+        with self.running_tree(tmp, "tree2", conf, total) as (ddm, nodes_):
             t["ls_R_cold_s"] = self.ls_r(ddm.mnt)
             warm = [self.ls_r(ddm.mnt) for _ in range(runs)]
             t["ls_R_warm_runs_s"] = warm
@@ -472,22 +481,12 @@ buses = (
             if rss:
                 t["driver_rss_kib"] = median(rss)
                 t["drivers_rss_kib_total"] = sum(rss)
-        finally:
-            ddm.stop()
         # start 3: ls -lR (a lookup and attributes of every leaf), cold
         # and warm, beside the goals
-        work = os.path.join(tmp, "tree3")
-        os.mkdir(work)
-        ddm = Ddmfs(self.build, work, conf, name="tree3")
-        try:
-            ddm.start()
-            wait_mount(ddm.mnt, ddm.server, timeout=TREE_VISIBLE_WAIT_S)
-            ddm.wait_running(total, timeout=TREE_VISIBLE_WAIT_S)
+        with self.running_tree(tmp, "tree3", conf, total) as (ddm, _):
             t["ls_lR_cold_s"] = self.ls_r(ddm.mnt, "-lR")
             t["ls_lR_warm_s"] = median([self.ls_r(ddm.mnt, "-lR")
                                         for _ in range(runs)])
-        finally:
-            ddm.stop()
 
     # -- the guest ------------------------------------------------------
     def guest(self):
